@@ -1,1 +1,34 @@
-"""tennis-lab."""
+"""tennis-lab: find the best LSTM for tennis stroke recognition from pose sequences.
+
+The stable entry points of the data side::
+
+    load_dataset(path)                  -> PoseDataset
+    make_windows(dataset, **params)     -> WindowSet
+    split_by_video(groups, y, ...)      -> Split
+    make_demo_dataset(path, seed=...)   -> Path
+"""
+
+__version__ = "0.1.0"
+
+from tennis_lab.demo import make_demo_dataset  # noqa: E402
+from tennis_lab.poses import DataFormatError, PoseDataset, Recording, load_dataset  # noqa: E402
+from tennis_lab.windows import (  # noqa: E402
+    Split,
+    WindowingError,
+    WindowSet,
+    make_windows,
+    split_by_video,
+)
+
+__all__ = [
+    "DataFormatError",
+    "PoseDataset",
+    "Recording",
+    "Split",
+    "WindowSet",
+    "WindowingError",
+    "load_dataset",
+    "make_demo_dataset",
+    "make_windows",
+    "split_by_video",
+]

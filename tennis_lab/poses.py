@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pandas as pd
@@ -221,7 +223,8 @@ def validate_recording(rec: Recording, source: str | Path) -> None:
         raise DataFormatError(
             source, "'landmarks' holds infinite values.", "write NaN for missing values."
         )
-    if not (isinstance(rec.fps, int | float) and math.isfinite(rec.fps) and rec.fps > 0):
+    fps_ok = isinstance(rec.fps, numbers.Real) and not isinstance(rec.fps, bool)
+    if not (fps_ok and math.isfinite(rec.fps) and rec.fps > 0):
         raise DataFormatError(
             source, f"fps is {rec.fps!r}; it must be a positive number.", "store the video's fps."
         )
@@ -239,7 +242,10 @@ def validate_recording(rec: Recording, source: str | Path) -> None:
             f"(landmarks shape {lm.shape}).",
             "give one name per channel (axis 2 of 'landmarks'), e.g. x, y, z, visibility.",
         )
-    for what, names in (("landmark_names", rec.landmark_names), ("channel_names", rec.channel_names)):
+    for what, names in (
+        ("landmark_names", rec.landmark_names),
+        ("channel_names", rec.channel_names),
+    ):
         dupes = [n for n, c in Counter(names).items() if c > 1]
         if dupes:
             raise DataFormatError(source, f"{what} repeats {dupes}.", "make every name unique.")
@@ -271,7 +277,9 @@ def read_recording(path: str | Path) -> Recording:
     except Exception as exc:  # zipfile/OSError/ValueError from a broken file
         raise DataFormatError(path, f"cannot be read as .npz ({exc}).") from exc
     with npz:
-        missing = [k for k in ("landmarks", "fps", "landmark_names", "channel_names") if k not in npz]
+        missing = [
+            k for k in ("landmarks", "fps", "landmark_names", "channel_names") if k not in npz
+        ]
         if missing:
             raise DataFormatError(
                 path,
@@ -363,8 +371,15 @@ def _video_reference(data: Mapping) -> str | None:
 
 
 def video_id_from_path(reference: str) -> str:
-    """Video id of a Label Studio task's video path: the file name without extension."""
-    name = PurePosixPath(reference.split("?", 1)[0].replace("\\", "/")).name
+    """Video id of a Label Studio task's video path: the file name without extension.
+
+    Local-storage links (``/data/local-files/?d=videos/rally_07.mp4``) name the file
+    in their ``d`` query parameter.
+    """
+    parts = urlsplit(reference.replace("\\", "/"))
+    local = parse_qs(parts.query).get("d")
+    path = local[0] if local else parts.path
+    name = PurePosixPath(path).name
     return name.rsplit(".", 1)[0] if "." in name else name
 
 
@@ -449,7 +464,7 @@ def read_labelstudio(path: str | Path) -> tuple[pd.DataFrame, list[Skipped]]:
 
 
 def labelstudio_task(video_path: str, annotations: pd.DataFrame, task_id: int) -> dict:
-    """One Label Studio task dict for a video's annotations (inverse of :func:`read_labelstudio`)."""
+    """A Label Studio task for a video's annotations (inverse of :func:`read_labelstudio`)."""
     result = [
         {
             "id": f"{task_id}_{i}",
@@ -593,7 +608,9 @@ def load_dataset(path: str | Path) -> PoseDataset:
         )
     ann = pd.concat(frames, ignore_index=True)
     ann = _validate_annotations(ann, recordings, config, skipped)
-    return PoseDataset(root=root, recordings=recordings, annotations=ann, config=config, skipped=skipped)
+    return PoseDataset(
+        root=root, recordings=recordings, annotations=ann, config=config, skipped=skipped
+    )
 
 
 def _validate_annotations(
@@ -649,7 +666,11 @@ def _validate_annotations(
     before = len(out)
     out = out.drop_duplicates(subset=["video_id", "start_frame", "end_frame", "label"])
     if len(out) < before:
-        skipped.append(Skipped("annotations", "duplicate stroke (same video, frames and class)", before - len(out)))
+        skipped.append(
+            Skipped(
+                "annotations", "duplicate stroke (same video, frames and class)", before - len(out)
+            )
+        )
     if out.empty:
         raise DataFormatError(
             ann["source"].iloc[0] if len(ann) else "annotations",

@@ -9,7 +9,8 @@ Steps, in order, for each recording:
 3. with ``enable_fps_scaling`` the recording is resampled to ``reference_fps`` so
    that a window of ``window_size`` frames lasts the same time in every video;
 4. sliding windows of ``window_size`` frames every ``stride = window_size - overlap``
-   frames (vectorised: no Python loop over windows);
+   frames (vectorised: no Python loop over windows; a window is an offset into
+   one buffer of frames, copied out only when a batch is needed);
 5. each window is labelled (see :func:`label_windows`).
 
 Labelling rule: a stroke *covers* a window by the number of frames they share,
@@ -48,11 +49,20 @@ class WindowingError(ValueError):
 
 @dataclass
 class WindowSet:
-    """Labelled windows of a dataset.
+    """Labelled windows of a dataset, stored without copying frames per window.
+
+    The preprocessed frames of all videos sit in one buffer; a window is an offset
+    into it. ``X`` materialises the windows as one array when wanted; training
+    takes them batch by batch with :meth:`windows`, so overlapping windows never
+    multiply the memory held.
 
     Attributes
     ----------
-    X : ndarray, float32, (windows, window_size, features)
+    frames : ndarray, float32, (frames, features)
+        Preprocessed frames of every video that has windows, one after another.
+    offsets : ndarray, int64, (windows,)
+        Row of ``frames`` where each window begins.
+    window_size : int
     y : ndarray, int64, (windows,)
         Index into ``classes``.
     groups : ndarray of str, (windows,)
@@ -68,7 +78,9 @@ class WindowSet:
         Windows made, kept, and dropped (idle, ambiguous).
     """
 
-    X: np.ndarray
+    frames: np.ndarray
+    offsets: np.ndarray
+    window_size: int
     y: np.ndarray
     groups: np.ndarray
     starts: np.ndarray
@@ -80,6 +92,20 @@ class WindowSet:
     def __len__(self) -> int:
         return len(self.y)
 
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """Shape of :attr:`X`: (windows, window_size, features)."""
+        return (len(self.y), self.window_size, self.frames.shape[1])
+
+    @property
+    def X(self) -> np.ndarray:
+        """All windows as one new array (windows, window_size, features)."""
+        return cut_windows(self.frames, self.offsets, self.window_size)
+
+    def windows(self, index: np.ndarray | slice) -> np.ndarray:
+        """The windows at ``index`` as a new array (n, window_size, features)."""
+        return cut_windows(self.frames, self.offsets[index], self.window_size)
+
     def class_counts(self, index: np.ndarray | None = None) -> dict[str, int]:
         """Windows per class (of the windows in ``index``, default all)."""
         y = self.y if index is None else self.y[index]
@@ -87,10 +113,11 @@ class WindowSet:
         return {c: int(n) for c, n in zip(self.classes, counts, strict=True)}
 
     def subset(self, index: np.ndarray) -> WindowSet:
-        """The windows at ``index`` (same classes and features)."""
+        """The windows at ``index``, sharing the frame buffer."""
         return WindowSet(
-            self.X[index], self.y[index], self.groups[index], self.starts[index],
-            self.classes, self.feature_names, dict(self.params), dict(self.counts),
+            self.frames, self.offsets[index], self.window_size, self.y[index],
+            self.groups[index], self.starts[index], self.classes, self.feature_names,
+            dict(self.params), dict(self.counts),
         )  # fmt: skip
 
 
@@ -185,7 +212,8 @@ def normalize_body(
     spatial = [i for i, c in enumerate(channel_names) if c in SPATIAL_CHANNELS]
     if not spatial:
         raise WindowingError(
-            f"normalization='body' needs channels named x/y/z; the recording has {list(channel_names)}."
+            f"normalization='body' needs channels named x/y/z; the recording has "
+            f"{list(channel_names)}."
         )
     lh, rh, ls, rs = (names.index(n) for n in needed)
     pts = landmarks[:, :, spatial]
@@ -211,15 +239,19 @@ def window_starts(n_frames: int, window_size: int, stride: int) -> np.ndarray:
     return np.arange(0, n_frames - window_size + 1, stride, dtype=np.int64)
 
 
-def sliding_windows(frames: np.ndarray, window_size: int, stride: int) -> np.ndarray:
-    """Stack the windows of ``frames`` (frames, features) -> (windows, window_size, features).
+def cut_windows(frames: np.ndarray, starts: np.ndarray, window_size: int) -> np.ndarray:
+    """Gather the windows of ``frames`` (frames, features) that begin at ``starts``.
 
-    A strided view is taken and copied once: no Python loop over windows.
+    Returns a contiguous array (windows, window_size, features), built with one
+    fancy-indexing gather of whole frame rows: no Python loop over windows.
     """
-    if frames.shape[0] < window_size:
-        return np.zeros((0, window_size, frames.shape[1]), dtype=frames.dtype)
-    view = np.lib.stride_tricks.sliding_window_view(frames, window_size, axis=0)[::stride]
-    return np.ascontiguousarray(view.transpose(0, 2, 1))
+    index = np.asarray(starts, dtype=np.int64)[:, None] + np.arange(window_size)
+    return frames[index]
+
+
+def sliding_windows(frames: np.ndarray, window_size: int, stride: int) -> np.ndarray:
+    """All windows of ``frames`` (frames, features) -> (windows, window_size, features)."""
+    return cut_windows(frames, window_starts(frames.shape[0], window_size, stride), window_size)
 
 
 def label_windows(
@@ -278,7 +310,7 @@ def make_windows(
     reference_fps: float = 30.0,
     min_stroke_coverage: float = 0.5,
     include_idle: bool = False,
-    normalization: str = "none",
+    normalization: str = "body",
     missing_frames: str = "interpolate",
 ) -> WindowSet:
     """Cut a dataset into labelled windows.
@@ -297,7 +329,9 @@ def make_windows(
         See the labelling rule in the module docstring.
     include_idle : bool
         Keep windows without any stroke as class ``idle``.
-    normalization : {"none", "body"}
+    normalization : {"body", "none"}
+        ``body`` (the default) removes camera distance and framing: see
+        :func:`normalize_body`. ``none`` keeps image coordinates.
     missing_frames : {"interpolate", "zero"}
 
     Returns
@@ -311,9 +345,7 @@ def make_windows(
     """
     stride = check_window_params(window_size, overlap)
     if not 0 < min_stroke_coverage <= 1:
-        raise WindowingError(
-            f"min_stroke_coverage must be in (0, 1]; got {min_stroke_coverage}."
-        )
+        raise WindowingError(f"min_stroke_coverage must be in (0, 1]; got {min_stroke_coverage}.")
     if normalization not in NORMALIZATIONS:
         raise WindowingError(
             f"normalization={normalization!r} is not one of {list(NORMALIZATIONS)}."
@@ -325,13 +357,16 @@ def make_windows(
         raise WindowingError("the dataset has no recordings.")
     annotations = dataset.annotations
     stroke_classes = sorted(annotations["label"].unique())
-    classes = tuple(stroke_classes) + ((IDLE,) if include_idle and IDLE not in stroke_classes else ())
+    classes = tuple(stroke_classes) + (
+        (IDLE,) if include_idle and IDLE not in stroke_classes else ()
+    )
     code_of = {c: i for i, c in enumerate(classes)}
 
     fps_values = sorted({float(r.fps) for r in recordings.values()})
     if not enable_fps_scaling and len(fps_values) > 1:
         warnings.warn(
-            f"frame rates differ between videos ({', '.join(f'{f:g}' for f in fps_values)} fps) and "
+            f"frame rates differ between videos "
+            f"({', '.join(f'{f:g}' for f in fps_values)} fps) and "
             "fps scaling is off: a window of "
             f"{window_size} frames spans different durations in different videos. "
             "Set enable_fps_scaling=True to resample to one frame rate.",
@@ -340,7 +375,8 @@ def make_windows(
 
     first = next(iter(recordings.values()))
     feature_names = tuple(f"{lm}_{ch}" for lm in first.landmark_names for ch in first.channel_names)
-    xs, ys, gs, ss = [], [], [], []
+    buffers, offsets, ys, gs, ss = [], [], [], [], []
+    base = 0
     made = idle = ambiguous = 0
     longest = 0
     for video_id in sorted(recordings):
@@ -370,7 +406,9 @@ def make_windows(
         keep = labels >= 0
         if not keep.any():
             continue
-        xs.append(sliding_windows(frames, window_size, stride)[keep])
+        buffers.append(frames)
+        offsets.append(base + starts[keep])
+        base += frames.shape[0]
         ys.append(labels[keep])
         gs.append(np.full(int(keep.sum()), video_id, dtype=object))
         ss.append(starts[keep])
@@ -381,23 +419,28 @@ def make_windows(
         "min_stroke_coverage": min_stroke_coverage, "include_idle": include_idle,
         "normalization": normalization, "missing_frames": missing_frames,
     }  # fmt: skip
-    if not xs:
+    if not ys:
         raise WindowingError(_no_windows_reason(params, longest, made, annotations, fps_values))
-    X = np.concatenate(xs).astype(np.float32, copy=False)
     y = np.concatenate(ys)
     counts = {
         "windows_made": made, "windows_kept": len(y),
         "dropped_idle": idle, "dropped_ambiguous": ambiguous,
     }  # fmt: skip
     return WindowSet(
-        X=X, y=y, groups=np.concatenate(gs).astype(str), starts=np.concatenate(ss),
+        frames=np.concatenate(buffers).astype(np.float32, copy=False),
+        offsets=np.concatenate(offsets), window_size=window_size, y=y,
+        groups=np.concatenate(gs).astype(str), starts=np.concatenate(ss),
         classes=classes, feature_names=feature_names, params=params, counts=counts,
     )  # fmt: skip
 
 
 def _no_windows_reason(params, longest, made, annotations, fps_values) -> str:
     w = params["window_size"]
-    timeline = f"{params['reference_fps']:g} fps" if params["enable_fps_scaling"] else "each video's own fps"
+    timeline = (
+        f"{params['reference_fps']:g} fps"
+        if params["enable_fps_scaling"]
+        else "each video's own fps"
+    )
     if made == 0:
         return (
             f"No sequences created: window_size {w} frames (at {timeline}) is longer than every "
@@ -475,7 +518,9 @@ def split_by_video(
     return Split(index[0], index[1], index[2], names[0], names[1], names[2])
 
 
-def class_weights(y: np.ndarray, n_classes: int, mode: str | None = "balanced") -> dict[int, float] | None:
+def class_weights(
+    y: np.ndarray, n_classes: int, mode: str | None = "balanced"
+) -> dict[int, float] | None:
     """Per-class loss weights for ``y``.
 
     ``balanced``: ``n_samples / (n_present_classes * count)``, so every class

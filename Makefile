@@ -1,0 +1,45 @@
+# tennis-lab: one target per user task. `make` alone lists them.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DATA ?= data/demo
+
+.PHONY: help setup test lint bench demo data-summary lab clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tennis-lab needs Python >= 3.11; set PYTHON=python3.11 (or newer)")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP) ## create .venv and install tennis-lab with its dependencies (done by every target)
+
+test: $(STAMP) ## run the test suite
+	$(PY) -m pytest
+
+lint: $(STAMP) ## check style with ruff
+	$(VENV)/bin/ruff check tennis_lab tests bench
+
+bench: $(STAMP) ## run the benchmarks under bench/ (prints ratios measured in one run)
+	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+demo: $(STAMP) ## write the demo dataset to DATA (default data/demo) and summarise it
+	$(VENV)/bin/tennis-lab data demo $(DATA)
+
+data-summary: $(STAMP) ## summarise the dataset in DATA (default data/demo)
+	$(VENV)/bin/tennis-lab data summary $(DATA)
+
+lab: $(STAMP) ## open JupyterLab on this project
+	$(VENV)/bin/jupyter lab --notebook-dir=.
+
+clean: ## remove caches (keeps .venv, data, results and mlflow.db)
+	rm -rf .pytest_cache .ruff_cache .cache
+	find . -name __pycache__ -type d -prune -not -path './$(VENV)/*' -exec rm -rf {} +

@@ -1,0 +1,117 @@
+"""The ``tennis-lab`` command (also ``python -m tennis_lab``): parsing and calling only."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tennis_lab import __version__
+
+
+def _data_demo(args: argparse.Namespace) -> int:
+    from tennis_lab.demo import make_demo_dataset
+    from tennis_lab.poses import format_summary, load_dataset
+
+    root = make_demo_dataset(
+        args.dir,
+        seed=args.seed,
+        n_players=args.players,
+        videos_per_player=args.videos,
+        seconds_per_video=args.seconds,
+        progress=True,
+    )
+    print(format_summary(load_dataset(root).summary()))
+    return 0
+
+
+def _data_summary(args: argparse.Namespace) -> int:
+    from tennis_lab.poses import format_summary, load_dataset
+
+    print(format_summary(load_dataset(args.dir).summary()))
+    return 0
+
+
+def _data_import(args: argparse.Namespace) -> int:
+    from tennis_lab import importers
+    from tennis_lab.poses import format_summary, load_dataset
+
+    if args.format == "mediapipe":
+        report = importers.import_mediapipe_npz(args.source, args.dest, fps=args.fps)
+    else:
+        report = importers.import_keypoint_csv(args.source, args.dest, fps=args.fps)
+    print(report.format())
+    if args.annotations:
+        copied = importers.copy_annotations(args.annotations, args.dest, overwrite=args.overwrite)
+        print(
+            f"Annotations: {copied.strokes} strokes copied to {', '.join(map(str, copied.written))}"
+        )
+        for item in copied.skipped:
+            print(f"  skipped {item.count} x {item.reason} ({item.source})")
+        print()
+        print(format_summary(load_dataset(args.dest).summary()))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``tennis-lab``."""
+    parser = argparse.ArgumentParser(
+        prog="tennis-lab",
+        description="Find the best LSTM for tennis stroke recognition from pose sequences.",
+    )
+    parser.add_argument("--version", action="version", version=f"tennis-lab {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    data = commands.add_parser("data", help="create, inspect and import pose datasets")
+    data_cmds = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+
+    demo = data_cmds.add_parser("demo", help="write the synthetic demo dataset to DIR")
+    demo.add_argument("dir", type=Path, help="dataset folder to create")
+    demo.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    demo.add_argument("--players", type=int, default=8, help="number of players (default 8)")
+    demo.add_argument("--videos", type=int, default=3, help="videos per player (default 3)")
+    demo.add_argument("--seconds", type=float, default=80.0, help="seconds per video (default 80)")
+    demo.set_defaults(func=_data_demo)
+
+    summary = data_cmds.add_parser("summary", help="videos, frames, strokes and what was skipped")
+    summary.add_argument("dir", type=Path, help="dataset folder")
+    summary.set_defaults(func=_data_summary)
+
+    imp = data_cmds.add_parser("import", help="convert pose-extraction output into a dataset")
+    imp.add_argument(
+        "format",
+        choices=["mediapipe", "csv"],
+        help="mediapipe: npz files with landmarks (frames, 60) and fps; "
+        "csv: one keypoint CSV per video with <landmark>_<channel> columns",
+    )
+    imp.add_argument("source", type=Path, help="a file or a folder of files")
+    imp.add_argument("dest", type=Path, help="dataset folder to write (poses/ inside)")
+    imp.add_argument("--fps", type=float, default=None, help="frame rate, when the files lack it")
+    imp.add_argument(
+        "--annotations",
+        type=Path,
+        default=None,
+        help="annotations.csv or Label Studio JSON (file or folder) to copy into the dataset",
+    )
+    imp.add_argument(
+        "--overwrite", action="store_true", help="replace different annotation files already there"
+    )
+    imp.set_defaults(func=_data_import)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    from tennis_lab.poses import DataFormatError
+    from tennis_lab.windows import WindowingError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (DataFormatError, WindowingError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,633 @@
+"""The built-in demo dataset: synthetic tennis footage as pose recordings.
+
+``make_demo_dataset(path, seed=...)`` writes a dataset folder in exactly the
+format users provide (``poses/*.npz``, Label Studio exports under ``labelstudio/``,
+``dataset.yaml``), so everything downstream is exercised as with real data.
+
+How it is made: a 3-D stick figure with MediaPipe's 33 landmarks is animated by a
+few joint parameters (court position, trunk rotation and lean, knee bend, upper
+arm and forearm angles of both arms). Each stroke is a set of keyframes on those
+parameters, varied per player (height, tempo, swing amplitude, handedness, one- or
+two-handed backhand) and per stroke (timing, angles). Between strokes players
+stand ready, split-step, shuffle, walk back, bounce the ball and shadow-swing.
+The figure is filmed by a camera whose distance, offset, height and viewing angle
+differ per video (some from behind, a few from the front), at 30, 48 or 60 fps,
+and "tracked" with jitter, low visibility where the body hides a joint,
+left/right swaps, and dropped frames. Annotators mark strokes with a little
+timing slop. What makes the classes hard to tell apart is documented in
+``docs/data-format.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from scipy.ndimage import gaussian_filter1d
+from tqdm.auto import tqdm
+
+from tennis_lab import poses
+
+DEMO_SEED = 7
+FPS_CHOICES = (30.0, 48.0, 60.0)
+
+# Label Studio labels as the demo's annotators wrote them, and the class map.
+RAW_LABELS = {
+    "forehand": "Fronthand",
+    "backhand": "Backhand",
+    "serve": "Saque",
+    "slice": "Slice",
+    "forehand_slice": "slice direita",
+}
+CLASS_MAP = {
+    "Fronthand": "forehand",
+    "Backhand": "backhand",
+    "Saque": "serve",
+    "Slice": "slice",
+    "slice direita": "slice",
+}
+IGNORED_LABEL = "Bola fora"
+
+_NAMES = ("ana", "bruno", "carla", "diego", "eva", "felipe", "gabi", "hugo", "iris", "joao")
+_LEFT_HANDED = {"bruno", "eva", "iris"}
+
+# Parameter tracks of the figure and their ready-stance values (angles in degrees).
+READY = {
+    "yaw": 0.0, "lean": 12.0, "knee": 0.25, "stance": 0.20, "jump": 0.0,
+    "d_e1": 30.0, "d_a1": 15.0, "d_e2": 75.0, "d_a2": -25.0,
+    "o_e1": 30.0, "o_a1": -5.0, "o_e2": 70.0, "o_a2": -40.0,
+}  # fmt: skip
+
+# Stroke keyframes for a right-hander: parameter -> [(phase, value)], ready at 0 and 1.
+_FOREHAND = {
+    "yaw": [(0.35, 60), (0.55, 50), (0.72, -35), (0.88, -50)],
+    "d_e1": [(0.35, 55), (0.55, 40), (0.70, 75), (0.88, 115)],
+    "d_a1": [(0.35, 100), (0.55, 120), (0.70, 20), (0.88, -70)],
+    "d_e2": [(0.35, 90), (0.55, 60), (0.70, 80), (0.88, 140)],
+    "d_a2": [(0.35, 130), (0.55, 140), (0.70, 10), (0.88, -100)],
+    "o_e1": [(0.35, 80), (0.70, 50), (0.88, 35)],
+    "o_a1": [(0.35, -40), (0.70, 40), (0.88, 80)],
+    "o_e2": [(0.35, 85), (0.70, 60), (0.88, 50)],
+    "o_a2": [(0.35, -50), (0.70, 30), (0.88, 60)],
+    "knee": [(0.45, 0.45), (0.72, 0.20)],
+}
+_BACKHAND = {
+    "yaw": [(0.35, -75), (0.55, -70), (0.72, 25), (0.88, 45)],
+    "d_e1": [(0.35, 45), (0.55, 35), (0.70, 70), (0.88, 115)],
+    "d_a1": [(0.35, -80), (0.55, -95), (0.70, -10), (0.88, 60)],
+    "d_e2": [(0.35, 70), (0.55, 50), (0.70, 80), (0.88, 130)],
+    "d_a2": [(0.35, -110), (0.55, -130), (0.70, -10), (0.88, 70)],
+    "knee": [(0.45, 0.45), (0.72, 0.2)],
+}
+_BACKHAND_TWO_HANDS = {  # the other arm follows the racket hand
+    "o_e1": [(0.35, 40), (0.55, 30), (0.70, 62), (0.88, 105)],
+    "o_a1": [(0.35, 85), (0.55, 100), (0.70, 15), (0.88, -50)],
+    "o_e2": [(0.35, 65), (0.55, 45), (0.70, 75), (0.88, 120)],
+    "o_a2": [(0.35, 100), (0.55, 120), (0.70, 10), (0.88, -60)],
+}
+_BACKHAND_ONE_HAND = {  # the other arm holds the throat, then opens backwards
+    "o_e1": [(0.35, 60), (0.55, 55), (0.70, 45), (0.88, 50)],
+    "o_a1": [(0.35, 60), (0.55, 70), (0.70, 120), (0.88, 150)],
+    "o_e2": [(0.35, 80), (0.55, 70), (0.70, 50), (0.88, 50)],
+    "o_a2": [(0.35, 80), (0.55, 90), (0.70, 140), (0.88, 160)],
+}
+_SLICE = {  # backhand slice: high take-back, high-to-low swing, low finish
+    "yaw": [(0.40, -65), (0.72, -15), (0.90, 5)],
+    "d_e1": [(0.40, 90), (0.72, 55), (0.90, 55)],
+    "d_a1": [(0.40, -85), (0.72, -10), (0.90, 40)],
+    "d_e2": [(0.40, 125), (0.72, 70), (0.90, 75)],
+    "d_a2": [(0.40, -115), (0.72, 0), (0.90, 40)],
+    "o_e1": [(0.40, 65), (0.72, 45), (0.90, 40)],
+    "o_a1": [(0.40, 60), (0.72, 120), (0.90, 140)],
+    "o_e2": [(0.40, 80), (0.72, 50), (0.90, 45)],
+    "o_a2": [(0.40, 80), (0.72, 140), (0.90, 150)],
+    "knee": [(0.50, 0.40), (0.72, 0.50)],
+}
+_FOREHAND_SLICE = {  # forehand side, high-to-low, short follow-through
+    "yaw": [(0.40, 50), (0.72, 5), (0.90, -10)],
+    "d_e1": [(0.40, 85), (0.72, 55), (0.90, 50)],
+    "d_a1": [(0.40, 95), (0.72, 20), (0.90, -30)],
+    "d_e2": [(0.40, 120), (0.72, 70), (0.90, 65)],
+    "d_a2": [(0.40, 120), (0.72, 10), (0.90, -40)],
+    "o_e1": [(0.40, 70), (0.72, 45), (0.90, 40)],
+    "o_a1": [(0.40, -30), (0.72, 30), (0.90, 50)],
+    "knee": [(0.50, 0.40), (0.72, 0.50)],
+}
+_SERVE = {
+    "yaw": [(0.25, 70), (0.50, 80), (0.62, 0), (0.80, -40)],
+    "lean": [(0.42, -8), (0.62, 5), (0.80, 30)],
+    "o_e1": [(0.25, 120), (0.42, 170), (0.60, 95), (0.75, 40)],
+    "o_a1": [(0.25, 0), (0.42, 10), (0.60, -20), (0.75, -60)],
+    "o_e2": [(0.25, 125), (0.42, 172), (0.60, 100), (0.75, 45)],
+    "o_a2": [(0.25, 0), (0.42, 10), (0.60, -30), (0.75, -70)],
+    "d_e1": [(0.25, 40), (0.42, 95), (0.55, 130), (0.62, 168), (0.80, 60), (0.90, 30)],
+    "d_a1": [(0.25, 90), (0.42, 100), (0.55, 60), (0.62, 10), (0.80, -60)],
+    "d_e2": [(0.25, 60), (0.42, 168), (0.52, 25), (0.62, 175), (0.80, 40)],
+    "d_a2": [(0.25, 100), (0.42, 110), (0.52, 170), (0.62, 0), (0.80, -80)],
+    "knee": [(0.42, 0.70), (0.60, 0.0), (0.75, 0.35)],
+    "jump": [(0.55, 0.0), (0.63, 0.15), (0.72, 0.0)],
+    "stance": [(0.25, 0.28), (0.62, 0.28)],
+}
+STROKES = {
+    "forehand": _FOREHAND,
+    "backhand": _BACKHAND,
+    "slice": _SLICE,
+    "forehand_slice": _FOREHAND_SLICE,
+    "serve": _SERVE,
+}
+DURATIONS = {  # seconds (min, max) at tempo 1
+    "forehand": (0.9, 1.4),
+    "backhand": (0.95, 1.45),
+    "slice": (1.0, 1.5),
+    "forehand_slice": (0.95, 1.45),
+    "serve": (1.6, 2.3),
+}
+
+# Head landmarks in the head frame (right, up, forward), metres.
+_HEAD = {
+    "nose": (0.0, 0.0, 0.10),
+    "left_eye_inner": (-0.015, 0.035, 0.09), "left_eye": (-0.03, 0.035, 0.085),
+    "left_eye_outer": (-0.045, 0.035, 0.075),
+    "right_eye_inner": (0.015, 0.035, 0.09), "right_eye": (0.03, 0.035, 0.085),
+    "right_eye_outer": (0.045, 0.035, 0.075),
+    "left_ear": (-0.075, 0.02, 0.0), "right_ear": (0.075, 0.02, 0.0),
+    "mouth_left": (-0.025, -0.035, 0.085), "mouth_right": (0.025, -0.035, 0.085),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Player:
+    """A demo player's build and style."""
+
+    name: str
+    left_handed: bool
+    height: float  # metres
+    tempo: float  # >1 swings faster
+    amplitude: float  # scales the swing angles away from the ready stance
+    rotation: float  # scales trunk rotation
+    two_handed_backhand: bool
+    forehand_slice_share: float
+
+
+@dataclass(frozen=True)
+class Camera:
+    """How a video was filmed: view angle, distance, framing, tracking quality."""
+
+    view_yaw: float  # degrees; 0 = from behind the player, 180 = from the front
+    distance: float  # metres
+    scale: float  # player height as a share of the image height
+    cx: float
+    cy: float
+    roll: float  # degrees
+    jitter: float  # image units
+    drop_rate: float  # share of frames that start a dropout
+
+
+def _players(rng: np.random.Generator, n: int) -> list[Player]:
+    players = []
+    for i in range(n):
+        name = _NAMES[i % len(_NAMES)] + ("" if i < len(_NAMES) else str(i // len(_NAMES)))
+        players.append(
+            Player(
+                name=name,
+                left_handed=_NAMES[i % len(_NAMES)] in _LEFT_HANDED,
+                height=float(rng.uniform(1.58, 1.96)),
+                tempo=float(rng.uniform(0.8, 1.25)),
+                amplitude=float(rng.uniform(0.7, 1.15)),
+                rotation=float(rng.uniform(0.6, 1.2)),
+                two_handed_backhand=bool(rng.random() < 0.6),
+                forehand_slice_share=float(rng.choice([0.0, 0.25, 0.5])),
+            )
+        )
+    return players
+
+
+def _camera(rng: np.random.Generator) -> Camera:
+    front = rng.random() < 0.2
+    view = float(rng.uniform(150, 210) if front else rng.uniform(-50, 50))
+    return Camera(
+        view_yaw=view,
+        distance=float(rng.uniform(5.0, 14.0)),
+        scale=float(rng.uniform(0.22, 0.55)),
+        cx=float(rng.uniform(0.3, 0.7)),
+        cy=float(rng.uniform(0.45, 0.6)),
+        roll=float(rng.normal(0, 3)),
+        jitter=float(rng.uniform(0.002, 0.008)),
+        drop_rate=float(rng.uniform(0.002, 0.012)),
+    )
+
+
+# --------------------------------------------------------------------------- timeline
+
+
+def _schedule(
+    rng: np.random.Generator, player: Player, seconds: float
+) -> list[tuple[str, float, float]]:
+    """Segments (kind, start, duration) of one video: points of serve + rally, pauses between."""
+    segments: list[tuple[str, float, float]] = []
+    t = float(rng.uniform(0.5, 2.0))
+    while t < seconds - 4.0:
+        if rng.random() < 0.55:  # this player serves the point
+            bounce = float(rng.uniform(1.0, 2.5))
+            segments.append(("bounce", t, bounce))
+            t += bounce
+            d = float(rng.uniform(*DURATIONS["serve"])) / player.tempo
+            segments.append(("serve", t, d))
+            t += d
+        for _ in range(int(rng.integers(1, 6))):
+            gap = float(rng.uniform(0.6, 2.6))
+            segments.append(("footwork", t, gap))
+            t += gap
+            if rng.random() < 0.08:  # a shadow swing: not a stroke, never annotated
+                d = float(rng.uniform(0.6, 1.0))
+                segments.append(("shadow", t, d))
+                t += d
+                continue
+            r = rng.random()
+            if r < 0.45:
+                kind = "forehand"
+            elif r < 0.80:
+                kind = "backhand"
+            else:
+                kind = "forehand_slice" if rng.random() < player.forehand_slice_share else "slice"
+            d = float(rng.uniform(*DURATIONS[kind])) / player.tempo
+            segments.append((kind, t, d))
+            t += d
+        pause = float(rng.uniform(2.0, 4.5))
+        segments.append(("walk", t, pause))
+        t += pause
+    return [s for s in segments if s[1] + s[2] <= seconds]
+
+
+def _tracks(
+    rng: np.random.Generator, player: Player, segments, times: np.ndarray, fps: float
+) -> dict[str, np.ndarray]:
+    """Per-frame joint parameters (right-handed), smoothed like real motion."""
+    keys: dict[str, list[tuple[float, float]]] = {k: [(0.0, v)] for k, v in READY.items()}
+    extra = {k: np.zeros_like(times) for k in ("root_x", "root_z", "lift_l", "lift_r", "bob")}
+    extra.update({k: np.zeros_like(times) for k in READY})
+    for kind, t0, dur in segments:
+        if kind in STROKES:
+            frames = STROKES[kind]
+            if kind == "backhand":
+                frames = {
+                    **frames,
+                    **(_BACKHAND_TWO_HANDS if player.two_handed_backhand else _BACKHAND_ONE_HAND),
+                }
+            for name, ready in READY.items():
+                keys[name].append((t0, ready))
+                for phase, value in frames.get(name, []):
+                    gain = player.rotation if name == "yaw" else player.amplitude
+                    if name in ("knee", "stance", "jump"):
+                        gain = 1.0
+                    noise = rng.normal(0, 0.08 if name in ("knee", "stance", "jump") else 12.0)
+                    if name in ("knee", "stance", "jump"):
+                        noise *= 0.5
+                    v = ready + gain * (value - ready) + noise
+                    tp = t0 + dur * float(np.clip(phase + rng.normal(0, 0.03), 0.05, 0.95))
+                    keys[name].append((tp, v))
+                keys[name].append((t0 + dur, ready))
+        else:
+            mask = (times >= t0) & (times < t0 + dur)
+            local = times[mask] - t0
+            env = np.sin(np.pi * np.clip(local / dur, 0, 1)) ** 2
+            if kind == "footwork":
+                freq = rng.uniform(2.0, 3.2)
+                direction = rng.choice([-1.0, 1.0])
+                extra["root_x"][mask] += direction * rng.uniform(0.3, 1.5) * (local / dur)
+                extra["lift_l"][mask] += np.clip(np.sin(2 * np.pi * freq * local), 0, None) * env
+                extra["lift_r"][mask] += np.clip(-np.sin(2 * np.pi * freq * local), 0, None) * env
+                extra["bob"][mask] += 0.04 * np.abs(np.sin(2 * np.pi * freq * local)) * env
+                extra["d_e2"][mask] += rng.uniform(0, 15) * np.sin(2 * np.pi * 0.7 * local) * env
+            elif kind == "walk":
+                freq = rng.uniform(1.6, 2.0)
+                extra["root_z"][mask] -= rng.uniform(1.0, 3.0) * (local / dur)
+                extra["lift_l"][mask] += (
+                    0.6 * np.clip(np.sin(2 * np.pi * freq * local), 0, None) * env
+                )
+                extra["lift_r"][mask] += (
+                    0.6 * np.clip(-np.sin(2 * np.pi * freq * local), 0, None) * env
+                )
+                extra["yaw"][mask] += rng.uniform(-40, 40) * env
+                extra["d_e1"][mask] -= 15 * env
+                extra["o_e1"][mask] -= 20 * env
+                extra["knee"][mask] -= 0.15 * env
+            elif kind == "bounce":
+                freq = rng.uniform(1.2, 1.8)
+                wave = np.abs(np.sin(np.pi * freq * local)) * env
+                extra["o_e1"][mask] += 15 * wave
+                extra["o_e2"][mask] += 25 * wave - 30 * env
+                extra["o_a1"][mask] += 20 * env
+                extra["lean"][mask] += 15 * env
+                extra["yaw"][mask] += 40 * env
+                extra["stance"][mask] += 0.06 * env
+            elif kind == "shadow":  # a half forehand practice swing
+                extra["yaw"][mask] += 35 * np.sin(2 * np.pi * local / dur)
+                extra["d_a1"][mask] += 60 * np.sin(2 * np.pi * local / dur)
+                extra["d_e1"][mask] += 20 * env
+    end = times[-1] + 1.0
+    sigma = max(0.045 * fps, 1.0)
+    out: dict[str, np.ndarray] = {}
+    for name, kf in keys.items():
+        kf.append((end, READY[name]))
+        kt, kv = np.array(sorted(kf)).T
+        track = np.interp(times, kt, kv) + extra.get(name, 0.0)
+        out[name] = gaussian_filter1d(track, sigma, mode="nearest")
+    for name in ("root_x", "root_z", "lift_l", "lift_r", "bob"):
+        out[name] = gaussian_filter1d(extra[name], sigma, mode="nearest")
+    # idle sway on top: nobody stands still
+    out["yaw"] += gaussian_filter1d(rng.normal(0, 6, len(times)), 0.4 * fps, mode="nearest") * 4
+    out["knee"] += gaussian_filter1d(rng.normal(0, 0.05, len(times)), 0.3 * fps, mode="nearest") * 3
+    return out
+
+
+# --------------------------------------------------------------------------- skeleton
+
+
+def _rot_y(deg: np.ndarray) -> np.ndarray:
+    """Rotation matrices about the vertical axis, shape (T, 3, 3)."""
+    a = np.radians(deg)
+    c, s = np.cos(a), np.sin(a)
+    z, o = np.zeros_like(a), np.ones_like(a)
+    return np.stack(
+        [np.stack([c, z, s], -1), np.stack([z, o, z], -1), np.stack([-s, z, c], -1)], -2
+    )
+
+
+def _direction(elevation: np.ndarray, azimuth: np.ndarray, side: float) -> np.ndarray:
+    """Unit vector in the trunk frame (right, up, forward) from arm angles."""
+    e, a = np.radians(elevation), np.radians(azimuth)
+    return np.stack([side * np.sin(e) * np.sin(a), -np.cos(e), np.sin(e) * np.cos(a)], -1)
+
+
+def _skeleton(tr: dict[str, np.ndarray], player: Player) -> np.ndarray:
+    """World positions (T, 33, 3) of MediaPipe's landmarks for a right-handed player."""
+    h = player.height
+    T = len(tr["yaw"])
+    upper, fore, thigh, shin = 0.186 * h, 0.146 * h, 0.245 * h, 0.246 * h
+    torso_len, sh_w, hip_w = 0.30 * h, 0.13 * h, 0.09 * h
+    pts: dict[str, np.ndarray] = {}
+
+    trunk = _rot_y(tr["yaw"])
+    pelvis_rot = _rot_y(0.5 * tr["yaw"])
+    knee = np.clip(tr["knee"], 0, 1)
+    hip_flex = np.radians(40 * knee)
+    knee_flex = np.radians(85 * knee)
+    stance = np.clip(tr["stance"], 0.08, 0.45) * h / 1.75
+    legs = {}
+    for side, name, lift in ((-1.0, "left", tr["lift_l"]), (1.0, "right", tr["lift_r"])):
+        lf = np.radians(35 * np.clip(lift, 0, 1))
+        hf, kf = hip_flex + lf, knee_flex + 2 * lf
+        lateral = side * stance
+        thigh_dir = np.stack([lateral - side * hip_w, -thigh * np.cos(hf), thigh * np.sin(hf)], -1)
+        thigh_dir *= thigh / np.linalg.norm(thigh_dir, axis=-1, keepdims=True)
+        shin_dir = np.stack([np.zeros(T), -shin * np.cos(hf - kf), shin * np.sin(hf - kf)], -1)
+        legs[name] = (side * hip_w, thigh_dir, shin_dir)
+    hip_height = thigh * np.cos(hip_flex) + shin * np.cos(hip_flex - knee_flex) + 0.08 * h / 1.75
+    root = np.stack(
+        [tr["root_x"], hip_height + tr["bob"] + np.clip(tr["jump"], 0, None), tr["root_z"]], -1
+    )
+
+    def to_world(local: np.ndarray, rot: np.ndarray) -> np.ndarray:
+        return root + np.einsum("tij,tj->ti", rot, local)
+
+    for name, (hx, thigh_dir, shin_dir) in legs.items():
+        hip_l = np.stack([np.full(T, hx), np.zeros(T), np.zeros(T)], -1)
+        knee_l = hip_l + thigh_dir
+        ankle_l = knee_l + shin_dir
+        pts[f"{name}_hip"] = to_world(hip_l, pelvis_rot)
+        pts[f"{name}_knee"] = to_world(knee_l, pelvis_rot)
+        pts[f"{name}_ankle"] = to_world(ankle_l, pelvis_rot)
+        pts[f"{name}_heel"] = to_world(ankle_l + np.array([0, -0.05, -0.06]) * h / 1.75, pelvis_rot)
+        pts[f"{name}_foot_index"] = to_world(
+            ankle_l + np.array([0, -0.07, 0.16]) * h / 1.75, pelvis_rot
+        )
+
+    lean = np.radians(tr["lean"])
+    up = np.stack([np.zeros(T), np.cos(lean), np.sin(lean)], -1)
+    chest = up * torso_len
+    for side, name in ((-1.0, "left"), (1.0, "right")):
+        pts[f"{name}_shoulder"] = to_world(chest + np.array([side * sh_w, 0, 0]), trunk)
+    # right arm holds the racket (d_*), left arm is the other (o_*)
+    for side, name, pre in ((1.0, "right", "d"), (-1.0, "left", "o")):
+        shoulder_l = chest + np.array([side * sh_w, 0, 0])
+        d1 = _direction(tr[f"{pre}_e1"], tr[f"{pre}_a1"], side)
+        d2 = _direction(tr[f"{pre}_e2"], tr[f"{pre}_a2"], side)
+        elbow_l = shoulder_l + upper * d1
+        wrist_l = elbow_l + fore * d2
+        across = np.cross(d2, np.array([0.0, 1.0, 0.0]))
+        across /= np.maximum(np.linalg.norm(across, axis=-1, keepdims=True), 1e-6)
+        pts[f"{name}_elbow"] = to_world(elbow_l, trunk)
+        pts[f"{name}_wrist"] = to_world(wrist_l, trunk)
+        pts[f"{name}_index"] = to_world(wrist_l + 0.085 * d2 + 0.01 * across, trunk)
+        pts[f"{name}_pinky"] = to_world(wrist_l + 0.07 * d2 - 0.025 * across, trunk)
+        pts[f"{name}_thumb"] = to_world(wrist_l + 0.04 * d2 + 0.035 * across, trunk)
+
+    head_rot = _rot_y(0.35 * tr["yaw"])
+    head_centre = to_world(chest + up * 0.17 * h / 1.75, trunk)
+    for name, offset in _HEAD.items():
+        pts[name] = head_centre + np.einsum(
+            "tij,j->ti", head_rot @ trunk, np.array(offset) * h / 1.75
+        )
+    return np.stack([pts[n] for n in poses.MEDIAPIPE_LANDMARKS], axis=1)
+
+
+_SWAP = np.array(
+    [
+        poses.MEDIAPIPE_LANDMARKS.index(
+            n.replace("left", "#").replace("right", "left").replace("#", "right")
+        )
+     for n in poses.MEDIAPIPE_LANDMARKS]
+)  # fmt: skip
+_ARM_POINTS = [
+    i for i, n in enumerate(poses.MEDIAPIPE_LANDMARKS)
+    if any(p in n for p in ("elbow", "wrist", "pinky", "index", "thumb"))
+]  # fmt: skip
+
+
+def _mirror(world: np.ndarray) -> np.ndarray:
+    """A left-hander: mirror left/right in space and in landmark names."""
+    out = world[:, _SWAP].copy()
+    out[..., 0] *= -1
+    return out
+
+
+def _film(
+    rng: np.random.Generator, world: np.ndarray, cam: Camera, height: float, fps: float
+) -> np.ndarray:
+    """Project to MediaPipe-like (x, y, z, visibility) with tracking noise and dropouts."""
+    T = world.shape[0]
+    rot = _rot_y(np.full(T, -cam.view_yaw))
+    p = np.einsum("tij,tlj->tli", rot, world)
+    depth = cam.distance + p[..., 2]
+    focal = cam.scale * cam.distance / height
+    x = focal * p[..., 0] / depth
+    y = -focal * (p[..., 1] - height * 0.5) / depth
+    roll = np.radians(cam.roll)
+    x, y = (
+        x * np.cos(roll) - y * np.sin(roll) + cam.cx,
+        x * np.sin(roll) + y * np.cos(roll) + cam.cy,
+    )
+    hips = p[:, [23, 24]].mean(axis=1, keepdims=True)
+    z = focal * (p[..., 2] - hips[..., 2]) / depth
+
+    # visibility: a joint behind the trunk (seen from the camera) or moving fast is hard to see
+    torso = p[:, [11, 12, 23, 24]].mean(axis=1, keepdims=True)
+    behind = np.clip((p[..., 2] - torso[..., 2]) / 0.15, 0, 1)
+    near_axis = np.exp(-(((p[..., 0] - torso[..., 0]) / 0.25) ** 2))
+    speed = np.linalg.norm(np.gradient(np.stack([x, y], -1), axis=0), axis=-1) * fps
+    blur = np.clip(speed / (3.0 * cam.scale), 0, 1)
+    vis = 0.97 - 0.75 * behind * near_axis - 0.35 * blur + rng.normal(0, 0.03, x.shape)
+    vis = np.clip(vis, 0.02, 0.999)
+
+    sigma = cam.jitter * (1 + 3 * (1 - vis))
+    noise = gaussian_filter1d(rng.normal(0, 1, (T, 33, 3)), 1.0, axis=0) * 1.6
+    x = x + sigma * noise[..., 0]
+    y = y + sigma * noise[..., 1]
+    z = z + 2 * sigma * noise[..., 2]
+    out = np.stack([x, y, z, vis], -1).astype(np.float32)
+
+    # the tracker now and then swaps the arms for a few frames
+    for start in np.flatnonzero(rng.random(T) < 0.004):
+        sl = slice(start, min(T, start + int(rng.integers(2, 6))))
+        arm = _ARM_POINTS
+        out[sl, arm] = out[sl][:, _SWAP[arm]]
+    # and loses the player: short dropouts, sometimes a long one
+    dropped = np.zeros(T, dtype=bool)
+    for start in np.flatnonzero(rng.random(T) < cam.drop_rate):
+        dropped[start : start + int(rng.integers(1, 9))] = True
+    if rng.random() < 0.5:
+        start = int(rng.integers(0, T - 1))
+        dropped[start : start + int(fps * rng.uniform(0.4, 1.0))] = True
+    out[dropped] = np.nan
+    return out
+
+
+# --------------------------------------------------------------------------- dataset
+
+
+def make_demo_dataset(
+    path: str | Path,
+    seed: int = DEMO_SEED,
+    n_players: int = 8,
+    videos_per_player: int = 3,
+    seconds_per_video: float = 80.0,
+    progress: bool = False,
+) -> Path:
+    """Write the synthetic demo dataset to ``path`` and return it.
+
+    Parameters
+    ----------
+    path : str or Path
+        Dataset folder to create (its poses/, labelstudio/ and dataset.yaml are
+        replaced).
+    seed : int
+        Same seed, identical files.
+    n_players, videos_per_player, seconds_per_video
+        Size. The defaults give 24 videos, about 32 minutes of footage.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    Path
+    """
+    if n_players < 1 or videos_per_player < 1 or seconds_per_video < 10:
+        raise ValueError(
+            "make_demo_dataset needs n_players >= 1, videos_per_player >= 1 and "
+            f"seconds_per_video >= 10; got {n_players}, {videos_per_player}, {seconds_per_video}."
+        )
+    root = Path(path)
+    rng = np.random.default_rng(seed)
+    players = _players(rng, n_players)
+    (root / poses.POSES_DIR).mkdir(parents=True, exist_ok=True)
+    for old in (root / poses.POSES_DIR).glob("*.npz"):
+        old.unlink()
+    tasks, single = [], None
+    task_id = 1
+    bar = tqdm(
+        total=n_players * videos_per_player, desc="demo videos", unit="video", disable=not progress
+    )
+    for player in players:
+        for v in range(videos_per_player):
+            video_id = f"{player.name}_{v + 1:02d}"
+            vrng = np.random.default_rng([seed, task_id])
+            fps = float(vrng.choice(FPS_CHOICES))
+            n = int(seconds_per_video * fps)
+            times = np.arange(n) / fps
+            segments = _schedule(vrng, player, seconds_per_video)
+            world = _skeleton(_tracks(vrng, player, segments, times, fps), player)
+            if player.left_handed:
+                world = _mirror(world)
+            landmarks = _film(vrng, world, _camera(vrng), player.height, fps)
+            poses.write_recording(
+                poses.Recording(
+                    video_id, landmarks, fps, poses.MEDIAPIPE_LANDMARKS, poses.MEDIAPIPE_CHANNELS
+                ),
+                root / poses.POSES_DIR / f"{video_id}.npz",
+            )
+            task = poses.labelstudio_task(
+                f"/data/upload/1/{vrng.bytes(4).hex()}-{video_id}.mp4",
+                _annotate(vrng, segments, fps, n),
+                task_id,
+            )
+            task["annotations"][0]["result"].append(
+                {"type": "choices", "from_name": "quality", "to_name": "video",
+                 "value": {"choices": [str(vrng.choice(["good", "fair"]))]}}
+            )  # fmt: skip
+            if single is None:
+                single = task
+            else:
+                tasks.append(task)
+            task_id += 1
+            bar.update()
+    bar.close()
+    ls_dir = root / poses.LABELSTUDIO_DIR
+    ls_dir.mkdir(exist_ok=True)
+    for old in ls_dir.glob("*.json"):
+        old.unlink()
+    (ls_dir / "project_export.json").write_text(json.dumps(tasks, indent=1), encoding="utf-8")
+    (ls_dir / f"task_{single['id']}.json").write_text(
+        json.dumps(single, indent=1), encoding="utf-8"
+    )
+    config = {
+        "description": (
+            f"tennis-lab demo dataset (seed {seed}): {n_players} synthetic players, "
+            f"{videos_per_player} videos each, MediaPipe 33-landmark poses."
+        ),
+        "class_map": CLASS_MAP,
+        "ignore_labels": [IGNORED_LABEL],
+    }
+    (root / poses.DATASET_YAML).write_text(yaml.safe_dump(config, sort_keys=True), encoding="utf-8")
+    return root
+
+
+def _annotate(rng: np.random.Generator, segments, fps: float, n_frames: int) -> pd.DataFrame:
+    """Annotators' stroke ranges: the swing, with a little timing slop."""
+    rows = []
+    for kind, t0, dur in segments:
+        if kind not in STROKES:
+            continue
+        start = t0 + dur * rng.uniform(0.02, 0.12) + rng.normal(0, 0.05)
+        end = t0 + dur * rng.uniform(0.88, 0.98) + rng.normal(0, 0.05)
+        s, e = max(0, int(round(start * fps))), min(n_frames, int(round(end * fps)))
+        if e > s:
+            rows.append((s, e, RAW_LABELS[kind]))
+        if kind != "serve" and rng.random() < 0.05:  # the ball went out: noted, not a stroke
+            o = min(n_frames - 1, e + int(0.5 * fps))
+            rows.append((o, min(n_frames, o + int(0.3 * fps)), IGNORED_LABEL))
+    return pd.DataFrame(rows, columns=["start_frame", "end_frame", "label"])
+
+
+def ensure_demo_dataset(path: str | Path | None = None) -> Path:
+    """Return the demo dataset folder, generating it first if it is missing."""
+    from tennis_lab import paths
+
+    root = Path(path) if path is not None else paths.demo_data_dir()
+    if not (root / poses.POSES_DIR).is_dir() or not any((root / poses.POSES_DIR).glob("*.npz")):
+        make_demo_dataset(root)
+    return root

@@ -1,0 +1,507 @@
+"""Tests of tennis_lab.poses: file formats, Label Studio, validation, summary."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from tennis_lab.poses import (
+    ANNOTATION_COLUMNS,
+    DataFormatError,
+    Recording,
+    Skipped,
+    format_summary,
+    labelstudio_task,
+    load_dataset,
+    read_annotations_csv,
+    read_dataset_config,
+    read_labelstudio,
+    read_recording,
+    video_id_from_path,
+    write_annotations_csv,
+    write_recording,
+)
+
+COLS = list(ANNOTATION_COLUMNS)
+
+
+def save_raw_npz(path, drop=(), **arrays):
+    """Write a recording .npz by hand (no validation): a valid one, with overrides."""
+    content = {
+        "landmarks": np.zeros((5, 3, 2), dtype=np.float32),
+        "fps": np.float64(30.0),
+        "landmark_names": np.array(["a", "b", "c"]),
+        "channel_names": np.array(["x", "y"]),
+    }
+    content.update(arrays)
+    for key in drop:
+        del content[key]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **content)
+    return path
+
+
+def ls_result(label, *ranges, kind="timelinelabels"):
+    """A Label Studio timeline result; ranges are 1-based inclusive (start, end)."""
+    return {
+        "type": kind,
+        "from_name": "stroke",
+        "to_name": "video",
+        "value": {
+            "ranges": [{"start": s, "end": e} for s, e in ranges],
+            "timelinelabels": [label],
+        },
+    }
+
+
+CHOICE = {"type": "choices", "from_name": "quality", "value": {"choices": ["good"]}}
+
+
+def frame(rows):
+    return pd.DataFrame(rows, columns=COLS)
+
+
+def plain(df):
+    """Annotation columns only, fresh index and plain dtypes, for comparisons."""
+    out = df[COLS].reset_index(drop=True).copy()
+    out["video_id"] = out["video_id"].astype(object)
+    out["label"] = out["label"].astype(object)
+    return out.astype({"start_frame": np.int64, "end_frame": np.int64})
+
+
+# --------------------------------------------------------------------------- round trips
+
+
+def test_recording_round_trip_keeps_values_nan_frames_fps_and_names(tmp_path, make_recording):
+    rec = make_recording("video_05", 12, fps=59.94, missing=(0, 7))
+    path = write_recording(rec, tmp_path / "poses" / "video_05.npz")
+
+    back = read_recording(path)
+
+    assert back.video_id == "video_05"
+    assert back.landmarks.dtype == np.float32
+    np.testing.assert_array_equal(back.landmarks, rec.landmarks)  # NaN == NaN here
+    assert np.isnan(back.landmarks[[0, 7]]).all()
+    assert not np.isnan(back.landmarks[[1, 2, 6, 8]]).any()
+    assert back.missing_frames == 2
+    assert back.fps == 59.94
+    assert back.landmark_names == rec.landmark_names
+    assert back.channel_names == rec.channel_names
+
+
+def test_recording_npz_holds_no_object_arrays(tmp_path, make_recording):
+    path = write_recording(make_recording("v", 4), tmp_path / "v.npz")
+    with np.load(path, allow_pickle=False) as npz:  # would raise on an object array
+        assert sorted(npz.files) == ["channel_names", "fps", "landmark_names", "landmarks"]
+        assert all(npz[k].dtype != object for k in npz.files)
+
+
+def test_annotations_csv_round_trip(tmp_path):
+    ann = frame([("video_01", 0, 15, "forehand"), ("video 2", 30, 45, "slice direita")])
+    path = write_annotations_csv(ann, tmp_path / "annotations.csv")
+
+    back = read_annotations_csv(path)
+
+    assert list(back.columns) == [*COLS, "source"]
+    pd.testing.assert_frame_equal(plain(back), plain(ann))
+    assert (back["source"] == str(path)).all()
+
+
+def test_load_dataset_applies_class_map_and_counts_ignored_labels(dataset_dir, make_recording):
+    ds = load_dataset(dataset_dir)
+
+    assert ds.video_ids == ("video_01", "video_02", "video_03")
+    assert ds.classes == ("forehand", "serve")
+    expected = frame(
+        [
+            ("video_01", 10, 30, "forehand"),
+            ("video_01", 50, 70, "serve"),
+            ("video_01", 80, 90, "forehand"),
+            ("video_02", 0, 20, "forehand"),
+        ]
+    )
+    pd.testing.assert_frame_equal(plain(ds.annotations), plain(expected))
+    assert list(ds.annotations["raw_label"]) == ["Fronthand", "saque", "forehand", "slice direita"]
+    csv = str(dataset_dir / "annotations.csv")
+    assert ds.skipped == [Skipped(csv, "ignored label 'point'", 2)]
+    assert ds.config.description == "hand-made test set"
+    # the recordings come back as written
+    rec = ds.recordings["video_01"]
+    np.testing.assert_array_equal(
+        rec.landmarks, make_recording("video_01", 100, missing=(3, 4), seed=1).landmarks
+    )
+    assert (rec.fps, ds.recordings["video_02"].fps) == (30.0, 60.0)
+
+
+def test_load_dataset_counts_files_that_are_not_recordings(dataset_dir):
+    (dataset_dir / "poses" / "notes.txt").write_text("not a recording")
+    ds = load_dataset(dataset_dir)
+    assert Skipped(str(dataset_dir / "poses"), "not a .npz recording", 1) in ds.skipped
+
+
+def test_read_dataset_config(tmp_path):
+    path = tmp_path / "dataset.yaml"
+    path.write_text(
+        yaml.safe_dump({"class_map": {"saque": "serve"}, "ignore_labels": ["point", "other"]})
+    )
+    config = read_dataset_config(path)
+    assert dict(config.class_map) == {"saque": "serve"}
+    assert config.ignore_labels == frozenset({"point", "other"})
+    assert config.resolve("saque") == "serve"
+    assert config.resolve("serve") == "serve"  # a class name is a label of itself
+    assert config.resolve("point") is None
+    with pytest.raises(KeyError):
+        config.resolve("lob")
+
+
+# --------------------------------------------------------------------------- Label Studio
+
+
+@pytest.mark.parametrize(
+    "reference, video_id",
+    [
+        ("/data/upload/3/video_07.mp4", "video_07"),
+        ("/data/upload/3/1a2b3c4d-video_07.mp4", "1a2b3c4d-video_07"),
+        ("https://host/videos/video_07.MOV?token=abc", "video_07"),
+        ("C:\\clips\\video_07.mp4", "video_07"),
+        ("video_07", "video_07"),
+    ],
+)
+def test_video_id_from_path(reference, video_id):
+    assert video_id_from_path(reference) == video_id
+
+
+def project_export():
+    """A Label Studio project export: three tasks, results in both places."""
+    return [
+        {
+            "id": 1,
+            "data": {"video": "/data/upload/3/video_07.mp4"},
+            "annotations": [{"id": 11, "result": [ls_result("forehand", (1, 10)), CHOICE]}],
+        },
+        {
+            "id": 2,
+            "data": {"video": "/data/upload/3/1a2b3c4d-video_08.mp4"},
+            "result": [ls_result("serve", (21, 30), (41, 45))],
+        },
+        {
+            "id": 3,
+            "data": {"video": "/data/upload/3/video_09.mp4"},
+            "annotations": [
+                {"id": 31, "result": [ls_result("backhand", (5, 5))]},
+                {"id": 32, "result": [ls_result("forehand", (50, 60))]},
+            ],
+        },
+    ]
+
+
+def test_read_labelstudio_project_export_every_task_counts(tmp_path):
+    path = tmp_path / "project.json"
+    path.write_text(json.dumps(project_export()))
+
+    ann, skipped = read_labelstudio(path)
+
+    expected = frame(
+        [
+            ("video_07", 0, 10, "forehand"),
+            ("1a2b3c4d-video_08", 20, 30, "serve"),
+            ("1a2b3c4d-video_08", 40, 45, "serve"),
+            ("video_09", 4, 5, "backhand"),
+            ("video_09", 49, 60, "forehand"),
+        ]
+    )
+    pd.testing.assert_frame_equal(plain(ann), plain(expected))
+    assert (ann["source"] == str(path)).all()
+    assert skipped == [Skipped(str(path), "result of type 'choices'", 1)]
+
+
+def test_read_labelstudio_single_task_object(tmp_path):
+    path = tmp_path / "task.json"
+    task = {
+        "id": 9,
+        "data": {"video": "/data/upload/3/video_10.mp4"},
+        "annotations": [{"result": [ls_result("serve", (1, 30)), CHOICE, CHOICE]}],
+    }
+    path.write_text(json.dumps(task))
+
+    ann, skipped = read_labelstudio(path)
+
+    pd.testing.assert_frame_equal(plain(ann), plain(frame([("video_10", 0, 30, "serve")])))
+    assert skipped == [Skipped(str(path), "result of type 'choices'", 2)]
+
+
+def test_load_dataset_from_labelstudio_resolves_upload_prefix(make_dataset, make_recording):
+    recs = [make_recording(v, 100) for v in ("video_07", "video_08", "video_09", "video_10")]
+    root = make_dataset(recs)
+    (root / "labelstudio").mkdir()
+    (root / "labelstudio" / "project.json").write_text(json.dumps(project_export()))
+    single = {
+        "data": {"video": "/data/upload/3/video_10.mp4"},
+        "result": [ls_result("serve", (1, 2))],
+    }
+    (root / "labelstudio" / "single.json").write_text(json.dumps(single))
+
+    ds = load_dataset(root)
+
+    assert sorted(set(ds.annotations["video_id"])) == [
+        "video_07",
+        "video_08",
+        "video_09",
+        "video_10",
+    ]
+    assert len(ds.annotations) == 6
+    video_08 = ds.annotations[ds.annotations.video_id == "video_08"]
+    assert video_08[["start_frame", "end_frame"]].values.tolist() == [[20, 30], [40, 45]]
+    assert Skipped(str(root / "labelstudio" / "project.json"), "result of type 'choices'", 1) in (
+        ds.skipped
+    )
+
+
+def test_upload_prefix_is_kept_when_the_stripped_video_does_not_exist(make_dataset, make_recording):
+    root = make_dataset([make_recording("video_07", 100)])
+    (root / "labelstudio").mkdir()
+    task = {
+        "data": {"video": "/data/upload/3/1a2b3c4d-video_99.mp4"},
+        "result": [ls_result("x", (1, 2))],
+    }
+    (root / "labelstudio" / "t.json").write_text(json.dumps(task))
+    with pytest.raises(
+        DataFormatError, match=r"t\.json: annotation for unknown video id '1a2b3c4d-video_99'"
+    ):
+        load_dataset(root)
+
+
+def test_labelstudio_task_reads_back_identically(tmp_path):
+    ann = frame(
+        [("video_07", 0, 10, "forehand"), ("video_07", 44, 45, "serve"), ("video_07", 60, 90, "x")]
+    )
+    task = labelstudio_task("/data/upload/3/video_07.mp4", ann, task_id=4)
+    assert task["annotations"][0]["result"][0]["value"]["ranges"] == [{"start": 1, "end": 10}]
+    path = tmp_path / "task.json"
+    path.write_text(json.dumps(task))
+
+    back, skipped = read_labelstudio(path)
+
+    pd.testing.assert_frame_equal(plain(back), plain(ann))
+    assert skipped == []
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def test_annotation_past_last_frame(make_dataset, make_recording):
+    root = make_dataset([make_recording("video_01", 100)], [("video_01", 90, 101, "forehand")])
+    with pytest.raises(
+        DataFormatError,
+        match=r"annotations\.csv: stroke 'forehand' of video_01 ends at frame 101, past the "
+        r"recording's last frame \(100 frames\)",
+    ):
+        load_dataset(root)
+
+
+def test_annotation_ending_on_the_last_frame_is_fine(make_dataset, make_recording):
+    root = make_dataset([make_recording("video_01", 100)], [("video_01", 90, 100, "forehand")])
+    assert load_dataset(root).annotations["end_frame"].tolist() == [100]
+
+
+@pytest.mark.parametrize("start, end", [(30, 30), (31, 30)])
+def test_annotation_start_not_below_end(make_dataset, make_recording, start, end):
+    root = make_dataset([make_recording("video_01", 100)], [("video_01", start, end, "forehand")])
+    with pytest.raises(
+        DataFormatError,
+        match=rf"annotations\.csv: stroke 'forehand' of video_01 has start_frame {start} "
+        rf"and end_frame {end}",
+    ):
+        load_dataset(root)
+
+
+def test_annotation_of_unknown_video(make_dataset, make_recording):
+    root = make_dataset([make_recording("video_01", 100)], [("video_99", 0, 10, "forehand")])
+    with pytest.raises(
+        DataFormatError, match=r"annotations\.csv: annotation for unknown video id 'video_99'"
+    ):
+        load_dataset(root)
+
+
+def test_label_not_in_class_map(make_dataset, make_recording):
+    root = make_dataset(
+        [make_recording("video_01", 100)],
+        [("video_01", 0, 10, "saque"), ("video_01", 20, 30, "lob")],
+        {"class_map": {"saque": "serve"}},
+    )
+    with pytest.raises(
+        DataFormatError,
+        match=r"annotations\.csv: label 'lob' \(video video_01\) is not in the class map of "
+        r"dataset\.yaml",
+    ):
+        load_dataset(root)
+
+
+def test_missing_fps(tmp_path):
+    path = save_raw_npz(tmp_path / "poses" / "video_01.npz", drop=["fps"])
+    with pytest.raises(DataFormatError, match=r"video_01\.npz: missing array\(s\) \['fps'\]"):
+        read_recording(path)
+
+
+@pytest.mark.parametrize("fps", [0.0, -30.0, float("nan")])
+def test_non_positive_fps(tmp_path, fps):
+    path = save_raw_npz(tmp_path / "poses" / "video_01.npz", fps=np.float64(fps))
+    with pytest.raises(
+        DataFormatError, match=rf"video_01\.npz: fps is {fps!r}; it must be a positive number"
+    ):
+        read_recording(path)
+
+
+def test_non_positive_fps_is_refused_on_write(tmp_path, make_recording):
+    rec = make_recording("video_01", 5)
+    bad = Recording(rec.video_id, rec.landmarks, 0, rec.landmark_names, rec.channel_names)
+    with pytest.raises(
+        DataFormatError, match=r"video_01\.npz: fps is 0; it must be a positive number"
+    ):
+        write_recording(bad, tmp_path / "video_01.npz")
+    assert not (tmp_path / "video_01.npz").exists()
+
+
+def test_missing_dataset_folder(tmp_path):
+    with pytest.raises(DataFormatError, match=r"nowhere: dataset folder does not exist"):
+        load_dataset(tmp_path / "nowhere")
+
+
+def test_empty_folder_has_no_recordings(tmp_path):
+    (tmp_path / "data").mkdir()
+    with pytest.raises(DataFormatError, match=r"poses: no recordings \(\*\.npz\) found"):
+        load_dataset(tmp_path / "data")
+
+
+def test_poses_folder_without_npz_has_no_recordings(tmp_path):
+    (tmp_path / "data" / "poses").mkdir(parents=True)
+    (tmp_path / "data" / "poses" / "video_01.csv").write_text("x,y\n")
+    with pytest.raises(DataFormatError, match=r"poses: no recordings \(\*\.npz\) found"):
+        load_dataset(tmp_path / "data")
+
+
+def test_recordings_without_annotations(make_dataset, make_recording):
+    root = make_dataset([make_recording("video_01", 10)])
+    with pytest.raises(
+        DataFormatError, match=r"data: no annotations: neither annotations\.csv nor labelstudio"
+    ):
+        load_dataset(root)
+
+
+def test_wrong_landmarks_rank(tmp_path):
+    path = save_raw_npz(tmp_path / "video_01.npz", landmarks=np.zeros((5, 6), np.float32))
+    with pytest.raises(
+        DataFormatError, match=r"video_01\.npz: 'landmarks' has rank 2 \(shape \(5, 6\)\)"
+    ):
+        read_recording(path)
+
+
+def test_landmark_names_count_mismatch(tmp_path):
+    path = save_raw_npz(tmp_path / "video_01.npz", landmark_names=np.array(["a", "b"]))
+    with pytest.raises(DataFormatError, match=r"video_01\.npz: 2 landmark_names for 3 landmarks"):
+        read_recording(path)
+
+
+def test_channel_names_count_mismatch(tmp_path):
+    path = save_raw_npz(tmp_path / "video_01.npz", channel_names=np.array(["x", "y", "z"]))
+    with pytest.raises(DataFormatError, match=r"video_01\.npz: 3 channel_names for 2 channels"):
+        read_recording(path)
+
+
+def test_bad_recording_in_a_dataset_names_its_file(make_dataset, make_recording):
+    root = make_dataset([make_recording("video_01", 10)], [("video_01", 0, 5, "forehand")])
+    save_raw_npz(root / "poses" / "video_02.npz", channel_names=np.array(["x"]))
+    with pytest.raises(DataFormatError, match=r"video_02\.npz: 1 channel_names for 2 channels"):
+        load_dataset(root)
+
+
+class _MakesDirWhenUnpickled:
+    """Pickles as a call to os.mkdir(path): unpickling it leaves a visible trace."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (os.mkdir, (self.path,))
+
+
+@pytest.mark.parametrize("key", ["landmarks", "landmark_names"])
+def test_object_array_is_refused_and_never_unpickled(tmp_path, key):
+    trace = tmp_path / "unpickled"
+    payload = np.empty(3, dtype=object)
+    payload[:] = [_MakesDirWhenUnpickled(trace), "b", "c"]
+    path = save_raw_npz(tmp_path / "video_01.npz", **{key: payload})
+    # The trap works: loading with pickles allowed runs it.
+    with np.load(path, allow_pickle=True) as npz:
+        npz[key]
+    assert trace.is_dir()
+    trace.rmdir()
+
+    with pytest.raises(DataFormatError, match=r"video_01\.npz: holds an object \(pickled\) array"):
+        read_recording(path)
+    assert not trace.exists()
+
+
+def test_unknown_dataset_yaml_key(make_dataset, make_recording):
+    root = make_dataset(
+        [make_recording("video_01", 10)],
+        [("video_01", 0, 5, "forehand")],
+        {"classmap": {"a": "b"}, "description": "typo"},
+    )
+    with pytest.raises(DataFormatError, match=r"dataset\.yaml: unknown key\(s\) \['classmap'\]"):
+        load_dataset(root)
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def test_summary_of_the_hand_made_dataset(dataset_dir):
+    s = load_dataset(dataset_dir).summary()
+
+    assert s["videos"] == 3
+    assert s["frames"] == 210
+    assert s["duration_seconds"] == pytest.approx(100 / 30 + 60 / 60 + 50 / 30)
+    assert s["fps"] == {30.0: 2, 60.0: 1}
+    assert s["missing_frames"] == 2
+    assert (s["landmarks"], s["channels"]) == (5, ["x", "y", "z", "visibility"])
+    assert s["strokes"] == 4
+    assert s["strokes_per_class"] == {"forehand": 3, "serve": 1}
+    # video_01: 20 + 20 + 10 frames, video_02: 20 (its ignored strokes do not count)
+    assert s["annotation_coverage"] == 70 / 210
+    assert s["unannotated_videos"] == ["video_03"]
+    assert s["skipped"] == [(str(dataset_dir / "annotations.csv"), "ignored label 'point'", 2)]
+
+
+def test_summary_coverage_counts_overlapping_strokes_once(make_dataset, make_recording):
+    root = make_dataset(
+        [make_recording("a", 100), make_recording("b", 50)],
+        [("a", 10, 30, "forehand"), ("a", 20, 40, "serve"), ("a", 90, 100, "serve")],
+    )
+    s = load_dataset(root).summary()
+    assert s["annotation_coverage"] == 40 / 150  # frames 10-39 and 90-99 of 150
+    assert s["unannotated_videos"] == ["b"]
+    assert s["strokes_per_class"] == {"forehand": 1, "serve": 2}
+
+
+def test_format_summary_mentions_skipped_and_unannotated(dataset_dir):
+    text = format_summary(load_dataset(dataset_dir).summary())
+
+    assert re.search(r"Strokes:\s+4\n", text)
+    assert re.search(r"forehand\s+3\n", text)
+    assert "Annotated:   33.3% of frames" in text
+    assert "No strokes:  video_03" in text
+    assert f"2 x ignored label 'point' ({dataset_dir / 'annotations.csv'})" in text
+    assert "Skipped:     nothing" not in text
+
+
+def test_format_summary_says_when_nothing_was_skipped(make_dataset, make_recording):
+    root = make_dataset([make_recording("a", 10)], [("a", 0, 5, "serve")])
+    text = format_summary(load_dataset(root).summary())
+    assert "Skipped:     nothing" in text
+    assert "No strokes" not in text
