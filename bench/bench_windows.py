@@ -38,40 +38,39 @@ WINDOW, OVERLAP, COVERAGE, REF_FPS = 45, 40, 0.5, 30.0
 
 
 def prepared(dataset):
-    """Per video: frames (T, F) at 30 fps and strokes (start, end, code) on that timeline."""
+    """The frames of every video at 30 fps in one buffer (as make_windows keeps them),
+    and per video: where its frames start, how many, and its strokes on that timeline."""
     classes = {c: i for i, c in enumerate(dataset.classes)}
-    out = []
+    chunks, videos, base = [], [], 0
     for vid, rec in sorted(dataset.recordings.items()):
-        frames = resample(fill_missing(rec.landmarks), rec.fps, REF_FPS).reshape(
-            -1, rec.landmarks[0].size
-        )
+        frames = resample(fill_missing(rec.landmarks), rec.fps, REF_FPS)
+        chunks.append(frames.reshape(len(frames), -1))
         ann = dataset.annotations[dataset.annotations.video_id == vid]
         scale = REF_FPS / rec.fps
         s0 = np.round(ann.start_frame.to_numpy() * scale).astype(np.int64)
         s1 = np.maximum(np.round(ann.end_frame.to_numpy() * scale).astype(np.int64), s0 + 1)
         codes = np.array([classes[c] for c in ann.label], dtype=np.int64)
-        out.append((frames, s0, s1, codes))
-    return out
+        videos.append((base, len(frames), s0, s1, codes))
+        base += len(frames)
+    return np.concatenate(chunks), videos
 
 
-def vectorised(videos):
-    """What make_windows does: one frame buffer, window offsets and labels."""
-    frames = np.concatenate([v[0] for v in videos])
-    offsets, ys, base = [], [], 0
-    for video_frames, s0, s1, codes in videos:
-        starts = window_starts(len(video_frames), WINDOW, WINDOW - OVERLAP)
+def vectorised(frames, videos):
+    """What make_windows does: an offset into the frame buffer and a label per window."""
+    offsets, ys = [], []
+    for base, length, s0, s1, codes in videos:
+        starts = window_starts(length, WINDOW, WINDOW - OVERLAP)
         offsets.append(base + starts)
         ys.append(label_windows(starts, WINDOW, s0, s1, codes, COVERAGE))
-        base += len(video_frames)
-    return frames, np.concatenate(offsets), np.concatenate(ys)
+    return np.concatenate(offsets), np.concatenate(ys)
 
 
-def loop(videos):
+def loop(frames, videos):
     """The straightforward version: one Python iteration per window, and per stroke."""
     xs, ys = [], []
-    for frames, s0, s1, codes in videos:
-        for start in range(0, len(frames) - WINDOW + 1, WINDOW - OVERLAP):
-            xs.append(frames[start : start + WINDOW])
+    for base, length, s0, s1, codes in videos:
+        for start in range(0, length - WINDOW + 1, WINDOW - OVERLAP):
+            xs.append(frames[base + start : base + start + WINDOW])
             best, best_cov, touched = None, -1.0, False
             for a, b, code in zip(s0, s1, codes, strict=True):
                 shared = min(start + WINDOW, b) - max(start, a)
@@ -102,10 +101,10 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         dataset = load_dataset(make_demo_dataset(Path(tmp) / "demo"))
-    videos = prepared(dataset)
+    frames, videos = prepared(dataset)
 
-    t_vec, (frames, offsets, yv) = timed(vectorised, videos, repeats=args.repeats)
-    t_loop, (xl, yl) = timed(loop, videos, repeats=args.repeats)
+    t_vec, (offsets, yv) = timed(vectorised, frames, videos, repeats=args.repeats)
+    t_loop, (xl, yl) = timed(loop, frames, videos, repeats=args.repeats)
     t_cut, xv = timed(cut_windows, frames, offsets, WINDOW, repeats=args.repeats)
     assert np.array_equal(yv, yl) and np.array_equal(xv, xl), "vectorised and loop windows differ"
     n = len(yv)

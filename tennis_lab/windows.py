@@ -163,8 +163,14 @@ def fill_missing(landmarks: np.ndarray, method: str = "interpolate") -> np.ndarr
     if method == "zero":
         out[nan] = 0.0
         return out.reshape(landmarks.shape)
+    # Frames where the tracker lost the whole pose share one mask: interpolate those
+    # columns together; columns with their own gaps (one joint lost) one by one.
+    lost = nan.all(axis=1)
+    together = (nan == lost[:, None]).all(axis=0) & lost.any()
+    if together.any():
+        out[:, together] = _interpolate_rows(flat[:, together], lost)
     frames = np.arange(flat.shape[0])
-    for col in np.flatnonzero(nan.any(axis=0)):
+    for col in np.flatnonzero(nan.any(axis=0) & ~together):
         valid = ~nan[:, col]
         if valid.any():
             out[:, col] = np.interp(frames, frames[valid], flat[valid, col])
@@ -173,18 +179,43 @@ def fill_missing(landmarks: np.ndarray, method: str = "interpolate") -> np.ndarr
     return out.reshape(landmarks.shape)
 
 
+def _interpolate_rows(values: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """Linear interpolation over the rows in ``missing`` of every column at once."""
+    n = len(values)
+    index = np.arange(n)
+    if missing.all():
+        return np.zeros_like(values)
+    before = np.maximum.accumulate(np.where(missing, -1, index))
+    after = np.minimum.accumulate(np.where(missing, n, index)[::-1])[::-1]
+    lo = np.where(before < 0, after, before)
+    hi = np.where(after >= n, before, after)
+    weight = np.where(hi > lo, (index - lo) / np.maximum(hi - lo, 1), 0.0).astype(values.dtype)
+    out = values.copy()
+    rows = np.flatnonzero(missing)
+    w = weight[rows, None]
+    out[rows] = values[lo[rows]] * (1 - w) + values[hi[rows]] * w
+    return out
+
+
+def resampled_length(n_frames: int, fps: float, target_fps: float) -> int:
+    """Frames after resampling ``n_frames`` from ``fps`` to ``target_fps`` (see :func:`resample`)."""
+    if fps <= 0 or target_fps <= 0:
+        raise WindowingError(f"fps must be positive (got fps={fps}, target_fps={target_fps}).")
+    if fps == target_fps or n_frames < 2:
+        return n_frames
+    return int(np.floor((n_frames - 1) * target_fps / fps + 1e-9)) + 1
+
+
 def resample(landmarks: np.ndarray, fps: float, target_fps: float) -> np.ndarray:
     """Resample a sequence from ``fps`` to ``target_fps`` by linear interpolation in time.
 
     Output frame k is at time ``k / target_fps``; there are
     ``floor((frames - 1) * target_fps / fps) + 1`` of them.
     """
-    if fps <= 0 or target_fps <= 0:
-        raise WindowingError(f"fps must be positive (got fps={fps}, target_fps={target_fps}).")
     n = landmarks.shape[0]
-    if fps == target_fps or n < 2:
+    n_out = resampled_length(n, fps, target_fps)
+    if n_out == n and fps == target_fps:
         return landmarks.copy()
-    n_out = int(np.floor((n - 1) * target_fps / fps + 1e-9)) + 1
     t = np.arange(n_out) * (fps / target_fps)
     i0 = np.minimum(np.floor(t).astype(np.int64), n - 1)
     i1 = np.minimum(i0 + 1, n - 1)
@@ -375,11 +406,20 @@ def make_windows(
 
     first = next(iter(recordings.values()))
     feature_names = tuple(f"{lm}_{ch}" for lm in first.landmark_names for ch in first.channel_names)
-    buffers, offsets, ys, gs, ss = [], [], [], [], []
+    # one buffer for the preprocessed frames of every video; windows are offsets into it
+    order = sorted(recordings)
+    lengths = [len(recordings[v].landmarks) for v in order]
+    if enable_fps_scaling:
+        lengths = [
+            resampled_length(n, recordings[v].fps, reference_fps)
+            for v, n in zip(order, lengths, strict=True)
+        ]
+    buffer = np.empty((sum(lengths), len(feature_names)), dtype=np.float32)
+    offsets, ys, gs, ss = [], [], [], []
     base = 0
     made = idle = ambiguous = 0
     longest = 0
-    for video_id in sorted(recordings):
+    for video_id, length in zip(order, lengths, strict=True):
         rec = recordings[video_id]
         frames = fill_missing(np.asarray(rec.landmarks, dtype=np.float32), missing_frames)
         if normalization == "body":
@@ -388,7 +428,15 @@ def make_windows(
         if enable_fps_scaling:
             frames = resample(frames, rec.fps, reference_fps)
         frames = frames.reshape(frames.shape[0], -1)
-        longest = max(longest, frames.shape[0])
+        if frames.shape != (length, buffer.shape[1]):
+            raise WindowingError(
+                f"video {video_id}: its frames have layout {frames.shape[1]} features, the first "
+                f"video's {buffer.shape[1]}; every recording must share one landmark layout."
+            )
+        buffer[base : base + length] = frames
+        video_base = base
+        base += length
+        longest = max(longest, length)
         starts = window_starts(frames.shape[0], window_size, stride)
         if len(starts) == 0:
             continue
@@ -406,9 +454,7 @@ def make_windows(
         keep = labels >= 0
         if not keep.any():
             continue
-        buffers.append(frames)
-        offsets.append(base + starts[keep])
-        base += frames.shape[0]
+        offsets.append(video_base + starts[keep])
         ys.append(labels[keep])
         gs.append(np.full(int(keep.sum()), video_id, dtype=object))
         ss.append(starts[keep])
@@ -427,7 +473,7 @@ def make_windows(
         "dropped_idle": idle, "dropped_ambiguous": ambiguous,
     }  # fmt: skip
     return WindowSet(
-        frames=np.concatenate(buffers).astype(np.float32, copy=False),
+        frames=buffer,
         offsets=np.concatenate(offsets), window_size=window_size, y=y,
         groups=np.concatenate(gs).astype(str), starts=np.concatenate(ss),
         classes=classes, feature_names=feature_names, params=params, counts=counts,
