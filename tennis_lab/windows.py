@@ -198,7 +198,7 @@ def _interpolate_rows(values: np.ndarray, missing: np.ndarray) -> np.ndarray:
 
 
 def resampled_length(n_frames: int, fps: float, target_fps: float) -> int:
-    """Frames after resampling ``n_frames`` from ``fps`` to ``target_fps`` (see :func:`resample`)."""
+    """Frames left after resampling ``n_frames`` from ``fps`` to ``target_fps``."""
     if fps <= 0 or target_fps <= 0:
         raise WindowingError(f"fps must be positive (got fps={fps}, target_fps={target_fps}).")
     if fps == target_fps or n_frames < 2:
