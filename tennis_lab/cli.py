@@ -7,6 +7,12 @@ import sys
 from pathlib import Path
 
 from tennis_lab import __version__
+from tennis_lab.demo import (
+    DEMO_PLAYERS,
+    DEMO_SECONDS_PER_VIDEO,
+    DEMO_SEED,
+    DEMO_VIDEOS_PER_PLAYER,
+)
 
 
 def _data_demo(args: argparse.Namespace) -> int:
@@ -67,10 +73,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = data_cmds.add_parser("demo", help="write the synthetic demo dataset to DIR")
     demo.add_argument("dir", type=Path, help="dataset folder to create")
-    demo.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
-    demo.add_argument("--players", type=int, default=8, help="number of players (default 8)")
-    demo.add_argument("--videos", type=int, default=3, help="videos per player (default 3)")
-    demo.add_argument("--seconds", type=float, default=80.0, help="seconds per video (default 80)")
+    demo.add_argument(
+        "--seed", type=int, default=DEMO_SEED, help=f"random seed (default {DEMO_SEED})"
+    )
+    demo.add_argument(
+        "--players", type=int, default=DEMO_PLAYERS, help=f"players (default {DEMO_PLAYERS})"
+    )
+    demo.add_argument(
+        "--videos",
+        type=int,
+        default=DEMO_VIDEOS_PER_PLAYER,
+        help=f"videos per player (default {DEMO_VIDEOS_PER_PLAYER})",
+    )
+    demo.add_argument(
+        "--seconds",
+        type=float,
+        default=DEMO_SECONDS_PER_VIDEO,
+        help=f"seconds per video (default {DEMO_SECONDS_PER_VIDEO:g})",
+    )
     demo.set_defaults(func=_data_demo)
 
     summary = data_cmds.add_parser("summary", help="videos, frames, strokes and what was skipped")
@@ -86,7 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("source", type=Path, help="a file or a folder of files")
     imp.add_argument("dest", type=Path, help="dataset folder to write (poses/ inside)")
-    imp.add_argument("--fps", type=float, default=None, help="frame rate, when the files lack it")
+    imp.add_argument(
+        "--fps",
+        type=float,
+        default=None,
+        help="frame rate in fps: for mediapipe, used when a file has none; for csv, it "
+        "overrides the files' fps column",
+    )
     imp.add_argument(
         "--annotations",
         type=Path,

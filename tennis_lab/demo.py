@@ -33,6 +33,9 @@ from tqdm.auto import tqdm
 from tennis_lab import poses
 
 DEMO_SEED = 7
+DEMO_PLAYERS = 20
+DEMO_VIDEOS_PER_PLAYER = 3
+DEMO_SECONDS_PER_VIDEO = 40.0
 FPS_CHOICES = (30.0, 48.0, 60.0)
 
 # Label Studio labels as the demo's annotators wrote them, and the class map.
@@ -52,8 +55,11 @@ CLASS_MAP = {
 }
 IGNORED_LABEL = "Bola fora"
 
-_NAMES = ("ana", "bruno", "carla", "diego", "eva", "felipe", "gabi", "hugo", "iris", "joao")
-_LEFT_HANDED = {"bruno", "eva", "iris"}
+_NAMES = (
+    "ana", "bruno", "carla", "diego", "eva", "felipe", "gabi", "hugo", "iris", "joao",
+    "karin", "luis", "marta", "nuno", "olga", "pedro", "quim", "rita", "sara", "tomas",
+)  # fmt: skip
+_LEFT_HANDED = {"bruno", "eva", "iris", "nuno", "sara"}
 
 # Parameter tracks of the figure and their ready-stance values (angles in degrees).
 READY = {
@@ -207,7 +213,7 @@ def _players(rng: np.random.Generator, n: int) -> list[Player]:
 
 
 def _camera(rng: np.random.Generator) -> Camera:
-    front = rng.random() < 0.2
+    front = rng.random() < 0.15
     view = float(rng.uniform(150, 210) if front else rng.uniform(-50, 50))
     return Camera(
         view_yaw=view,
@@ -216,7 +222,7 @@ def _camera(rng: np.random.Generator) -> Camera:
         cx=float(rng.uniform(0.3, 0.7)),
         cy=float(rng.uniform(0.45, 0.6)),
         roll=float(rng.normal(0, 3)),
-        jitter=float(rng.uniform(0.002, 0.008)),
+        jitter=float(rng.uniform(0.0015, 0.006)),
         drop_rate=float(rng.uniform(0.002, 0.012)),
     )
 
@@ -513,9 +519,9 @@ def _film(
 def make_demo_dataset(
     path: str | Path,
     seed: int = DEMO_SEED,
-    n_players: int = 8,
-    videos_per_player: int = 3,
-    seconds_per_video: float = 80.0,
+    n_players: int = DEMO_PLAYERS,
+    videos_per_player: int = DEMO_VIDEOS_PER_PLAYER,
+    seconds_per_video: float = DEMO_SECONDS_PER_VIDEO,
     progress: bool = False,
 ) -> Path:
     """Write the synthetic demo dataset to ``path`` and return it.
@@ -528,7 +534,7 @@ def make_demo_dataset(
     seed : int
         Same seed, identical files.
     n_players, videos_per_player, seconds_per_video
-        Size. The defaults give 24 videos, about 32 minutes of footage.
+        Size. The defaults give 60 videos, 40 minutes of footage.
     progress : bool
         Show a progress bar.
 

@@ -299,6 +299,12 @@ def read_recording(path: str | Path) -> Recording:
             ) from exc
     if fps_arr.size != 1 or not np.issubdtype(fps_arr.dtype, np.number):
         raise DataFormatError(path, f"fps is {fps_arr!r}; expected one number.")
+    if not np.issubdtype(landmarks.dtype, np.number) or np.issubdtype(landmarks.dtype, np.bool_):
+        raise DataFormatError(
+            path,
+            f"'landmarks' has dtype {landmarks.dtype}; expected numbers (float32).",
+            "store the coordinates as a float array, NaN where there is no pose.",
+        )
     rec = Recording(
         video_id=path.stem,
         landmarks=landmarks.astype(np.float32, copy=False),
@@ -444,11 +450,18 @@ def read_labelstudio(path: str | Path) -> tuple[pd.DataFrame, list[Skipped]]:
                 )
             for rng in ranges:
                 try:
-                    start, end = int(rng["start"]), int(rng["end"])
+                    start, end = float(rng["start"]), float(rng["end"])
                 except (KeyError, TypeError, ValueError) as exc:
                     raise DataFormatError(
-                        path, f"{where}: range {rng!r} has no whole start and end frame."
+                        path, f"{where}: range {rng!r} has no start and end frame."
                     ) from exc
+                if not (start.is_integer() and end.is_integer()):
+                    raise DataFormatError(
+                        path,
+                        f"{where}: range {rng!r} is not in whole frames.",
+                        "label with <TimelineLabels> on a <Video>, whose ranges are frames.",
+                    )
+                start, end = int(start), int(end)
                 rows.append(
                     {
                         "video_id": video_id,
@@ -650,7 +663,8 @@ def _validate_annotations(
             raise DataFormatError(
                 row.source,
                 f"label {row.label!r} (video {vid}) is not in the class map of {DATASET_YAML} "
-                f"(known: {sorted(config.class_map)}).",
+                f"(labels: {sorted(config.class_map)}; classes: "
+                f"{sorted(set(config.class_map.values()))}).",
                 f"add it to class_map or to ignore_labels in {DATASET_YAML}.",
             ) from None
         if label is None:

@@ -505,3 +505,39 @@ def test_format_summary_says_when_nothing_was_skipped(make_dataset, make_recordi
     text = format_summary(load_dataset(root).summary())
     assert "Skipped:     nothing" in text
     assert "No strokes" not in text
+
+
+def test_labelstudio_range_not_in_whole_frames_is_refused(tmp_path):
+    task = {
+        "id": 4,
+        "data": {"video": "/data/upload/1/video_01.mp4"},
+        "result": [
+            {
+                "type": "timelinelabels",
+                "value": {"ranges": [{"start": 10.5, "end": 20}], "timelinelabels": ["forehand"]},
+            }
+        ],
+    }
+    path = tmp_path / "frac.json"
+    path.write_text(json.dumps(task))
+    with pytest.raises(DataFormatError, match=r"frac\.json: task 4: range .* not in whole frames"):
+        read_labelstudio(path)
+
+
+def test_labelstudio_local_storage_link_gives_the_file_name():
+    assert video_id_from_path("/data/local-files/?d=videos/rally_07.mp4") == "rally_07"
+
+
+def test_landmarks_that_are_not_numbers_are_refused(tmp_path):
+    path = tmp_path / "text.npz"
+    np.savez(
+        path,
+        landmarks=np.full((3, 1, 1), "x"),
+        fps=np.float64(30),
+        landmark_names=np.array(["nose"]),
+        channel_names=np.array(["x"]),
+    )
+    with pytest.raises(
+        DataFormatError, match=r"text\.npz: 'landmarks' has dtype <U1; expected numbers"
+    ):
+        read_recording(path)
