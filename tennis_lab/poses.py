@@ -59,6 +59,8 @@ DATASET_YAML = "dataset.yaml"
 
 # Label Studio prefixes uploaded file names with 8 hex digits and a hyphen.
 _LS_UPLOAD_PREFIX = re.compile(r"^[0-9a-f]{8}-")
+# Class names become parameter and metric names (forehand_recall): MLflow's alphabet.
+_CLASS_NAME = re.compile(r"^[/\w.\- :]+$")
 
 
 class DataFormatError(ValueError):
@@ -667,6 +669,13 @@ def _validate_annotations(
                 f"{sorted(set(config.class_map.values()))}).",
                 f"add it to class_map or to ignore_labels in {DATASET_YAML}.",
             ) from None
+        if label is not None and not _CLASS_NAME.match(label):
+            raise DataFormatError(
+                row.source,
+                f"class name {label!r} (label {row.label!r}) has characters that cannot name a "
+                "metric; use letters, digits, spaces and _ - . / : only.",
+                f"map it to a plain class name with class_map in {DATASET_YAML}.",
+            )
         if label is None:
             ignored[(row.source, str(row.label))] += 1
             keep.append(False)

@@ -541,3 +541,13 @@ def test_landmarks_that_are_not_numbers_are_refused(tmp_path):
         DataFormatError, match=r"text\.npz: 'landmarks' has dtype <U1; expected numbers"
     ):
         read_recording(path)
+
+
+def test_class_names_must_be_usable_as_metric_names(dataset_dir):
+    root = dataset_dir
+    ann = pd.read_csv(root / "annotations.csv")
+    ann.loc[0, "label"] = "forehand (slice)"
+    ann.to_csv(root / "annotations.csv", index=False)
+    (root / "dataset.yaml").unlink()
+    with pytest.raises(DataFormatError, match=r"annotations\.csv: class name 'forehand \(slice\)'"):
+        load_dataset(root)

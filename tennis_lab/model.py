@@ -1,0 +1,167 @@
+"""The LSTM stroke classifier: ``build_lstm(params, input_shape, n_classes)``.
+
+A pure function: parameters in, compiled Keras model out; no I/O, no training.
+
+Architecture, in order::
+
+    Input (window_size, features)
+    for each units in lstm_layers:       LSTM(units)  (all but the last return sequences)
+                                         wrapped in Bidirectional when use_bidirectional
+                                         BatchNormalization when use_batch_norm
+                                         Dropout(dropout_rates[i])
+    Dense(dense_units, relu)             BatchNormalization when use_batch_norm
+                                         Dropout(dropout_rates[-1])
+    Dense(n_classes, softmax)
+
+compiled with Adam(learning_rate), sparse categorical cross-entropy and accuracy.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+MODEL_DEFAULTS: dict[str, Any] = {
+    "lstm_layers": [128, 64],
+    "dense_units": 64,
+    "dropout_rates": [0.3, 0.3, 0.2],
+    "use_batch_norm": False,
+    "use_bidirectional": False,
+    "learning_rate": 0.001,
+}
+MODEL_PARAMS = tuple(MODEL_DEFAULTS)
+
+
+class ModelParamError(ValueError):
+    """An architecture parameter that cannot build a model; the message names it."""
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def check_model_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate architecture parameters and fill in defaults.
+
+    Parameters
+    ----------
+    params : mapping
+        Any of :data:`MODEL_PARAMS`; a missing one takes its value from
+        :data:`MODEL_DEFAULTS`.
+
+    Returns
+    -------
+    dict
+        Every model parameter, validated.
+
+    Raises
+    ------
+    ModelParamError
+        Naming the parameter and its value: unknown name, empty or non-positive
+        layers, dropout rates whose count does not match the layers or outside
+        [0, 1), learning rate <= 0, non-boolean switches.
+    """
+    unknown = sorted(set(params) - set(MODEL_PARAMS))
+    if unknown:
+        raise ModelParamError(
+            f"unknown model parameter(s) {unknown}; build_lstm takes {list(MODEL_PARAMS)}."
+        )
+    p = {**MODEL_DEFAULTS, **params}
+    layers = p["lstm_layers"]
+    if (
+        isinstance(layers, str)
+        or not isinstance(layers, Sequence)
+        or not layers
+        or not all(_is_int(u) and u > 0 for u in layers)
+    ):
+        raise ModelParamError(
+            f"lstm_layers must be a non-empty list of positive whole numbers of units; "
+            f"got {layers!r}."
+        )
+    if not _is_int(p["dense_units"]) or p["dense_units"] <= 0:
+        raise ModelParamError(
+            f"dense_units must be a positive whole number; got {p['dense_units']!r}."
+        )
+    rates = p["dropout_rates"]
+    if isinstance(rates, str) or not isinstance(rates, Sequence):
+        raise ModelParamError(f"dropout_rates must be a list of rates; got {rates!r}.")
+    if len(rates) != len(layers) + 1:
+        raise ModelParamError(
+            f"dropout_rates has {len(rates)} rates {list(rates)} but lstm_layers has "
+            f"{len(layers)} layers {list(layers)}: give one rate per LSTM layer plus one for "
+            f"the dense layer ({len(layers) + 1} rates)."
+        )
+    for rate in rates:
+        if not _is_number(rate) or not 0 <= rate < 1:
+            raise ModelParamError(
+                f"dropout_rates must each be in [0, 1); got {rate!r} in {list(rates)}."
+            )
+    lr = p["learning_rate"]
+    if not _is_number(lr) or not math.isfinite(lr) or lr <= 0:
+        raise ModelParamError(f"learning_rate must be a positive number; got {lr!r}.")
+    for name in ("use_batch_norm", "use_bidirectional"):
+        if not isinstance(p[name], bool):
+            raise ModelParamError(f"{name} must be true or false; got {p[name]!r}.")
+    p["lstm_layers"] = [int(u) for u in layers]
+    p["dropout_rates"] = [float(r) for r in rates]
+    p["dense_units"] = int(p["dense_units"])
+    p["learning_rate"] = float(lr)
+    return p
+
+
+def build_lstm(params: Mapping[str, Any], input_shape: tuple[int, int], n_classes: int):
+    """Build and compile the LSTM classifier.
+
+    Parameters
+    ----------
+    params : mapping
+        Architecture parameters (see :func:`check_model_params`).
+    input_shape : (window_size, features)
+    n_classes : int
+        At least 2.
+
+    Returns
+    -------
+    keras.Model
+        Compiled; named ``stroke_lstm``.
+    """
+    p = check_model_params(params)
+    if len(input_shape) != 2 or not all(_is_int(d) and d > 0 for d in input_shape):
+        raise ModelParamError(
+            f"input_shape must be (window_size, features), positive; got {input_shape!r}."
+        )
+    if not _is_int(n_classes) or n_classes < 2:
+        raise ModelParamError(f"n_classes must be at least 2; got {n_classes!r}.")
+
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=tuple(int(d) for d in input_shape), name="poses")
+    x = inputs
+    last = len(p["lstm_layers"]) - 1
+    for i, units in enumerate(p["lstm_layers"]):
+        lstm = layers.LSTM(units, return_sequences=i < last, name=f"lstm_{i + 1}")
+        if p["use_bidirectional"]:
+            lstm = layers.Bidirectional(lstm, name=f"bidirectional_{i + 1}")
+        x = lstm(x)
+        if p["use_batch_norm"]:
+            x = layers.BatchNormalization(name=f"batch_norm_{i + 1}")(x)
+        x = layers.Dropout(p["dropout_rates"][i], name=f"dropout_{i + 1}")(x)
+    x = layers.Dense(p["dense_units"], activation="relu", name="dense")(x)
+    if p["use_batch_norm"]:
+        x = layers.BatchNormalization(name="batch_norm_dense")(x)
+    x = layers.Dropout(p["dropout_rates"][-1], name="dropout_dense")(x)
+    outputs = layers.Dense(n_classes, activation="softmax", name="stroke")(x)
+    model = keras.Model(inputs, outputs, name="stroke_lstm")
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=p["learning_rate"]),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model

@@ -1,0 +1,516 @@
+"""MLflow tracking: the experiment, parent and child runs, parameter and metric names.
+
+Everything goes through :class:`mlflow.MlflowClient` with explicit run ids, never the
+fluent global active run, so that logging is safe inside notebooks, threads and
+worker processes. ``mlflow`` is imported inside the functions: importing this module
+is cheap. Nothing here trains a model (see :mod:`tennis_lab.training`).
+
+Names in MLflow (see the grid search guide)::
+
+    params    every parameter as given (lists as JSON text "[128, 64]", booleans
+              "True"/"False"), uses_batch_normalization (alias of use_batch_norm),
+              num_classes, classes, input_shape, train/val/test_samples,
+              <split>_count_<class>
+    metrics   every RunResult metric (val_macro_f1_score, macro_avg_f1_score,
+              test_accuracy, <class>_recall, ...); per-epoch curves as epoch_<name>
+              (epoch_loss, epoch_val_loss, epoch_learning_rate, ...) with step = epoch
+              (0-based, as Keras counts)
+    artifacts model/model.keras, plots/<name>.png, classification_report.txt,
+              label_classes.json, confusion_matrix.json, data.json
+    tags      the caller's tags (search_id, config_id, grid, status, ...),
+              mlflow.parentRunId for a child run, error for a failed one
+
+The default store is SQLite at the project root (``mlflow.db``, see
+:func:`tennis_lab.paths.default_tracking_uri`); its artifacts go to ``mlartifacts/``
+beside the database. A parent process calls :func:`ensure_experiment` before any
+worker starts: concurrent first use of a new SQLite store loses runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tennis_lab import paths
+
+if TYPE_CHECKING:
+    import pandas
+
+    from tennis_lab.training import RunResult
+
+DEFAULT_EXPERIMENT = "tennis_stroke_recognition"
+ARTIFACTS_DIRNAME = "mlartifacts"
+RUN_STATUSES = ("FINISHED", "FAILED", "KILLED")
+SPLITS = ("train", "val", "test")
+HISTORY_PREFIX = "epoch_"
+BASE_COLUMNS = (
+    "run_id",
+    "run_name",
+    "experiment_id",
+    "status",
+    "artifact_uri",
+    "start_time",
+    "end_time",
+)
+# MLflow's limits per log_batch call.
+_PARAMS_PER_BATCH = 100
+_METRICS_PER_BATCH = 1000
+
+
+class TrackingError(RuntimeError):
+    """An MLflow store, experiment or run that cannot be used; the message says which."""
+
+
+def resolve_tracking_uri(uri: str | None = None) -> str:
+    """Return the tracking URI to use.
+
+    Parameters
+    ----------
+    uri : str, optional
+        Used when given.
+
+    Returns
+    -------
+    str
+        ``uri``, else ``$MLFLOW_TRACKING_URI``, else SQLite ``<project root>/mlflow.db``.
+    """
+    if uri:
+        return str(uri)
+    env = os.environ.get("MLFLOW_TRACKING_URI")
+    if env:
+        return env
+    return paths.default_tracking_uri()
+
+
+def _sqlite_path(uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URI (None for other stores and in-memory)."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    path = uri[len("sqlite:///") :].split("?", 1)[0]
+    if not path or path == ":memory:":
+        return None
+    return Path(path).expanduser().resolve()
+
+
+def _artifact_location(uri: str, experiment: str) -> str | None:
+    """``file://`` URI of ``<db dir>/mlartifacts/<experiment>`` for a SQLite store, else None."""
+    db = _sqlite_path(uri)
+    if db is None:
+        return None
+    folder = re.sub(r"[^A-Za-z0-9._-]+", "_", experiment).strip("._") or "experiment"
+    return (db.parent / ARTIFACTS_DIRNAME / folder).as_uri()
+
+
+def _client(tracking_uri: str | None = None):
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=resolve_tracking_uri(tracking_uri))
+
+
+def ensure_experiment(name: str = DEFAULT_EXPERIMENT, tracking_uri: str | None = None) -> str:
+    """Create the store and the experiment when missing; return the experiment id.
+
+    For a SQLite store this creates the database file, its folder and its schema, and
+    the experiment's artifacts go to ``<db dir>/mlartifacts/<name>``. Safe to call
+    again; call it in the parent process before any worker starts.
+
+    Parameters
+    ----------
+    name : str
+        Experiment name.
+    tracking_uri : str, optional
+        See :func:`resolve_tracking_uri`.
+
+    Returns
+    -------
+    str
+        The experiment id.
+
+    Raises
+    ------
+    TrackingError
+        When the experiment exists but is deleted.
+    """
+    from mlflow.exceptions import MlflowException
+
+    uri = resolve_tracking_uri(tracking_uri)
+    db = _sqlite_path(uri)
+    if db is not None:
+        db.parent.mkdir(parents=True, exist_ok=True)
+    client = _client(uri)
+    experiment = client.get_experiment_by_name(name)
+    if experiment is None:
+        try:
+            return client.create_experiment(name, artifact_location=_artifact_location(uri, name))
+        except MlflowException:
+            # Another process may have created it in between.
+            experiment = client.get_experiment_by_name(name)
+            if experiment is None:
+                raise
+    if experiment.lifecycle_stage != "active":
+        raise TrackingError(
+            f"MLflow experiment {name!r} at {uri} is deleted; restore it "
+            f"(mlflow experiments restore --experiment-id {experiment.experiment_id}) "
+            "or use another name."
+        )
+    return experiment.experiment_id
+
+
+def _json_default(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else str(value)
+
+
+def _param_value(value: Any) -> str:
+    """One parameter as MLflow text: lists as JSON, booleans ``True``/``False``."""
+    if hasattr(value, "tolist") and not isinstance(value, str | bytes):
+        value = value.tolist()  # numpy scalar or array
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list | tuple | dict):
+        return json.dumps(value, default=_json_default)
+    return str(value)
+
+
+def run_params(params: Mapping[str, Any]) -> dict[str, str]:
+    """The parameters as MLflow params.
+
+    Parameters
+    ----------
+    params : mapping
+        Parameter name to value.
+
+    Returns
+    -------
+    dict of str to str
+        Every name as given; lists as JSON text (``"[128, 64]"``), booleans as
+        ``"True"``/``"False"``; plus ``uses_batch_normalization`` (the guide's name) when
+        ``use_batch_norm`` is present.
+    """
+    out = {str(k): _param_value(v) for k, v in params.items()}
+    if "use_batch_norm" in params:
+        out.setdefault("uses_batch_normalization", str(params["use_batch_norm"]))
+    return out
+
+
+def _data_params(result: RunResult) -> dict[str, str]:
+    """Facts of the data as params: samples and class counts per split, classes, shape."""
+    data = dict(result.data or {})
+    classes = list(data.get("classes") or result.classes)
+    out: dict[str, Any] = {"num_classes": data.get("num_classes", len(classes))}
+    for split in SPLITS:
+        if f"{split}_samples" in data:
+            out[f"{split}_samples"] = data[f"{split}_samples"]
+    if "input_shape" in data:
+        out["input_shape"] = list(data["input_shape"])
+    out["classes"] = classes
+    for split in SPLITS:
+        for cls, count in (data.get(f"{split}_class_counts") or {}).items():
+            out[f"{split}_count_{cls}"] = count
+    return {k: _param_value(v) for k, v in out.items()}
+
+
+def _chunks(items: list, size: int) -> Iterable[list]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _log_params(client, run_id: str, params: Mapping[str, str]) -> None:
+    from mlflow.entities import Param
+
+    entities = [Param(k, v) for k, v in params.items()]
+    for chunk in _chunks(entities, _PARAMS_PER_BATCH):
+        client.log_batch(run_id, params=chunk, synchronous=True)
+
+
+def _log_tags(client, run_id: str, tags: Mapping[str, Any]) -> None:
+    from mlflow.entities import RunTag
+
+    entities = [RunTag(str(k), str(v)) for k, v in tags.items()]
+    for chunk in _chunks(entities, _PARAMS_PER_BATCH):
+        client.log_batch(run_id, tags=chunk, synchronous=True)
+
+
+def _log_metrics(client, run_id: str, metrics: list) -> None:
+    for chunk in _chunks(metrics, _METRICS_PER_BATCH):
+        client.log_batch(run_id, metrics=chunk, synchronous=True)
+
+
+def _create_run(client, experiment_id: str, run_name: str | None, tags: Mapping[str, Any]):
+    """A new RUNNING run with the context tags (user, source) fluent runs also get."""
+    from mlflow.tracking.context.registry import resolve_tags
+
+    all_tags = resolve_tags({str(k): str(v) for k, v in tags.items()})
+    return client.create_run(experiment_id, tags=all_tags, run_name=run_name)
+
+
+def start_parent_run(
+    experiment_id: str,
+    run_name: str,
+    tags: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | None = None,
+    tracking_uri: str | None = None,
+) -> str:
+    """Start a parent run (e.g. one search) that child runs nest under.
+
+    Parameters
+    ----------
+    experiment_id : str
+        From :func:`ensure_experiment`.
+    run_name : str
+    tags : mapping, optional
+    params : mapping, optional
+        Logged through :func:`run_params`.
+    tracking_uri : str, optional
+
+    Returns
+    -------
+    str
+        The run id; the run stays RUNNING until :func:`end_run`.
+    """
+    client = _client(tracking_uri)
+    run = _create_run(client, experiment_id, run_name, tags or {})
+    run_id = run.info.run_id
+    if params:
+        try:
+            _log_params(client, run_id, run_params(params))
+        except BaseException:
+            client.set_terminated(run_id, "FAILED")
+            raise
+    return run_id
+
+
+def end_run(run_id: str, status: str = "FINISHED", tracking_uri: str | None = None) -> None:
+    """End a run started with :func:`start_parent_run`.
+
+    Parameters
+    ----------
+    run_id : str
+    status : {"FINISHED", "FAILED", "KILLED"}
+    tracking_uri : str, optional
+    """
+    if status not in RUN_STATUSES:
+        raise ValueError(f"status must be one of {list(RUN_STATUSES)}; got {status!r}.")
+    _client(tracking_uri).set_terminated(run_id, status)
+
+
+def _log_artifacts(client, run_id: str, result: RunResult, figures, extra_artifacts) -> None:
+    import numpy as np
+
+    with tempfile.TemporaryDirectory(prefix="tennis_lab_run_") as tmp:
+        if result.model is not None:
+            model_dir = Path(tmp) / "model"
+            model_dir.mkdir()
+            result.model.save(model_dir / "model.keras")
+            client.log_artifact(run_id, str(model_dir / "model.keras"), "model")
+    for name, figure in (figures or {}).items():
+        from matplotlib.figure import Figure
+
+        if not isinstance(figure, Figure):
+            raise TypeError(
+                f"figures[{name!r}] must be a matplotlib Figure; got {type(figure).__name__}."
+            )
+        client.log_figure(run_id, figure, f"plots/{name}.png")
+    classes = [str(c) for c in result.classes]
+    client.log_text(run_id, result.report or "", "classification_report.txt")
+    client.log_dict(run_id, classes, "label_classes.json")
+    if result.confusion is not None:
+        matrix = np.asarray(result.confusion).tolist()
+        confusion = {"classes": classes, "rows": "true", "columns": "predicted", "matrix": matrix}
+        client.log_dict(run_id, confusion, "confusion_matrix.json")
+    if result.data:
+        client.log_text(
+            run_id, json.dumps(result.data, indent=2, default=_json_default), "data.json"
+        )
+    for subdir, local in (extra_artifacts or {}).items():
+        local = Path(local)
+        if not local.exists():
+            raise FileNotFoundError(f"extra artifact {subdir!r}: {local} does not exist.")
+        if local.is_dir():
+            client.log_artifacts(run_id, str(local), subdir or None)
+        else:
+            client.log_artifact(run_id, str(local), subdir or None)
+
+
+def log_training_run(
+    result: RunResult,
+    params: Mapping[str, Any],
+    *,
+    experiment: str = DEFAULT_EXPERIMENT,
+    experiment_id: str | None = None,
+    tracking_uri: str | None = None,
+    parent_run_id: str | None = None,
+    run_name: str | None = None,
+    tags: Mapping[str, Any] | None = None,
+    figures: Mapping[str, Any] | None = None,
+    extra_artifacts: Mapping[str, str | os.PathLike] | None = None,
+) -> str:
+    """Log one training run to MLflow as one (child) run.
+
+    Parameters
+    ----------
+    result : RunResult
+        From :func:`tennis_lab.training.train_and_evaluate`.
+    params : mapping
+        The run's parameters, logged through :func:`run_params`.
+    experiment : str
+        Experiment name, created when missing (ignored with ``experiment_id`` or
+        ``parent_run_id``).
+    experiment_id : str, optional
+    tracking_uri : str, optional
+    parent_run_id : str, optional
+        Nest under this run (tag ``mlflow.parentRunId``), in the parent's experiment.
+    run_name : str, optional
+    tags : mapping, optional
+        E.g. search_id, config_id, grid, status.
+    figures : mapping of str to matplotlib Figure, optional
+        Logged as ``plots/<name>.png``.
+    extra_artifacts : mapping of str to path, optional
+        Artifact folder (``""`` for the root) to a local file or folder.
+
+    Returns
+    -------
+    str
+        The run id, FINISHED. When logging fails midway, the run is ended FAILED
+        (KILLED on KeyboardInterrupt), tagged ``error``, and the error re-raised.
+    """
+    from mlflow.entities import Metric
+
+    client = _client(tracking_uri)
+    if parent_run_id:
+        parent_experiment = client.get_run(parent_run_id).info.experiment_id
+        if experiment_id is not None and str(experiment_id) != parent_experiment:
+            raise ValueError(
+                f"experiment_id {experiment_id!r} differs from the experiment "
+                f"{parent_experiment!r} of parent run {parent_run_id}; omit experiment_id."
+            )
+        experiment_id = parent_experiment
+    elif experiment_id is None:
+        experiment_id = ensure_experiment(experiment, tracking_uri)
+
+    run_tags = dict(tags or {})
+    if parent_run_id:
+        run_tags["mlflow.parentRunId"] = parent_run_id
+    run_id = _create_run(client, experiment_id, run_name, run_tags).info.run_id
+    try:
+        all_params = run_params(params)
+        for key, value in _data_params(result).items():
+            all_params.setdefault(key, value)
+        _log_params(client, run_id, all_params)
+
+        now = int(time.time() * 1000)
+        metrics = [Metric(str(k), float(v), now, 0) for k, v in result.metrics.items()]
+        for name, values in (result.history or {}).items():
+            metrics += [
+                Metric(f"{HISTORY_PREFIX}{name}", float(v), now, epoch)
+                for epoch, v in enumerate(values)
+            ]
+        _log_metrics(client, run_id, metrics)
+
+        _log_artifacts(client, run_id, result, figures, extra_artifacts)
+    except BaseException as error:
+        status = "KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED"
+        try:
+            client.set_tag(run_id, "error", f"{type(error).__name__}: {error}"[:8000])
+            client.set_terminated(run_id, status)
+        except Exception:  # noqa: BLE001 - keep the original error
+            pass
+        raise
+    client.set_terminated(run_id, "FINISHED")
+    return run_id
+
+
+def _run_rows(runs: list) -> list[dict[str, Any]]:
+    import pandas as pd
+
+    rows = []
+    for run in runs:
+        info, data = run.info, run.data
+        row: dict[str, Any] = {
+            "run_id": info.run_id,
+            "run_name": info.run_name,
+            "experiment_id": info.experiment_id,
+            "status": info.status,
+            "artifact_uri": info.artifact_uri,
+            "start_time": pd.to_datetime(info.start_time, unit="ms", utc=True),
+            "end_time": pd.to_datetime(info.end_time, unit="ms", utc=True)
+            if info.end_time
+            else pd.NaT,
+        }
+        row.update({f"metrics.{k}": v for k, v in data.metrics.items()})
+        row.update({f"params.{k}": v for k, v in data.params.items()})
+        row.update({f"tags.{k}": v for k, v in data.tags.items()})
+        rows.append(row)
+    return rows
+
+
+def runs_dataframe(
+    experiment: str = DEFAULT_EXPERIMENT,
+    tracking_uri: str | None = None,
+    parent_run_id: str | None = None,
+    filter_string: str = "",
+) -> pandas.DataFrame:
+    """The experiment's runs as a DataFrame, newest first.
+
+    Parameters
+    ----------
+    experiment : str
+        Experiment name.
+    tracking_uri : str, optional
+    parent_run_id : str, optional
+        Only the children of this run.
+    filter_string : str
+        An MLflow search filter, e.g. ``"metrics.macro_avg_f1_score > 0.75"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns run_id, run_name, experiment_id, status, artifact_uri, start_time,
+        end_time, then ``metrics.*``, ``params.*``, ``tags.*`` as
+        :func:`mlflow.search_runs` names them; no rows when nothing matches.
+
+    Raises
+    ------
+    TrackingError
+        When the experiment does not exist, naming it and the tracking URI.
+    """
+    import pandas as pd
+
+    uri = resolve_tracking_uri(tracking_uri)
+    client = _client(uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        raise TrackingError(
+            f"no MLflow experiment {experiment!r} at tracking URI {uri}; "
+            "check the name and the URI, or log a run first."
+        )
+    filters = [f"tags.mlflow.parentRunId = '{parent_run_id}'"] if parent_run_id else []
+    if filter_string.strip():
+        filters.append(filter_string.strip())
+    runs: list = []
+    page_token = None
+    while True:
+        page = client.search_runs(
+            [found.experiment_id],
+            filter_string=" AND ".join(filters),
+            max_results=1000,
+            order_by=["attributes.start_time DESC"],
+            page_token=page_token,
+        )
+        runs.extend(page)
+        page_token = page.token
+        if not page_token:
+            break
+    rows = _run_rows(runs)
+    df = pd.DataFrame(rows, columns=None if rows else list(BASE_COLUMNS))
+    if rows:
+        grouped = [c for c in df.columns if c not in BASE_COLUMNS]
+        order = {"metrics.": 0, "params.": 1, "tags.": 2}
+        grouped.sort(key=lambda c: (order[c.split(".", 1)[0] + "."], c))
+        df = df[list(BASE_COLUMNS) + grouped]
+    return df

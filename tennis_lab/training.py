@@ -1,0 +1,306 @@
+"""Train and evaluate one configuration; return a :class:`RunResult`.
+
+No MLflow calls and no file layout here (see ``tracking``): windows and a split in,
+a result object out. Model selection uses the validation split; the test split is
+only reported.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tennis_lab.model import MODEL_PARAMS, build_lstm
+from tennis_lab.windows import Split, WindowSet, class_weights
+
+TRAINING_DEFAULTS: dict[str, Any] = {
+    "batch_size": 32,
+    "epochs": 150,
+    "early_stopping_patience": 15,
+    "reduce_lr_patience": 5,
+    "reduce_lr_factor": 0.5,
+    "min_learning_rate": 1e-6,
+    "class_weight": "balanced",
+}
+SELECTION_METRIC = "val_macro_f1_score"
+
+
+class TrainingError(ValueError):
+    """Training parameters or data that cannot train a model."""
+
+
+@dataclass
+class RunResult:
+    """Everything one training run produced.
+
+    Attributes
+    ----------
+    metrics : dict of str to float
+        Flat metric names as logged to MLflow: ``val_macro_f1_score`` (selection),
+        ``test_accuracy``, ``test_loss``, ``macro_avg_*`` and ``weighted_avg_*`` on
+        the test split, ``<class>_precision/_recall/_f1_score/_support``,
+        ``train_macro_f1_score``, ``epochs_trained``, ``training_time_seconds`` and
+        ``_minutes``, ``trainable_params``, ``inference_ms_per_window``.
+    history : dict of str to list of float
+        Per-epoch loss, accuracy, val_loss, val_accuracy, learning_rate.
+    confusion : ndarray (classes, classes)
+        Test split; rows are true classes, columns predictions.
+    classes : tuple of str
+    report : str
+        The test split's per-class report as text.
+    data : dict
+        Facts of the data: samples per split, class counts, input shape.
+    model : keras.Model
+        The trained model (best validation weights).
+    """
+
+    metrics: dict[str, float]
+    history: dict[str, list[float]]
+    confusion: np.ndarray
+    classes: tuple[str, ...]
+    report: str
+    data: dict[str, Any] = field(default_factory=dict)
+    model: Any = None
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and TensorFlow, and ask TensorFlow for deterministic ops."""
+    import keras
+    import tensorflow as tf
+
+    os.environ.setdefault("PYTHONHASHSEED", str(seed))
+    keras.utils.set_random_seed(int(seed))
+    tf.config.experimental.enable_op_determinism()
+
+
+def fit_standardizer(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature mean and standard deviation over all frames of ``X``.
+
+    ``X`` is (windows, time, features); a constant feature gets a deviation of 1.
+    """
+    flat = X.reshape(-1, X.shape[-1])
+    mean = flat.mean(axis=0)
+    std = flat.std(axis=0)
+    std[std < 1e-6] = 1.0
+    return mean.astype(np.float32), std.astype(np.float32)
+
+
+def _report_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: tuple[str, ...]) -> dict:
+    from sklearn.metrics import precision_recall_fscore_support
+
+    labels = np.arange(len(classes))
+    out: dict[str, float] = {}
+    for avg in ("macro", "weighted"):
+        p, r, f, _ = precision_recall_fscore_support(
+            y_true, y_pred, labels=labels, average=avg, zero_division=0
+        )
+        out[f"{avg}_avg_precision"], out[f"{avg}_avg_recall"], out[f"{avg}_avg_f1_score"] = p, r, f
+    p, r, f, s = precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, average=None, zero_division=0
+    )
+    for i, name in enumerate(classes):
+        out[f"{name}_precision"] = float(p[i])
+        out[f"{name}_recall"] = float(r[i])
+        out[f"{name}_f1_score"] = float(f[i])
+        out[f"{name}_support"] = int(s[i])
+    return {k: float(v) for k, v in out.items()}
+
+
+def _macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(y_true, y_pred, average="macro", zero_division=0))
+
+
+def check_training_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Training settings from ``params`` (other keys ignored), defaults filled in, validated."""
+    p = {**TRAINING_DEFAULTS, **{k: params[k] for k in TRAINING_DEFAULTS if k in params}}
+    for name in ("batch_size", "epochs", "early_stopping_patience", "reduce_lr_patience"):
+        value = p[name]
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+            raise TrainingError(f"{name} must be a whole number >= 1; got {value!r}.")
+    if not 0 < float(p["reduce_lr_factor"]) < 1:
+        raise TrainingError(f"reduce_lr_factor must be in (0, 1); got {p['reduce_lr_factor']!r}.")
+    if p["class_weight"] not in ("balanced", None):
+        raise TrainingError(f"class_weight must be 'balanced' or None; got {p['class_weight']!r}.")
+    return p
+
+
+def train_and_evaluate(
+    windows: WindowSet,
+    split: Split,
+    params: Mapping[str, Any],
+    seed: int = 42,
+    verbose: int = 0,
+    callbacks: list | None = None,
+) -> RunResult:
+    """Train on ``split.train``, select on ``split.val``, report on ``split.test``.
+
+    Parameters
+    ----------
+    windows : WindowSet
+    split : Split
+        From :func:`tennis_lab.windows.split_by_video`.
+    params : mapping
+        Model parameters (see :mod:`tennis_lab.model`) and training settings
+        (:data:`TRAINING_DEFAULTS`); other keys (data parameters, ids) are ignored.
+    seed : int
+        Same seed, same parameters and data: same metrics (on CPU).
+    verbose : int
+        Keras verbosity for ``fit`` (0 silent, 2 one line per epoch).
+    callbacks : list, optional
+        Extra Keras callbacks.
+
+    Returns
+    -------
+    RunResult
+    """
+    import keras
+
+    train_params = check_training_params(params)
+    model_params = {k: params[k] for k in MODEL_PARAMS if k in params}
+    n_classes = len(windows.classes)
+    for part in ("train", "val", "test"):
+        if len(getattr(split, part)) == 0:
+            raise TrainingError(f"the {part} split has no windows; add videos or change the split.")
+    train_classes = np.unique(windows.y[split.train])
+    if len(train_classes) < 2:
+        raise TrainingError(
+            f"the train split holds only class {windows.classes[train_classes[0]]!r}; "
+            "a classifier needs at least two."
+        )
+
+    set_seed(seed)
+    X_train, X_val, X_test = (windows.windows(i) for i in (split.train, split.val, split.test))
+    y_train, y_val, y_test = (windows.y[i] for i in (split.train, split.val, split.test))
+    mean, std = fit_standardizer(X_train)
+    X_train, X_val, X_test = ((x - mean) / std for x in (X_train, X_val, X_test))
+
+    model = build_lstm(model_params, X_train.shape[1:], n_classes)
+    weights = (
+        class_weights(y_train, n_classes, "balanced")
+        if train_params["class_weight"] == "balanced"
+        else None
+    )
+    fit_callbacks = [
+        keras.callbacks.EarlyStopping(
+            monitor="val_loss",
+            patience=train_params["early_stopping_patience"],
+            restore_best_weights=True,
+        ),
+        keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss",
+            factor=float(train_params["reduce_lr_factor"]),
+            patience=train_params["reduce_lr_patience"],
+            min_lr=float(train_params["min_learning_rate"]),
+        ),
+        *(callbacks or []),
+    ]
+    started = time.perf_counter()
+    fitted = model.fit(
+        X_train,
+        y_train,
+        validation_data=(X_val, y_val),
+        epochs=int(train_params["epochs"]),
+        batch_size=int(train_params["batch_size"]),
+        class_weight=weights,
+        shuffle=True,
+        verbose=verbose,
+        callbacks=fit_callbacks,
+    )
+    training_seconds = time.perf_counter() - started
+    history = {k: [float(v) for v in vals] for k, vals in fitted.history.items()}
+
+    predict = lambda X: model.predict(X, batch_size=256, verbose=0)  # noqa: E731
+    p_train, p_val = predict(X_train).argmax(axis=1), predict(X_val).argmax(axis=1)
+    started = time.perf_counter()
+    probs_test = predict(X_test)
+    inference_ms = (time.perf_counter() - started) * 1000 / max(len(X_test), 1)
+    p_test = probs_test.argmax(axis=1)
+    test_loss, test_accuracy = model.evaluate(X_test, y_test, batch_size=256, verbose=0)
+
+    from sklearn.metrics import classification_report, confusion_matrix
+
+    metrics = {
+        SELECTION_METRIC: _macro_f1(y_val, p_val),
+        "train_macro_f1_score": _macro_f1(y_train, p_train),
+        "test_accuracy": float(test_accuracy),
+        "test_loss": float(test_loss),
+        **_report_metrics(y_test, p_test, windows.classes),
+        "epochs_trained": float(len(history.get("loss", []))),
+        "training_time_seconds": training_seconds,
+        "training_time_minutes": training_seconds / 60,
+        "trainable_params": float(sum(int(np.prod(w.shape)) for w in model.trainable_weights)),
+        "inference_ms_per_window": inference_ms,
+    }
+    labels = np.arange(n_classes)
+    report = classification_report(
+        y_test, p_test, labels=labels, target_names=list(windows.classes), zero_division=0
+    )
+    data = {
+        "num_classes": n_classes,
+        "classes": list(windows.classes),
+        "train_samples": len(y_train),
+        "val_samples": len(y_val),
+        "test_samples": len(y_test),
+        "input_shape": list(X_train.shape[1:]),
+        "train_class_counts": windows.class_counts(split.train),
+        "val_class_counts": windows.class_counts(split.val),
+        "test_class_counts": windows.class_counts(split.test),
+        "train_videos": list(split.train_videos),
+        "val_videos": list(split.val_videos),
+        "test_videos": list(split.test_videos),
+    }
+    return RunResult(
+        metrics=metrics,
+        history=history,
+        confusion=confusion_matrix(y_test, p_test, labels=labels),
+        classes=windows.classes,
+        report=report,
+        data=data,
+        model=model,
+    )
+
+
+def metrics_table(result: RunResult):
+    """The headline metrics of ``result`` as a one-column DataFrame (for display)."""
+    import pandas as pd
+
+    names = [
+        SELECTION_METRIC, "train_macro_f1_score", "macro_avg_f1_score", "test_accuracy",
+        "test_loss", "macro_avg_precision", "macro_avg_recall", "weighted_avg_f1_score",
+        "epochs_trained", "training_time_minutes", "trainable_params", "inference_ms_per_window",
+    ]  # fmt: skip
+    return pd.DataFrame({"value": [result.metrics[n] for n in names]}, index=names)
+
+
+def write_result(result: RunResult, path, run_id: str | None = None) -> None:
+    """Write the metrics, data facts and run id of ``result`` as JSON (atomically)."""
+    import json
+    from pathlib import Path
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "run_id": run_id,
+        "metrics": result.metrics,
+        "data": result.data,
+        "classes": list(result.classes),
+        "confusion": result.confusion.tolist(),
+    }
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=1, default=str), encoding="utf-8")
+    tmp.replace(path)
+
+
+def read_result(path) -> dict:
+    """Read what :func:`write_result` wrote."""
+    import json
+    from pathlib import Path
+
+    return json.loads(Path(path).read_text(encoding="utf-8"))

@@ -1,0 +1,134 @@
+"""notebooks/train.ipynb executed by papermill in a real kernel, tracked in a real MLflow store."""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import papermill
+import pytest
+
+from tennis_lab import make_demo_dataset
+from tennis_lab.paths import notebooks_dir
+from tennis_lab.training import read_result
+
+NOTEBOOK = notebooks_dir() / "train.ipynb"
+TINY = {
+    "window_size": 30,
+    "overlap": 15,
+    "lstm_layers": [8],
+    "dense_units": 8,
+    "dropout_rates": [0.1, 0.1],
+    "learning_rate": 0.01,
+    "batch_size": 64,
+    "epochs": 2,
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    return make_demo_dataset(
+        tmp_path_factory.mktemp("nbdata") / "demo",
+        n_players=6,
+        videos_per_player=1,
+        seconds_per_video=20,
+    )
+
+
+def test_notebook_is_committed_clean_with_every_parameter():
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code")
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    names = set(papermill.inspect_notebook(str(NOTEBOOK)))
+    expected = {
+        "data_dir", "window_size", "overlap", "enable_fps_scaling", "normalization",
+        "lstm_layers", "dense_units", "dropout_rates", "use_batch_norm", "use_bidirectional",
+        "learning_rate", "batch_size", "epochs", "seed",
+        "tracking_uri", "experiment", "parent_run_id", "search_id", "config_id",
+    }  # fmt: skip
+    assert expected <= names
+
+
+@pytest.fixture(scope="module")
+def executed(tiny_data, tmp_path_factory):
+    work = tmp_path_factory.mktemp("nbrun")
+    uri = f"sqlite:///{work / 'mlflow.db'}"
+    params = {
+        **TINY,
+        "data_dir": str(tiny_data),
+        "tracking_uri": uri,
+        "experiment": "notebook_test",
+        "search_id": "search-1",
+        "config_id": "cfg123",
+        "run_name": "grid_search_run_1",
+        "result_path": str(work / "result.json"),
+    }
+    out = work / "executed.ipynb"
+    papermill.execute_notebook(str(NOTEBOOK), str(out), parameters=params, progress_bar=False)
+    return out, uri, read_result(work / "result.json")
+
+
+def test_executed_notebook_shows_the_run(executed):
+    out, _, result = executed
+    nb = nbformat.read(out, as_version=4)
+    text = json.dumps([c.get("outputs", []) for c in nb.cells if c.cell_type == "code"])
+    assert "Epoch 2/2" in text  # training log
+    assert "image/png" in text  # figures rendered
+    assert "Total params" in text  # model summary
+    assert f"MLflow run id: {result['run_id']}" in text
+
+
+def test_mlflow_run_has_params_metrics_and_artifacts(executed):
+    from mlflow.tracking import MlflowClient
+
+    _, uri, result = executed
+    client = MlflowClient(tracking_uri=uri)
+    run = client.get_run(result["run_id"])
+    assert client.get_experiment(run.info.experiment_id).name == "notebook_test"
+    assert run.info.status == "FINISHED" and run.info.run_name == "grid_search_run_1"
+    p = run.data.params
+    assert p["lstm_layers"] == "[8]" and p["dropout_rates"] == "[0.1, 0.1]"
+    assert p["use_batch_norm"] == "False" and p["uses_batch_normalization"] == "False"
+    assert p["window_size"] == "30" and p["overlap"] == "15" and p["enable_fps_scaling"] == "True"
+    assert p["learning_rate"] == "0.01" and p["batch_size"] == "64"
+    assert int(p["num_classes"]) == len(result["classes"])
+    m = run.data.metrics
+    assert m["macro_avg_f1_score"] == pytest.approx(result["metrics"]["macro_avg_f1_score"])
+    for name in ("test_accuracy", "training_time_minutes", "val_macro_f1_score", "forehand_recall"):
+        assert name in m
+    history = client.get_metric_history(run.info.run_id, "epoch_val_loss")
+    assert [h.step for h in history] == [0, 1]
+    assert run.data.tags["search_id"] == "search-1" and run.data.tags["config_id"] == "cfg123"
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    artifacts |= {
+        a.path for d in ("model", "plots") for a in client.list_artifacts(run.info.run_id, d)
+    }
+    assert {
+        "model/model.keras",
+        "plots/learning_curves.png",
+        "plots/confusion_matrix.png",
+        "classification_report.txt",
+        "label_classes.json",
+    } <= artifacts
+
+
+def test_bad_parameter_fails_before_training_with_a_clear_error(tiny_data, tmp_path):
+    with pytest.raises(papermill.PapermillExecutionError) as info:
+        papermill.execute_notebook(
+            str(NOTEBOOK),
+            str(tmp_path / "bad.ipynb"),
+            parameters={
+                **TINY,
+                "data_dir": str(tiny_data),
+                "dropout_rates": [0.1],
+                "log_to_mlflow": False,
+            },
+            progress_bar=False,
+        )
+    assert "dropout_rates has 1 rates" in str(info.value) and "lstm_layers has 1 layers" in str(
+        info.value
+    )
+    # the failed notebook is written out, showing where it stopped
+    nb = nbformat.read(tmp_path / "bad.ipynb", as_version=4)
+    assert any(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", []))

@@ -1,0 +1,123 @@
+"""Tests of tennis_lab.training: a real (small) training, its result, reproducibility."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tennis_lab import load_dataset, make_demo_dataset, make_windows, split_by_video
+from tennis_lab.training import (
+    SELECTION_METRIC,
+    TrainingError,
+    fit_standardizer,
+    metrics_table,
+    read_result,
+    train_and_evaluate,
+    write_result,
+)
+
+TINY = {
+    "lstm_layers": [8],
+    "dense_units": 8,
+    "dropout_rates": [0.1, 0.1],
+    "learning_rate": 0.01,
+    "batch_size": 64,
+    "epochs": 2,
+}
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = make_demo_dataset(
+        tmp_path_factory.mktemp("tiny") / "demo",
+        n_players=6,
+        videos_per_player=1,
+        seconds_per_video=20,
+    )
+    windows = make_windows(load_dataset(root), window_size=30, overlap=15)
+    return windows, split_by_video(windows.groups, windows.y, seed=1)
+
+
+@pytest.fixture(scope="module")
+def result(data):
+    return train_and_evaluate(*data, TINY, seed=3)
+
+
+def test_result_holds_every_metric_of_the_guide(data, result):
+    windows, split = data
+    m = result.metrics
+    for name in (
+        SELECTION_METRIC, "train_macro_f1_score", "test_accuracy", "test_loss",
+        "macro_avg_precision", "macro_avg_recall", "macro_avg_f1_score",
+        "weighted_avg_precision", "weighted_avg_recall", "weighted_avg_f1_score",
+        "epochs_trained", "training_time_seconds", "training_time_minutes",
+        "trainable_params", "inference_ms_per_window",
+    ):  # fmt: skip
+        assert name in m and np.isfinite(m[name]), name
+    for cls in windows.classes:
+        for suffix in ("precision", "recall", "f1_score", "support"):
+            assert f"{cls}_{suffix}" in m
+    assert sum(m[f"{c}_support"] for c in windows.classes) == len(split.test)
+    assert 0 <= m["macro_avg_f1_score"] <= 1 and 0 <= m["test_accuracy"] <= 1
+    assert m["epochs_trained"] == 2 and len(result.history["loss"]) == 2
+    assert {"loss", "val_loss", "accuracy", "val_accuracy"} <= set(result.history)
+    assert m["training_time_minutes"] == pytest.approx(m["training_time_seconds"] / 60)
+    # 1 LSTM(8) on F features + Dense(8) + output
+    F, C = windows.shape[2], len(windows.classes)
+    assert m["trainable_params"] == 4 * 8 * (F + 8 + 1) + (8 * 8 + 8) + (8 * C + C)
+
+
+def test_confusion_and_report_describe_the_test_split(data, result):
+    windows, split = data
+    assert result.confusion.shape == (len(windows.classes),) * 2
+    assert result.confusion.sum() == len(split.test)
+    np.testing.assert_array_equal(
+        result.confusion.sum(axis=1),
+        np.bincount(windows.y[split.test], minlength=len(windows.classes)),
+    )
+    assert result.confusion.trace() / len(split.test) == pytest.approx(
+        result.metrics["test_accuracy"], abs=1e-6
+    )
+    for cls in windows.classes:
+        assert cls in result.report
+    assert result.data["test_samples"] == len(split.test)
+    assert result.data["input_shape"] == [30, windows.shape[2]]
+
+
+def test_same_seed_same_metrics(data, result):
+    again = train_and_evaluate(*data, TINY, seed=3)
+    timing = {"training_time_seconds", "training_time_minutes", "inference_ms_per_window"}
+    first = {k: v for k, v in result.metrics.items() if k not in timing}
+    second = {k: v for k, v in again.metrics.items() if k not in timing}
+    assert first == second
+    assert again.history["loss"] == result.history["loss"]
+
+
+def test_standardizer_uses_every_frame_and_guards_constant_features():
+    X = np.zeros((2, 3, 2), dtype=np.float32)
+    X[..., 0] = np.arange(6).reshape(2, 3)
+    mean, std = fit_standardizer(X)
+    np.testing.assert_allclose(mean, [2.5, 0.0])
+    np.testing.assert_allclose(std, [np.std(np.arange(6)), 1.0])
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"batch_size": 0}, "batch_size must be a whole number >= 1; got 0"),
+        ({"epochs": 2.5}, "epochs must be a whole number >= 1; got 2.5"),
+        ({"class_weight": "equal"}, "class_weight must be 'balanced' or None; got 'equal'"),
+    ],
+)
+def test_bad_training_parameters(data, params, message):
+    with pytest.raises(TrainingError, match=message):
+        train_and_evaluate(*data, {**TINY, **params})
+
+
+def test_metrics_table_and_result_file(result, tmp_path):
+    table = metrics_table(result)
+    assert table.loc[SELECTION_METRIC, "value"] == result.metrics[SELECTION_METRIC]
+    write_result(result, tmp_path / "r" / "result.json", run_id="abc")
+    back = read_result(tmp_path / "r" / "result.json")
+    assert back["run_id"] == "abc" and back["metrics"] == result.metrics
+    assert back["confusion"] == result.confusion.tolist()
