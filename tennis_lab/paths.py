@@ -58,8 +58,9 @@ def notebooks_dir() -> Path:
 
 
 def cache_dir() -> Path:
-    """Folder for derived data that can always be rebuilt (``<root>/.cache``)."""
-    return project_root() / ".cache"
+    """Folder for rebuildable derived data: ``$TENNIS_LAB_CACHE`` or ``<root>/.cache``."""
+    env = os.environ.get("TENNIS_LAB_CACHE")
+    return Path(env).expanduser().resolve() if env else project_root() / ".cache"
 
 
 def default_tracking_uri() -> str:

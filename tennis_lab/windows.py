@@ -336,7 +336,7 @@ def check_window_params(window_size: int, overlap: int) -> int:
 def make_windows(
     dataset: Any,
     window_size: int = 45,
-    overlap: int = 15,
+    overlap: int = 30,
     enable_fps_scaling: bool = True,
     reference_fps: float = 30.0,
     min_stroke_coverage: float = 0.5,

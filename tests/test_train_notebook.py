@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import nbformat
 import papermill
@@ -48,6 +50,14 @@ def test_notebook_is_committed_clean_with_every_parameter():
         "tracking_uri", "experiment", "parent_run_id", "search_id", "config_id",
     }  # fmt: skip
     assert expected <= names
+
+
+@pytest.fixture(scope="module", autouse=True)
+def private_cache(tmp_path_factory):
+    """Windows cached by the notebook's kernel go to a temporary folder, not the project."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TENNIS_LAB_CACHE", str(tmp_path_factory.mktemp("cache")))
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -132,3 +142,17 @@ def test_bad_parameter_fails_before_training_with_a_clear_error(tiny_data, tmp_p
     # the failed notebook is written out, showing where it stopped
     nb = nbformat.read(tmp_path / "bad.ipynb", as_version=4)
     assert any(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", []))
+
+
+def test_second_run_reuses_the_prepared_windows(executed, tiny_data, tmp_path):
+    cached = list((Path(os.environ["TENNIS_LAB_CACHE"]) / "windows").glob("*.npz"))
+    assert len(cached) == 1  # written by the first run
+    before = cached[0].stat().st_mtime_ns
+    papermill.execute_notebook(
+        str(NOTEBOOK),
+        str(tmp_path / "again.ipynb"),
+        parameters={**TINY, "data_dir": str(tiny_data), "log_to_mlflow": False, "seed": 7},
+        progress_bar=False,
+    )
+    assert cached[0].stat().st_mtime_ns == before
+    assert len(list(cached[0].parent.glob("*.npz"))) == 1
