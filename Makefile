@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DATA ?= data/demo
 
-.PHONY: help setup test lint bench demo data-summary lab clean
+.PHONY: help setup test lint bench demo data-summary train mlflow-ui lab clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -36,6 +36,13 @@ demo: $(STAMP) ## write the demo dataset to DATA (default data/demo) and summari
 
 data-summary: $(STAMP) ## summarise the dataset in DATA (default data/demo)
 	$(VENV)/bin/tennis-lab data summary $(DATA)
+
+train: $(STAMP) ## train one configuration with notebooks/train.ipynb defaults (kept under reports/runs/manual/)
+	@mkdir -p reports/runs/manual
+	$(VENV)/bin/papermill notebooks/train.ipynb reports/runs/manual/train-$$(date +%Y%m%d_%H%M%S).ipynb
+
+mlflow-ui: $(STAMP) ## open the MLflow UI on this project's runs (http://127.0.0.1:5000)
+	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --host 127.0.0.1 --port 5000
 
 lab: $(STAMP) ## open JupyterLab on this project
 	$(VENV)/bin/jupyter lab --notebook-dir=.

@@ -1,0 +1,503 @@
+"""Parameter grids: plain data files, validated once, enumerated in a fixed order.
+
+A grid file (``tennis_lab/grids/<name>.yaml``, or any YAML/JSON file given by path)::
+
+    description: what the grid explores
+    fixed:                      # optional: one value per name, added to every combination
+      epochs: 150
+    grid:                       # a mapping of name -> non-empty list of values,
+      lstm_layers: [[64, 32], [128, 64]]      # or a list of such mappings (a union
+      learning_rate: [0.001, 0.0005]          # of sub-grids)
+
+Values are JSON scalars or lists of them. Like scikit-learn's ``ParameterGrid``, the
+order is deterministic (sub-grids in order, keys sorted, values in the order given)
+and the number of combinations is known before anything runs. Combinations whose
+``overlap`` is not below ``window_size`` are dropped (and counted); identical
+combinations from different sub-grids are kept once. Every combination has a stable
+id: a hash of its canonical parameters.
+
+Random search draws from ranges (``random.yaml``): a list is a choice; ``[min, max,
+int]``, ``[min, max, float]`` and ``[min, max, log]`` (or ``{min, max, type}``) are
+ranges. Sampling is seeded and never repeats a combination within one search.
+
+This module imports nothing else of the package and runs nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+GRIDS_DIR = Path(__file__).resolve().parent
+RANDOM_RANGES = "random"
+RANGE_TYPES = ("int", "float", "log")
+
+
+class GridError(ValueError):
+    """A grid that cannot run: names the grid, the key, the value and the fix."""
+
+    def __init__(self, grid: str, problem: str, fix: str | None = None, key: str | None = None):
+        self.grid, self.key, self.problem, self.fix = grid, key, problem, fix
+        message = f"grid {grid!r}: {problem}"
+        if fix:
+            message += f" Fix: {fix}"
+        super().__init__(message)
+
+
+@dataclass
+class Grid:
+    """A loaded grid: sub-grids of name -> values, fixed values, where it came from."""
+
+    name: str
+    subgrids: list[dict[str, list[Any]]]
+    fixed: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+    source: str = ""
+
+    @property
+    def parameters(self) -> list[str]:
+        """Every parameter name the grid sets, sorted."""
+        names = set(self.fixed)
+        for sub in self.subgrids:
+            names |= set(sub)
+        return sorted(names)
+
+    def values(self) -> dict[str, list[Any]]:
+        """Each varied parameter's distinct values over all sub-grids (numbers sorted)."""
+        out: dict[str, list[Any]] = {}
+        for sub in self.subgrids:
+            for name in sorted(sub):
+                seen = out.setdefault(name, [])
+                for value in sub[name]:
+                    if value not in seen:
+                        seen.append(value)
+        for name, values in out.items():
+            if all(isinstance(v, int | float) for v in values):  # bools too: False < True
+                values.sort()
+        return dict(sorted(out.items()))
+
+
+@dataclass
+class Expansion:
+    """The combinations of a grid, and what was dropped."""
+
+    combinations: list[dict[str, Any]]
+    dropped_overlap: int = 0
+    duplicates: int = 0
+
+    def __len__(self) -> int:
+        return len(self.combinations)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def available_grids() -> list[str]:
+    """Names of the predefined grids (files in this package), without ``random``."""
+    return sorted(p.stem for p in GRIDS_DIR.glob("*.yaml") if p.stem != RANDOM_RANGES)
+
+
+def _read(path: Path, name: str) -> dict:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise GridError(name, f"cannot read {path} ({exc}).") from exc
+    if not isinstance(raw, dict):
+        raise GridError(name, f"{path} must hold a mapping with a 'grid' key.")
+    return raw
+
+
+def load_grid(name_or_path: str | Path) -> Grid:
+    """Load a predefined grid by name, or a grid file by path.
+
+    Raises
+    ------
+    GridError
+        Unknown name (the message lists the available grids), unreadable file, or a
+        malformed grid (empty list, a value that is not a JSON scalar or list, ...).
+    """
+    text = str(name_or_path)
+    path = Path(text)
+    if path.suffix in (".yaml", ".yml", ".json") or "/" in text or "\\" in text:
+        if not path.is_file():
+            raise GridError(text, f"file {path} does not exist.")
+        name = path.stem
+    else:
+        name = text
+        path = GRIDS_DIR / f"{name}.yaml"
+        if name == RANDOM_RANGES or not path.is_file():
+            raise GridError(
+                name,
+                "no such grid.",
+                f"use one of {', '.join(available_grids())}, or give the path of a grid file.",
+            )
+    raw = _read(path, name)
+    unknown = sorted(set(raw) - {"description", "fixed", "grid"})
+    if unknown or "grid" not in raw:
+        raise GridError(
+            name,
+            f"{path} has keys {sorted(raw)}; a grid file has 'grid' and optionally "
+            "'description' and 'fixed'.",
+        )
+    body = raw["grid"]
+    subgrids = body if isinstance(body, list) else [body]
+    if not subgrids:
+        raise GridError(name, "'grid' is an empty list of sub-grids.")
+    fixed = raw.get("fixed") or {}
+    if not isinstance(fixed, dict):
+        raise GridError(name, f"'fixed' must map names to single values; got {fixed!r}.")
+    grid = Grid(
+        name=name,
+        subgrids=[],
+        fixed=dict(fixed),
+        description=str(raw.get("description") or "").strip(),
+        source=str(path),
+    )
+    for i, sub in enumerate(subgrids):
+        where = f"sub-grid {i + 1}" if len(subgrids) > 1 else "grid"
+        if not isinstance(sub, dict) or not sub:
+            raise GridError(name, f"{where} must be a non-empty mapping of name -> list of values.")
+        for key, values in sub.items():
+            if not isinstance(values, list) or not values:
+                raise GridError(
+                    name,
+                    f"{where}: {key} is {values!r} ({type(values).__name__}); expected a "
+                    "non-empty list of values.",
+                    f"write {key}: [{json.dumps(values)}] for a single value.",
+                    key=key,
+                )
+            for value in values:
+                _check_json_value(name, key, value)
+        grid.subgrids.append({k: list(v) for k, v in sub.items()})
+    for key, value in fixed.items():
+        _check_json_value(name, key, value)
+    return grid
+
+
+def _check_json_value(grid: str, key: str, value: Any) -> None:
+    scalar = (bool, int, float, str, type(None))
+    ok = isinstance(value, scalar) or (
+        isinstance(value, list) and all(isinstance(v, scalar) for v in value)
+    )
+    if not ok:
+        raise GridError(
+            grid,
+            f"{key} has value {value!r} ({type(value).__name__}); values must be JSON "
+            "scalars or lists of them.",
+            key=key,
+        )
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, list):
+        return "list"
+    if value is None:
+        return "null"
+    return type(value).__name__
+
+
+def _compatible(value: Any, default: Any) -> bool:
+    if default is None:
+        return True  # optional parameter: any type
+    expected = _type_name(default)
+    actual = _type_name(value)
+    if expected == "number" and isinstance(default, int) and isinstance(value, float):
+        return value.is_integer()
+    return actual == expected or (actual == "null" and expected == "str")
+
+
+def validate_grid(grid: Grid, defaults: Mapping[str, Any]) -> None:
+    """Check every key and value of ``grid`` against the notebook's parameters.
+
+    Parameters
+    ----------
+    grid : Grid
+    defaults : mapping
+        Parameter name -> default value of ``notebooks/train.ipynb`` (its
+        ``parameters`` cell); a value must have the type of the default.
+
+    Raises
+    ------
+    GridError
+        A key that is not a parameter (with the closest names), a value of the wrong
+        type, or ``dropout_rates`` whose length does not match ``lstm_layers`` in a
+        sub-grid where both are set.
+    """
+    import difflib
+
+    for i, sub in enumerate([grid.fixed, *grid.subgrids]):
+        where = "fixed" if i == 0 else (f"sub-grid {i}" if len(grid.subgrids) > 1 else "grid")
+        for key, values in sub.items():
+            if key not in defaults:
+                close = difflib.get_close_matches(key, list(defaults), n=3)
+                raise GridError(
+                    grid.name,
+                    f"{where}: {key!r} is not a parameter of notebooks/train.ipynb.",
+                    f"did you mean {close}?" if close else "see its parameters cell.",
+                    key=key,
+                )
+            for value in values if i else [values]:
+                if not _compatible(value, defaults[key]):
+                    raise GridError(
+                        grid.name,
+                        f"{where}: {key} = {value!r} is {_type_name(value)}; the notebook's "
+                        f"default {defaults[key]!r} is {_type_name(defaults[key])}.",
+                        f"give {key} values like {json.dumps(defaults[key])}.",
+                        key=key,
+                    )
+    for i, sub in enumerate(grid.subgrids):
+        merged = {**{k: [v] for k, v in grid.fixed.items()}, **sub}
+        layers = merged.get("lstm_layers", [defaults.get("lstm_layers")])
+        rates = merged.get("dropout_rates", [defaults.get("dropout_rates")])
+        for lstm, drop in itertools.product(layers, rates):
+            if isinstance(lstm, list) and isinstance(drop, list) and len(drop) != len(lstm) + 1:
+                where = f"sub-grid {i + 1}" if len(grid.subgrids) > 1 else "grid"
+                raise GridError(
+                    grid.name,
+                    f"{where}: dropout_rates {drop} has {len(drop)} rates but lstm_layers "
+                    f"{lstm} has {len(lstm)} layers; every combination needs one rate per "
+                    "LSTM layer plus one for the dense layer.",
+                    "put layer configurations of different depths in separate sub-grids, "
+                    "each with dropout_rates of its own length.",
+                    key="dropout_rates",
+                )
+
+
+# --------------------------------------------------------------------------- combinations
+
+
+def canonical(params: Mapping[str, Any]) -> str:
+    """Canonical JSON of a combination: sorted keys, integral floats as ints."""
+
+    def norm(v: Any) -> Any:
+        if isinstance(v, float) and v.is_integer():
+            return int(v)
+        if isinstance(v, list):
+            return [norm(x) for x in v]
+        return v
+
+    return json.dumps({k: norm(v) for k, v in sorted(params.items())}, separators=(",", ":"))
+
+
+def config_id(params: Mapping[str, Any]) -> str:
+    """Stable 12-hex-digit id of a combination (hash of its canonical parameters)."""
+    return hashlib.sha256(canonical(params).encode()).hexdigest()[:12]
+
+
+def _overlap_ok(combo: Mapping[str, Any], defaults: Mapping[str, Any]) -> bool:
+    window = combo.get("window_size", defaults.get("window_size"))
+    overlap = combo.get("overlap", defaults.get("overlap"))
+    if isinstance(window, int | float) and isinstance(overlap, int | float):
+        return overlap < window
+    return True
+
+
+def expand(grid: Grid, defaults: Mapping[str, Any] | None = None) -> Expansion:
+    """All combinations of ``grid``, in a fixed order.
+
+    Raises
+    ------
+    GridError
+        When every combination has overlap >= window_size.
+    """
+    defaults = defaults or {}
+    combos: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    dropped = duplicates = 0
+    for sub in grid.subgrids:
+        keys = sorted(sub)
+        for values in itertools.product(*(sub[k] for k in keys)):
+            combo = {**grid.fixed, **dict(zip(keys, values, strict=True))}
+            if not _overlap_ok(combo, defaults):
+                dropped += 1
+                continue
+            cid = config_id(combo)
+            if cid in seen:
+                duplicates += 1
+                continue
+            seen.add(cid)
+            combos.append(combo)
+    if not combos:
+        raise GridError(
+            grid.name,
+            f"all {dropped} combinations have overlap >= window_size.",
+            "give overlaps smaller than the window sizes.",
+            key="overlap",
+        )
+    return Expansion(combos, dropped, duplicates)
+
+
+# --------------------------------------------------------------------------- random search
+
+
+@dataclass(frozen=True)
+class Range:
+    """A sampling range: ``low`` to ``high``, drawn as int, float or log-uniform."""
+
+    low: float
+    high: float
+    kind: str
+
+    def draw(self, rng: random.Random) -> Any:
+        if self.kind == "int":
+            return rng.randint(int(self.low), int(self.high))
+        if self.kind == "log":
+            return float(f"{math.exp(rng.uniform(math.log(self.low), math.log(self.high))):.3g}")
+        return float(f"{rng.uniform(self.low, self.high):.4g}")
+
+
+def load_ranges(name_or_path: str | Path = RANDOM_RANGES) -> dict[str, list[Any] | Range]:
+    """Random-search ranges: a list is a choice; ``[min, max, type]`` is a :class:`Range`."""
+    text = str(name_or_path)
+    path = (
+        Path(text)
+        if Path(text).suffix in (".yaml", ".yml", ".json")
+        else GRIDS_DIR / f"{text}.yaml"
+    )
+    name = path.stem
+    if not path.is_file():
+        raise GridError(name, f"file {path} does not exist.")
+    raw = _read(path, name)
+    body = raw.get("ranges")
+    if not isinstance(body, dict) or not body:
+        raise GridError(name, f"{path} needs a non-empty 'ranges' mapping.")
+    out: dict[str, list[Any] | Range] = {}
+    for key, spec in body.items():
+        if isinstance(spec, dict):
+            spec = [spec.get("min"), spec.get("max"), spec.get("type")]
+        if (
+            isinstance(spec, list)
+            and len(spec) == 3
+            and isinstance(spec[2], str)
+            and spec[2] in RANGE_TYPES
+        ):
+            low, high, kind = spec
+            if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (low, high)):
+                raise GridError(
+                    name, f"{key}: range bounds {low!r}, {high!r} must be numbers.", key=key
+                )
+            if not low < high or (kind == "log" and low <= 0):
+                raise GridError(
+                    name,
+                    f"{key}: range [{low}, {high}, {kind}] needs min < max"
+                    + (" and min > 0 for log." if kind == "log" else "."),
+                    key=key,
+                )
+            out[key] = Range(float(low), float(high), kind)
+        elif isinstance(spec, list) and spec:
+            for value in spec:
+                _check_json_value(name, key, value)
+            out[key] = list(spec)
+        else:
+            raise GridError(
+                name,
+                f"{key} is {spec!r}; expected a list of choices or [min, max, int|float|log].",
+                key=key,
+            )
+    return out
+
+
+def ranges_as_grid(ranges: Mapping[str, list[Any] | Range], name: str = RANDOM_RANGES) -> Grid:
+    """The choices of ``ranges`` as a one-sub-grid :class:`Grid` (for validation and display)."""
+    sub = {k: (v if isinstance(v, list) else [v.low, v.high]) for k, v in ranges.items()}
+    return Grid(name=name, subgrids=[sub])
+
+
+def sample(
+    ranges: Mapping[str, list[Any] | Range],
+    n: int,
+    seed: int = 42,
+    defaults: Mapping[str, Any] | None = None,
+    max_tries: int = 10_000,
+) -> list[dict[str, Any]]:
+    """Draw ``n`` distinct combinations from ``ranges`` (seeded).
+
+    Combinations with overlap >= window_size are redrawn. Raises :class:`GridError`
+    when the ranges cannot give ``n`` distinct combinations.
+    """
+    if n < 1:
+        raise GridError(RANDOM_RANGES, f"n_samples must be at least 1; got {n}.")
+    rng = random.Random(seed)
+    keys = sorted(ranges)
+    combos: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for _ in range(max_tries):
+        if len(combos) == n:
+            break
+        combo = {
+            k: (ranges[k].draw(rng) if isinstance(ranges[k], Range) else rng.choice(ranges[k]))
+            for k in keys
+        }
+        if not _overlap_ok(combo, defaults or {}):
+            continue
+        cid = config_id(combo)
+        if cid not in seen:
+            seen.add(cid)
+            combos.append(combo)
+    if len(combos) < n:
+        raise GridError(
+            RANDOM_RANGES,
+            f"only {len(combos)} distinct combinations could be drawn; {n} were asked for.",
+            "ask for fewer samples or widen the ranges.",
+        )
+    return combos
+
+
+# --------------------------------------------------------------------------- display
+
+
+def format_grid(grid: Grid, expansion: Expansion) -> str:
+    """The ``--show-grid`` preview: total, and each parameter's number of values and values."""
+    bar = "=" * 70
+    lines = [bar, f"GRID CONFIGURATION: {grid.name.upper()}", bar]
+    if grid.description:
+        lines.append(grid.description)
+    lines.append(f"Total combinations: {len(expansion)}")
+    if len(grid.subgrids) > 1:
+        lines.append(f"(union of {len(grid.subgrids)} sub-grids)")
+    if expansion.dropped_overlap:
+        lines.append(f"Dropped: {expansion.dropped_overlap} with overlap >= window_size")
+    lines += ["", "Parameters:"]
+    for name, values in grid.values().items():
+        lines.append(f"  {name}: {len(values)} value{'s' if len(values) != 1 else ''}")
+        lines.append(f"    → {json.dumps(values)}")
+    if grid.fixed:
+        lines.append("Fixed:")
+        for name, value in sorted(grid.fixed.items()):
+            lines.append(f"  {name}: {json.dumps(value)}")
+    lines.append(bar)
+    return "\n".join(lines)
+
+
+def format_grid_list(counts: Mapping[str, int]) -> str:
+    """The listing of every grid with its number of combinations."""
+    lines = ["Available grid configurations:", ""]
+    lines += [f"  {name:<15} - {n:4d} combinations" for name, n in counts.items()]
+    return "\n".join(lines)
+
+
+def grid_counts() -> dict[str, int]:
+    """Number of combinations of every predefined grid."""
+    return {name: len(expand(load_grid(name))) for name in available_grids()}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m tennis_lab.grids``: list the grids and their sizes."""
+    print(format_grid_list(grid_counts()))
+    return 0
