@@ -80,7 +80,7 @@ class Grid:
                 for value in sub[name]:
                     if value not in seen:
                         seen.append(value)
-        for name, values in out.items():
+        for values in out.values():
             if all(isinstance(v, int | float) for v in values):  # bools too: False < True
                 values.sort()
         return dict(sorted(out.items()))
