@@ -7,8 +7,28 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DATA ?= data/demo
+GRID ?= minimal
+N ?= 30
 
-.PHONY: help setup test lint bench demo data-summary train mlflow-ui lab clean
+# `make grid GRID=small RANDOM=1 N=30 MAX_RUNS=20 RESUME=1 EPOCHS=20 DATA_DIR=data/club`
+GRID_FLAGS := --grid $(GRID)
+ifdef RANDOM
+GRID_FLAGS += --random --n-samples $(N)
+endif
+ifdef MAX_RUNS
+GRID_FLAGS += --max-runs $(MAX_RUNS)
+endif
+ifdef RESUME
+GRID_FLAGS += --resume $(if $(filter 1 yes true,$(RESUME)),,$(RESUME))
+endif
+ifdef EPOCHS
+GRID_FLAGS += --epochs $(EPOCHS)
+endif
+ifdef DATA_DIR
+GRID_FLAGS += --data-dir $(DATA_DIR)
+endif
+
+.PHONY: help setup test lint bench grid grids show-grid demo data-summary train mlflow-ui lab clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -30,6 +50,15 @@ lint: $(STAMP) ## check style with ruff
 
 bench: $(STAMP) ## run the benchmarks under bench/ (prints ratios measured in one run)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+grid: $(STAMP) ## run a search: GRID=minimal|small|...|path, RANDOM=1 N=30, MAX_RUNS=20, RESUME=1
+	$(VENV)/bin/tennis-lab grid $(GRID_FLAGS)
+
+grids: $(STAMP) ## list the predefined grids and their sizes
+	$(VENV)/bin/tennis-lab grids
+
+show-grid: $(STAMP) ## show what GRID=... would run, without running it
+	$(VENV)/bin/tennis-lab grid $(GRID_FLAGS) --show-grid
 
 demo: $(STAMP) ## write the demo dataset to DATA (default data/demo) and summarise it
 	$(VENV)/bin/tennis-lab data demo $(DATA)

@@ -13,8 +13,8 @@ __version__ = "0.1.0"
 import os as _os
 
 # TensorFlow's C++ start-up chatter (CUDA probing, CPU features) drowns the training
-# log in notebooks; keep it to errors unless the user chose a level.
-_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# log in notebooks; keep it quiet unless the user chose a level (0 shows everything).
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from tennis_lab.demo import make_demo_dataset  # noqa: E402
 from tennis_lab.poses import DataFormatError, PoseDataset, Recording, load_dataset  # noqa: E402

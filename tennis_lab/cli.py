@@ -59,6 +59,18 @@ def _data_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _grid(args: argparse.Namespace) -> int:
+    from tennis_lab.search import run_command
+
+    return run_command(args)
+
+
+def _grids(args: argparse.Namespace) -> int:
+    from tennis_lab.grids import main as list_grids
+
+    return list_grids()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``tennis-lab``."""
     parser = argparse.ArgumentParser(
@@ -67,6 +79,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"tennis-lab {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    from tennis_lab.search import add_arguments as add_search_arguments
+
+    grid = commands.add_parser(
+        "grid", help="run a grid or random search (one notebook per combination)"
+    )
+    add_search_arguments(grid)
+    grid.set_defaults(func=_grid)
+    grids_cmd = commands.add_parser("grids", help="list the predefined grids and their sizes")
+    grids_cmd.set_defaults(func=_grids)
 
     data = commands.add_parser("data", help="create, inspect and import pose datasets")
     data_cmds = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")

@@ -514,3 +514,56 @@ def runs_dataframe(
         grouped.sort(key=lambda c: (order[c.split(".", 1)[0] + "."], c))
         df = df[list(BASE_COLUMNS) + grouped]
     return df
+
+
+def reopen_run(run_id: str, tracking_uri: str | None = None) -> None:
+    """Set an ended run back to RUNNING (a resumed search continues its parent run)."""
+    _client(tracking_uri).update_run(run_id, status="RUNNING")
+
+
+def set_tags(run_id: str, tags: Mapping[str, Any], tracking_uri: str | None = None) -> None:
+    """Add or replace tags of a run."""
+    _log_tags(_client(tracking_uri), run_id, tags)
+
+
+def log_artifact(
+    run_id: str, path: str | Path, artifact_path: str | None = None, tracking_uri: str | None = None
+) -> None:
+    """Log a local file (e.g. the executed notebook) to a run, under ``artifact_path``."""
+    _client(tracking_uri).log_artifact(run_id, str(path), artifact_path)
+
+
+def record_failed_run(
+    experiment_id: str,
+    parent_run_id: str | None,
+    run_name: str,
+    params: Mapping[str, Any],
+    error: str,
+    tags: Mapping[str, Any] | None = None,
+    notebook: str | Path | None = None,
+    tracking_uri: str | None = None,
+) -> str:
+    """A FAILED run for a combination whose notebook raised or whose kernel died.
+
+    Its params, tags (plus ``status`` FAILED and ``error``) and, when given, the
+    executed notebook are logged, so that every combination of a search has a run.
+    If the notebook had already opened a run for it, that run is left as it is.
+
+    Returns
+    -------
+    str
+        The run id.
+    """
+    client = _client(tracking_uri)
+    all_tags = {**(tags or {}), "status": "FAILED", "error": error[:4000]}
+    if parent_run_id:
+        all_tags["mlflow.parentRunId"] = parent_run_id
+    run = _create_run(client, experiment_id, run_name, all_tags)
+    run_id = run.info.run_id
+    try:
+        _log_params(client, run_id, run_params(params))
+        if notebook is not None:
+            client.log_artifact(run_id, str(notebook), "notebook")
+    finally:
+        client.set_terminated(run_id, "FAILED")
+    return run_id

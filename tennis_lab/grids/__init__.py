@@ -40,6 +40,8 @@ import yaml
 GRIDS_DIR = Path(__file__).resolve().parent
 RANDOM_RANGES = "random"
 RANGE_TYPES = ("int", "float", "log")
+# The guide's order; grid files added later follow alphabetically.
+GRID_ORDER = ("minimal", "small", "medium", "large", "architecture", "hyperparameter", "data")
 
 
 class GridError(ValueError):
@@ -103,7 +105,9 @@ class Expansion:
 
 def available_grids() -> list[str]:
     """Names of the predefined grids (files in this package), without ``random``."""
-    return sorted(p.stem for p in GRIDS_DIR.glob("*.yaml") if p.stem != RANDOM_RANGES)
+    names = [p.stem for p in GRIDS_DIR.glob("*.yaml") if p.stem != RANDOM_RANGES]
+    rank = {name: i for i, name in enumerate(GRID_ORDER)}
+    return sorted(names, key=lambda n: (rank.get(n, len(rank)), n))
 
 
 def _read(path: Path, name: str) -> dict:

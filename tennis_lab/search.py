@@ -1,0 +1,622 @@
+"""The search runner: one papermill execution of notebooks/train.ipynb per combination.
+
+``run_search(SearchConfig(...))`` (the ``tennis-lab grid`` command):
+
+1. loads the grid (or samples the random-search ranges) and validates it against the
+   notebook's own parameters before anything runs;
+2. creates the MLflow store, experiment and a parent run for the search;
+3. executes the notebook once per combination in a fresh kernel, keeping each
+   executed notebook under ``reports/runs/<search id>/`` and logging it to the
+   combination's child run;
+4. rewrites the results CSV after every run (atomically), prints progress with the
+   elapsed and remaining time, and a summary at the end.
+
+A failed combination is a row with status FAILED and its error; the search goes
+on. ``--resume`` skips the combinations already completed (by config id) in the
+CSV or in MLflow, and marks children left RUNNING by an interrupted search KILLED.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+import pandas as pd
+
+from tennis_lab import grids, paths, tracking
+
+STATUS_COMPLETED = "COMPLETED"
+STATUS_FAILED = "FAILED"
+SELECTION_METRIC = "val_macro_f1_score"
+RUN_COLUMNS = (
+    "run_number", "run_id", "config_id", "status", "error",
+    "test_accuracy", "macro_f1_score", "val_macro_f1_score", "train_macro_f1_score",
+    "training_time_minutes",
+)  # fmt: skip
+CONTROL_PARAMS = {
+    "data_dir", "tracking_uri", "experiment", "parent_run_id", "search_id", "config_id",
+    "run_name", "log_to_mlflow", "result_path",
+}  # fmt: skip
+
+
+class SearchError(RuntimeError):
+    """A search that cannot start or whose every run failed."""
+
+
+@dataclass
+class SearchConfig:
+    """What to search and where; every field has a sensible default."""
+
+    grid: str = "minimal"
+    random: bool = False
+    n_samples: int = 30
+    max_runs: int | None = None
+    resume: str | None = None  # a search id, or "latest"
+    data_dir: str | None = None
+    seed: int = 42
+    epochs: int | None = None
+    experiment: str = tracking.DEFAULT_EXPERIMENT
+    tracking_uri: str | None = None
+    output_dir: str | None = None
+    reports_dir: str | None = None
+    notebook: str | None = None
+    stream_output: bool = True
+
+
+@dataclass
+class SearchState:
+    """What a search needs to resume: stored as ``<output>/searches/<search id>.json``."""
+
+    search_id: str
+    grid: str
+    parent_run_id: str
+    experiment: str
+    experiment_id: str
+    tracking_uri: str
+    csv_path: str
+    notebooks_dir: str
+    combinations: list[dict[str, Any]]
+    config_ids: list[str]
+    overrides: dict[str, Any] = field(default_factory=dict)
+    started: str = ""
+
+
+# --------------------------------------------------------------------------- notebook
+
+
+def notebook_defaults(notebook: str | Path) -> dict[str, Any]:
+    """The parameters cell of ``notebook``: name -> default value (papermill inspection)."""
+    import papermill
+
+    found = papermill.inspect_notebook(str(notebook))
+    out: dict[str, Any] = {}
+    for name, info in found.items():
+        try:
+            out[name] = ast.literal_eval(info["default"])
+        except (ValueError, SyntaxError):
+            out[name] = None
+    if not out:
+        raise SearchError(f"{notebook} has no cell tagged 'parameters'.")
+    return out
+
+
+def tunable_defaults(notebook: str | Path) -> dict[str, Any]:
+    """The notebook parameters a grid may set (all but the runner's own)."""
+    return {k: v for k, v in notebook_defaults(notebook).items() if k not in CONTROL_PARAMS}
+
+
+# --------------------------------------------------------------------------- planning
+
+
+def plan(cfg: SearchConfig, defaults: Mapping[str, Any]) -> tuple[grids.Grid, list[dict], dict]:
+    """Load and validate what to run: (grid, combinations, overrides). Nothing runs here."""
+    if cfg.random:
+        ranges = grids.load_ranges(cfg.grid if cfg.grid.endswith((".yaml", ".yml")) else "random")
+        grid = grids.ranges_as_grid(ranges)
+        grids.validate_grid(grid, defaults)
+        combos = grids.sample(ranges, cfg.n_samples, seed=cfg.seed, defaults=defaults)
+        grid.subgrids = [{k: [c[k] for c in combos] for k in combos[0]}]
+    else:
+        grid = grids.load_grid(cfg.grid)
+        grids.validate_grid(grid, defaults)
+        expansion = grids.expand(grid, defaults)
+        if expansion.dropped_overlap:
+            print(
+                f"Dropped {expansion.dropped_overlap} combination(s) of grid {grid.name!r} "
+                "with overlap >= window_size."
+            )
+        combos = expansion.combinations
+    if cfg.max_runs is not None:
+        if cfg.max_runs < 1:
+            raise SearchError(f"--max-runs must be at least 1; got {cfg.max_runs}.")
+        combos = combos[: cfg.max_runs]
+    overrides: dict[str, Any] = {"seed": cfg.seed}
+    if cfg.epochs is not None:
+        if cfg.epochs < 1:
+            raise SearchError(f"--epochs must be at least 1; got {cfg.epochs}.")
+        overrides["epochs"] = cfg.epochs
+    return grid, combos, overrides
+
+
+def run_parameters(combo: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The notebook parameters of one combination: the grid's values, then the overrides."""
+    return {**combo, **overrides}
+
+
+# --------------------------------------------------------------------------- results table
+
+
+def write_csv_atomic(rows: list[dict[str, Any]], path: Path) -> None:
+    """Write ``rows`` to ``path`` via a temporary file and a rename: never half-written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame = pd.DataFrame(rows)
+    if not frame.empty:
+        first = [c for c in RUN_COLUMNS if c in frame.columns]
+        frame = frame[first + [c for c in frame.columns if c not in first]]
+        frame = frame.sort_values("run_number", kind="stable")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".csv.tmp")
+    os.close(fd)
+    try:
+        frame.to_csv(tmp, index=False)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _cell(value: Any) -> Any:
+    return json.dumps(value) if isinstance(value, list) else value
+
+
+def result_row(
+    number: int, cid: str, params: Mapping[str, Any], status: str, notebook: Path,
+    result: Mapping[str, Any] | None = None, error: str = "", run_id: str | None = None,
+    seconds: float | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """One CSV row: ids, status, error, every parameter, every metric, the notebook path."""
+    metrics = dict((result or {}).get("metrics", {}))
+    row: dict[str, Any] = {
+        "run_number": number,
+        "run_id": run_id or (result or {}).get("run_id") or "",
+        "config_id": cid,
+        "status": status,
+        "error": error,
+    }
+    if metrics:
+        row["macro_f1_score"] = metrics.get("macro_avg_f1_score")
+    row.update({k: _cell(v) for k, v in params.items()})
+    row.update(metrics)
+    row["notebook"] = str(notebook)
+    if seconds is not None:
+        row["run_seconds"] = round(seconds, 1)
+    return row
+
+
+# --------------------------------------------------------------------------- console
+
+
+def _bar(fraction: float, width: int = 30) -> str:
+    filled = int(round(fraction * width))
+    return "█" * filled + "░" * (width - filled)
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min"
+
+
+def format_header(number: int, total: int, params: Mapping[str, Any]) -> str:
+    bar = "=" * 70
+    lines = [bar, f"GRID SEARCH RUN {number}/{total}", bar, "Parameters:"]
+    lines += [f"  {k}: {_cell(v) if isinstance(v, list) else v}" for k, v in params.items()]
+    return "\n".join([*lines, bar])
+
+
+def format_progress(done: int, total: int, elapsed: float, run_seconds: list[float]) -> str:
+    remaining = (total - done) * (sum(run_seconds) / len(run_seconds)) if run_seconds else 0.0
+    return (
+        f"📊 Progress: {done}/{total} ({done / total:.1%}) {_bar(done / total)}\n"
+        f"⏱️  Elapsed: {_minutes(elapsed)} | Estimated remaining: {_minutes(remaining)}"
+    )
+
+
+def format_summary(rows: list[dict[str, Any]], csv_path: Path, seconds: float, param_names) -> str:
+    """The final summary: CSV, best by validation macro F1 with its test figures, top 5."""
+    bar = "=" * 70
+    done = [r for r in rows if r["status"] == STATUS_COMPLETED]
+    failed = [r for r in rows if r["status"] != STATUS_COMPLETED]
+    lines = [bar, "GRID SEARCH COMPLETE!", bar, "", f"✅ Results saved to: {csv_path}"]
+    lines.append(f"   {len(done)} completed, {len(failed)} failed")
+    if done:
+        ranked = sorted(done, key=lambda r: -float(r.get(SELECTION_METRIC) or 0))
+        best = ranked[0]
+        lines += [
+            "",
+            "🏆 BEST MODEL (by validation macro F1):",
+            f"   Run: {best['run_number']}",
+            f"   Validation Macro F1: {float(best[SELECTION_METRIC]):.4f}",
+            f"   Macro F1-Score (test): {float(best['macro_avg_f1_score']):.4f}",
+            f"   Test Accuracy: {float(best['test_accuracy']):.4f}",
+            f"   MLflow Run ID: {best['run_id']}",
+            "",
+            "   Parameters:",
+        ]
+        lines += [f"     {k}: {best[k]}" for k in param_names if k in best]
+        lines += ["", "📈 TOP 5 MODELS (by validation macro F1):"]
+        for r in ranked[:5]:
+            lines.append(
+                f"   {r['run_number']:>3}. ValF1={float(r[SELECTION_METRIC]):.4f}, "
+                f"F1={float(r['macro_avg_f1_score']):.4f}, Acc={float(r['test_accuracy']):.4f}, "
+                f"Time={float(r['training_time_minutes']):.1f}min"
+            )
+    if failed:
+        lines += ["", "❌ FAILED RUNS (grouped by error):"]
+        for error, n in Counter(r["error"] or "unknown error" for r in failed).most_common():
+            numbers = [
+                str(r["run_number"]) for r in failed if (r["error"] or "unknown error") == error
+            ]
+            lines.append(f"   {n} x {error}  (runs {', '.join(numbers)})")
+    hours = seconds / 3600
+    total = f"{hours:.2f} hours" if hours >= 1 else f"{seconds / 60:.1f} minutes"
+    lines += [
+        "",
+        f"⏱️  Total grid search time: {total}",
+        "✅ View all results in MLflow: make mlflow-ui",
+    ]
+    lines.append(bar)
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- execution
+
+
+def _error_text(exc: BaseException) -> str:
+    import papermill
+
+    if isinstance(exc, papermill.PapermillExecutionError):
+        return f"{exc.ename}: {exc.evalue}".strip()
+    return f"{type(exc).__name__}: {exc}".strip()
+
+
+def execute_run(
+    notebook: Path,
+    output: Path,
+    parameters: Mapping[str, Any],
+    stream: TextIO | None = None,
+) -> None:
+    """Execute ``notebook`` with ``parameters`` into ``output`` in a fresh kernel.
+
+    papermill writes the executed notebook even when a cell raises; the error then
+    propagates (``PapermillExecutionError``, or ``DeadKernelError`` when the kernel
+    dies).
+    """
+    import papermill
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    papermill.execute_notebook(
+        str(notebook),
+        str(output),
+        parameters=dict(parameters),
+        progress_bar=False,
+        stdout_file=stream,
+        stderr_file=stream,
+        cwd=str(paths.project_root()),
+    )
+
+
+def _search_id(grid: str) -> str:
+    return f"{datetime.now():%Y%m%d_%H%M%S}_{Path(grid).stem}"
+
+
+def _state_path(output_dir: Path, search_id: str) -> Path:
+    return output_dir / "searches" / f"{search_id}.json"
+
+
+def _latest_search(output_dir: Path) -> str:
+    states = sorted((output_dir / "searches").glob("*.json"))
+    if not states:
+        raise SearchError(f"no search to resume in {output_dir / 'searches'}.")
+    return states[-1].stem
+
+
+def _completed_in_mlflow(state: SearchState) -> dict[str, dict[str, Any]]:
+    """config id -> {run_id, metrics} of FINISHED children; RUNNING ones are marked KILLED."""
+    children = tracking.runs_dataframe(
+        state.experiment, tracking_uri=state.tracking_uri, parent_run_id=state.parent_run_id
+    )
+    done: dict[str, dict[str, Any]] = {}
+    for _, row in children.iterrows():
+        cid = row.get("tags.config_id")
+        if row["status"] == "RUNNING":
+            tracking.end_run(row["run_id"], "KILLED", tracking_uri=state.tracking_uri)
+        elif row["status"] == "FINISHED" and isinstance(cid, str) and cid not in done:
+            metrics = {
+                k.split(".", 1)[1]: v
+                for k, v in row.items()
+                if k.startswith("metrics.") and not pd.isna(v)
+            }
+            done[cid] = {"run_id": row["run_id"], "metrics": metrics}
+    return done
+
+
+def run_search(cfg: SearchConfig, out: TextIO | None = None) -> list[dict[str, Any]]:
+    """Run a grid or random search; return the result rows (also written to the CSV).
+
+    Raises
+    ------
+    grids.GridError, SearchError
+        Before any run starts: a bad grid, nothing to resume. After the runs:
+        every run failed (the message shows the first error).
+    """
+    out = out or sys.stdout
+    say: Callable[[str], None] = lambda text: print(text, file=out, flush=True)  # noqa: E731
+    notebook = Path(cfg.notebook) if cfg.notebook else paths.notebooks_dir() / "train.ipynb"
+    output_dir = Path(cfg.output_dir) if cfg.output_dir else paths.output_dir()
+    reports = Path(cfg.reports_dir) if cfg.reports_dir else paths.reports_dir() / "runs"
+    defaults = tunable_defaults(notebook)
+
+    if cfg.resume:
+        search_id = _latest_search(output_dir) if cfg.resume == "latest" else cfg.resume
+        state_file = _state_path(output_dir, search_id)
+        if not state_file.is_file():
+            raise SearchError(
+                f"no search {search_id!r} to resume: {state_file} does not exist "
+                f"(searches: {sorted(p.stem for p in state_file.parent.glob('*.json'))})."
+            )
+        state = SearchState(**json.loads(state_file.read_text(encoding="utf-8")))
+        tracking.reopen_run(state.parent_run_id, tracking_uri=state.tracking_uri)
+        say(f"Resuming search {search_id} ({len(state.combinations)} combinations)")
+    else:
+        grid, combos, overrides = plan(cfg, defaults)
+        if cfg.data_dir:
+            overrides["data_dir"] = str(Path(cfg.data_dir).resolve())
+        uri = tracking.resolve_tracking_uri(cfg.tracking_uri)
+        experiment_id = tracking.ensure_experiment(cfg.experiment, tracking_uri=uri)
+        search_id = _search_id(grid.name)
+        state = SearchState(
+            search_id=search_id,
+            grid=grid.name,
+            parent_run_id="",
+            experiment=cfg.experiment,
+            experiment_id=experiment_id,
+            tracking_uri=uri,
+            csv_path=str(output_dir / f"grid_search_results_{search_id.rsplit('_', 1)[0]}.csv"),
+            notebooks_dir=str(reports / search_id),
+            combinations=combos,
+            config_ids=[grids.config_id(run_parameters(c, overrides)) for c in combos],
+            overrides=overrides,
+            started=datetime.now().isoformat(timespec="seconds"),
+        )
+        state.parent_run_id = tracking.start_parent_run(
+            experiment_id,
+            f"grid_search_{grid.name}_{search_id}",
+            tags={
+                "search_id": search_id,
+                "grid": grid.name,
+                "status": "RUNNING",
+                "combinations": str(len(combos)),
+            },  # fmt: skip
+            params={"grid": grid.name, "combinations": len(combos), **overrides},
+            tracking_uri=uri,
+        )
+        state_file = _state_path(output_dir, search_id)
+        state_file.parent.mkdir(parents=True, exist_ok=True)
+        state_file.write_text(json.dumps(asdict(state), indent=1), encoding="utf-8")
+
+    csv_path = Path(state.csv_path)
+    rows: dict[str, dict[str, Any]] = {}
+    if csv_path.is_file():
+        for row in pd.read_csv(csv_path).to_dict("records"):
+            if row.get("status") == STATUS_COMPLETED:
+                rows[str(row["config_id"])] = row
+    if cfg.resume:
+        for cid, found in _completed_in_mlflow(state).items():
+            if cid in state.config_ids and cid not in rows:
+                number = state.config_ids.index(cid) + 1
+                params = run_parameters(state.combinations[number - 1], state.overrides)
+                nb = Path(state.notebooks_dir) / f"{number:03d}-{cid}.ipynb"
+                rows[cid] = result_row(number, cid, params, STATUS_COMPLETED, nb, found)
+
+    total = len(state.combinations)
+    todo = [i for i, cid in enumerate(state.config_ids) if cid not in rows]
+    if cfg.resume:
+        say(f"{total - len(todo)} already completed, {len(todo)} to run")
+    param_names = sorted({k for c in state.combinations for k in c})
+    started = time.time()
+    durations: list[float] = []
+    current_child: dict[str, str] = {}
+    status = "FINISHED"
+    try:
+        for i in todo:
+            number, cid = i + 1, state.config_ids[i]
+            params = run_parameters(state.combinations[i], state.overrides)
+            say("\n" + format_header(number, total, params))
+            nb_out = Path(state.notebooks_dir) / f"{number:03d}-{cid}.ipynb"
+            result_file = Path(state.notebooks_dir) / f"{number:03d}-{cid}.json"
+            result_file.unlink(missing_ok=True)
+            run_params = {
+                **params,
+                "tracking_uri": state.tracking_uri,
+                "experiment": state.experiment,
+                "parent_run_id": state.parent_run_id,
+                "search_id": state.search_id,
+                "config_id": cid,
+                "run_name": f"grid_search_{state.grid}_run_{number:03d}",
+                "result_path": str(result_file),
+            }
+            t0 = time.time()
+            current_child.clear()
+            current_child["config_id"] = cid
+            try:
+                execute_run(notebook, nb_out, run_params, out if cfg.stream_output else None)
+                result = json.loads(result_file.read_text(encoding="utf-8"))
+                row = result_row(
+                    number, cid, params, STATUS_COMPLETED, nb_out, result, seconds=time.time() - t0
+                )
+                child = result["run_id"]
+                tracking.log_artifact(child, nb_out, "notebook", state.tracking_uri)
+                tracking.set_tags(child, {"grid": state.grid, "status": STATUS_COMPLETED},
+                                  state.tracking_uri)  # fmt: skip
+                m = result["metrics"]
+                say(
+                    f"\n✅ Run {number}/{total} complete:\n"
+                    f"   Test Accuracy: {m['test_accuracy']:.4f}\n"
+                    f"   Macro F1-Score: {m['macro_avg_f1_score']:.4f} "
+                    f"(validation {m[SELECTION_METRIC]:.4f})\n"
+                    f"   Training Time: {m['training_time_minutes']:.2f} min\n"
+                    f"   MLflow Run ID: {result['run_id']}"
+                )
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:  # a failed combination is data, not a crash
+                error = _error_text(exc)
+                run_id = tracking.record_failed_run(
+                    state.experiment_id, state.parent_run_id,
+                    f"grid_search_{state.grid}_run_{number:03d}",
+                    {**params}, error,
+                    tags={"search_id": state.search_id, "config_id": cid, "grid": state.grid},
+                    notebook=nb_out if nb_out.is_file() else None,
+                    tracking_uri=state.tracking_uri,
+                )  # fmt: skip
+                row = result_row(
+                    number, cid, params, STATUS_FAILED, nb_out, None, error, run_id,
+                    seconds=time.time() - t0,
+                )  # fmt: skip
+                say(f"\n❌ Run {number}/{total} FAILED: {error}\n   Notebook: {nb_out}")
+            rows[cid] = row
+            write_csv_atomic(list(rows.values()), csv_path)
+            durations.append(time.time() - t0)
+            done = sum(1 for c in state.config_ids if c in rows)
+            say("\n" + format_progress(done, total, time.time() - started, durations))
+    except KeyboardInterrupt:
+        status = "KILLED"
+        write_csv_atomic(list(rows.values()), csv_path)
+        say(
+            f"\nInterrupted. Results so far: {csv_path}\n"
+            f"Resume with: tennis-lab grid --resume {state.search_id}   (make grid RESUME=1)"
+        )
+        raise
+    finally:
+        ordered = [rows[c] for c in state.config_ids if c in rows]
+        if all(r["status"] != STATUS_COMPLETED for r in ordered) and ordered and status != "KILLED":
+            status = "FAILED"
+        tracking.end_run(state.parent_run_id, status, tracking_uri=state.tracking_uri)
+
+    ordered = [rows[c] for c in state.config_ids if c in rows]
+    write_csv_atomic(ordered, csv_path)
+    say("\n" + format_summary(ordered, csv_path, time.time() - started, param_names))
+    if ordered and all(r["status"] != STATUS_COMPLETED for r in ordered):
+        raise SearchError(f"every run failed; the first error: {ordered[0]['error']}")
+    return ordered
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def add_arguments(parser) -> None:
+    """The search's command-line flags (shared by ``tennis-lab grid`` and ``python -m``)."""
+    parser.add_argument(
+        "--grid", default="minimal",
+        help=f"a predefined grid ({', '.join(grids.available_grids())}) or a grid file path",
+    )  # fmt: skip
+    parser.add_argument(
+        "--random", action="store_true", help="random search over the ranges of grids/random.yaml"
+    )
+    parser.add_argument(
+        "--n-samples", type=int, default=30, help="combinations to draw with --random (default 30)"
+    )
+    parser.add_argument(
+        "--max-runs", type=int, default=None, help="run only the first N combinations"
+    )
+    parser.add_argument("--show-grid", action="store_true", help="print the grid and exit")
+    parser.add_argument(
+        "--resume", nargs="?", const="latest", default=None, metavar="SEARCH_ID",
+        help="continue an interrupted search (default: the latest), skipping completed runs",
+    )  # fmt: skip
+    parser.add_argument(
+        "--data-dir", default=None, help="dataset folder (default: the demo dataset)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=42, help="seed for splits, training and sampling"
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="override the maximum epochs of every run"
+    )
+    parser.add_argument(
+        "--experiment", default=tracking.DEFAULT_EXPERIMENT, help="MLflow experiment name"
+    )
+    parser.add_argument(
+        "--tracking-uri", default=None, help="MLflow tracking URI (default: sqlite mlflow.db)"
+    )
+    parser.add_argument(
+        "--output-dir", default=None, help="where the results CSV goes (default: output/)"
+    )
+    parser.add_argument(
+        "--reports-dir", default=None, help="where executed notebooks go (default: reports/runs/)"
+    )
+    parser.add_argument(
+        "--quiet", action="store_true", help="do not stream each run's training log"
+    )
+
+
+def config_from_args(args) -> SearchConfig:
+    """A :class:`SearchConfig` from parsed arguments."""
+    return SearchConfig(
+        grid=args.grid, random=args.random, n_samples=args.n_samples, max_runs=args.max_runs,
+        resume=args.resume, data_dir=args.data_dir, seed=args.seed, epochs=args.epochs,
+        experiment=args.experiment, tracking_uri=args.tracking_uri, output_dir=args.output_dir,
+        reports_dir=args.reports_dir, stream_output=not args.quiet,
+    )  # fmt: skip
+
+
+def show_grid(cfg: SearchConfig) -> str:
+    """The preview of what ``cfg`` would run, after the same validation as a real search."""
+    notebook = Path(cfg.notebook) if cfg.notebook else paths.notebooks_dir() / "train.ipynb"
+    defaults = tunable_defaults(notebook)
+    grid, combos, _ = plan(cfg, defaults)
+    return grids.format_grid(grid, grids.Expansion(combos))
+
+
+def run_command(args, out: TextIO | None = None) -> int:
+    """Run ``tennis-lab grid`` from parsed arguments; return the exit status."""
+    from tennis_lab.poses import DataFormatError
+
+    cfg = config_from_args(args)
+    try:
+        if args.show_grid:
+            print(show_grid(cfg), file=out or sys.stdout)
+            return 0
+        run_search(cfg, out)
+    except (grids.GridError, DataFormatError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except SearchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tennis_lab.search``: the same as ``tennis-lab grid``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m tennis_lab.search", description=__doc__.splitlines()[0]
+    )
+    add_arguments(parser)
+    return run_command(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
