@@ -424,7 +424,9 @@ def run_search(cfg: SearchConfig, out: TextIO | None = None) -> list[dict[str, A
                 number = state.config_ids.index(cid) + 1
                 params = run_parameters(state.combinations[number - 1], state.overrides)
                 nb = Path(state.notebooks_dir) / f"{number:03d}-{cid}.ipynb"
-                rows[cid] = result_row(number, cid, params, STATUS_COMPLETED, nb, found)
+                rows[cid] = result_row(
+                    number, cid, {**defaults, **params}, STATUS_COMPLETED, nb, found
+                )
 
     total = len(state.combinations)
     todo = [i for i, cid in enumerate(state.config_ids) if cid not in rows]
@@ -460,8 +462,9 @@ def run_search(cfg: SearchConfig, out: TextIO | None = None) -> list[dict[str, A
                 execute_run(notebook, nb_out, run_params, out if cfg.stream_output else None)
                 result = json.loads(result_file.read_text(encoding="utf-8"))
                 row = result_row(
-                    number, cid, params, STATUS_COMPLETED, nb_out, result, seconds=time.time() - t0
-                )
+                    number, cid, {**defaults, **params}, STATUS_COMPLETED, nb_out, result,
+                    seconds=time.time() - t0,
+                )  # fmt: skip
                 child = result["run_id"]
                 tracking.log_artifact(child, nb_out, "notebook", state.tracking_uri)
                 tracking.set_tags(child, {"grid": state.grid, "status": STATUS_COMPLETED},
@@ -488,7 +491,7 @@ def run_search(cfg: SearchConfig, out: TextIO | None = None) -> list[dict[str, A
                     tracking_uri=state.tracking_uri,
                 )  # fmt: skip
                 row = result_row(
-                    number, cid, params, STATUS_FAILED, nb_out, None, error, run_id,
+                    number, cid, {**defaults, **params}, STATUS_FAILED, nb_out, None, error, run_id,
                     seconds=time.time() - t0,
                 )  # fmt: skip
                 say(f"\n❌ Run {number}/{total} FAILED: {error}\n   Notebook: {nb_out}")

@@ -172,11 +172,17 @@ def load_grid(name_or_path: str | Path) -> Grid:
             raise GridError(name, f"{where} must be a non-empty mapping of name -> list of values.")
         for key, values in sub.items():
             if not isinstance(values, list) or not values:
+                if isinstance(values, list):
+                    fix = f"give {key} at least one value, e.g. {key}: [value]."
+                elif isinstance(values, dict):
+                    fix = f"give {key} a list of values; ranges are for random search only."
+                else:
+                    fix = f"write {key}: [{json.dumps(values)}] for a single value."
                 raise GridError(
                     name,
                     f"{where}: {key} is {values!r} ({type(values).__name__}); expected a "
                     "non-empty list of values.",
-                    f"write {key}: [{json.dumps(values)}] for a single value.",
+                    fix,
                     key=key,
                 )
             for value in values:
@@ -197,6 +203,8 @@ def _check_json_value(grid: str, key: str, value: Any) -> None:
             grid,
             f"{key} has value {value!r} ({type(value).__name__}); values must be JSON "
             "scalars or lists of them.",
+            "write the value as a number, string, true/false, null or a flat list of them "
+            "(e.g. [128, 64]).",
             key=key,
         )
 
@@ -223,6 +231,8 @@ def _compatible(value: Any, default: Any) -> bool:
     actual = _type_name(value)
     if expected == "number" and isinstance(default, int) and isinstance(value, float):
         return value.is_integer()
+    if actual == expected == "list" and default:
+        return all(any(_compatible(v, d) for d in default) for v in value)
     return actual == expected or (actual == "null" and expected == "str")
 
 
@@ -362,8 +372,10 @@ class Range:
         if self.kind == "int":
             return rng.randint(int(self.low), int(self.high))
         if self.kind == "log":
-            return float(f"{math.exp(rng.uniform(math.log(self.low), math.log(self.high))):.3g}")
-        return float(f"{rng.uniform(self.low, self.high):.4g}")
+            value = float(f"{math.exp(rng.uniform(math.log(self.low), math.log(self.high))):.3g}")
+        else:
+            value = float(f"{rng.uniform(self.low, self.high):.4g}")
+        return min(max(value, self.low), self.high)  # rounding must not leave the range
 
 
 def load_ranges(name_or_path: str | Path = RANDOM_RANGES) -> dict[str, list[Any] | Range]:
@@ -395,6 +407,13 @@ def load_ranges(name_or_path: str | Path = RANDOM_RANGES) -> dict[str, list[Any]
             if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (low, high)):
                 raise GridError(
                     name, f"{key}: range bounds {low!r}, {high!r} must be numbers.", key=key
+                )
+            if kind == "int" and not all(float(v).is_integer() for v in (low, high)):
+                raise GridError(
+                    name,
+                    f"{key}: int range bounds {low!r}, {high!r} must be whole numbers.",
+                    f"write {key}: [{math.ceil(low)}, {math.floor(high)}, int].",
+                    key=key,
                 )
             if not low < high or (kind == "log" and low <= 0):
                 raise GridError(

@@ -1,0 +1,200 @@
+"""The search runner end to end: real papermill kernels, a real SQLite MLflow store.
+
+Combinations are tiny (one small LSTM layer, two epochs, a six-video demo dataset) so
+that a run takes seconds; everything else is the real thing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from tennis_lab import make_demo_dataset
+from tennis_lab.grids import GridError
+from tennis_lab.paths import notebooks_dir
+from tennis_lab.search import SearchConfig, SearchError, plan, run_search, tunable_defaults
+
+FIXED = {"dense_units": 8, "batch_size": 64, "window_size": 30, "overlap": 15,
+         "dropout_rates": [0.1, 0.1]}  # fmt: skip
+
+
+def write_grid(path: Path, grid, fixed=FIXED) -> Path:
+    path.write_text(yaml.safe_dump({"description": "test grid", "fixed": fixed, "grid": grid}))
+    return path
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return make_demo_dataset(
+        tmp_path_factory.mktemp("searchdata") / "demo",
+        n_players=6,
+        videos_per_player=1,
+        seconds_per_video=20,
+    )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def private_cache(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TENNIS_LAB_CACHE", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
+def config(tmp: Path, grid: Path, data: Path, **kw) -> SearchConfig:
+    return SearchConfig(
+        grid=str(grid), data_dir=str(data), epochs=2, output_dir=str(tmp / "output"),
+        reports_dir=str(tmp / "reports"), tracking_uri=f"sqlite:///{tmp / 'mlflow.db'}",
+        experiment="search_test", stream_output=False, **kw,
+    )  # fmt: skip
+
+
+def children(uri: str, parent: str) -> pd.DataFrame:
+    from tennis_lab.tracking import runs_dataframe
+
+    return runs_dataframe("search_test", tracking_uri=uri, parent_run_id=parent)
+
+
+@pytest.fixture(scope="module")
+def search(data, tmp_path_factory):
+    """Three combinations; the third asks for windows longer than any recording and fails."""
+    tmp = tmp_path_factory.mktemp("search")
+    grid = write_grid(
+        tmp / "mixed.yaml",
+        [{"lstm_layers": [[8], [16]]}, {"lstm_layers": [[8]], "window_size": [5000]}],
+    )
+    cfg = config(tmp, grid, data)
+    log = tmp / "console.txt"
+    with open(log, "w") as out:
+        rows = run_search(cfg, out)
+    state = json.loads(next((tmp / "output" / "searches").glob("*.json")).read_text())
+    return rows, state, log.read_text(), cfg
+
+
+def test_csv_has_one_row_per_combination_with_params_metrics_and_notebook(search):
+    rows, state, _, _ = search
+    csv = pd.read_csv(state["csv_path"])
+    assert list(csv["run_number"]) == [1, 2, 3]
+    assert list(csv["status"]) == ["COMPLETED", "COMPLETED", "FAILED"]
+    assert list(csv.columns[:5]) == ["run_number", "run_id", "config_id", "status", "error"]
+    for col in (
+        "lstm_layers", "dense_units", "learning_rate", "window_size", "epochs", "test_accuracy",
+        "macro_f1_score", "macro_avg_f1_score", "val_macro_f1_score",
+        "training_time_minutes", "forehand_recall", "notebook",
+    ):  # fmt: skip
+        assert col in csv.columns, col
+    assert csv.loc[0, "lstm_layers"] == "[8]" and csv.loc[1, "lstm_layers"] == "[16]"
+    assert csv["config_id"].is_unique and csv["run_id"].str.len().min() == 32
+    assert Path(state["csv_path"]).name.startswith("grid_search_results_")
+    for nb in csv["notebook"]:
+        assert Path(nb).is_file() and Path(nb).name.endswith(".ipynb")
+
+
+def test_failed_combination_is_recorded_and_the_search_goes_on(search):
+    rows, state, console, _ = search
+    failed = rows[2]
+    assert failed["status"] == "FAILED"
+    assert "WindowingError" in failed["error"] and "No sequences created" in failed["error"]
+    nb = json.loads(Path(failed["notebook"]).read_text())  # kept, with the error in it
+    assert any(o.get("output_type") == "error" for c in nb["cells"] for o in c.get("outputs", []))
+    assert "❌ Run 3/3 FAILED" in console
+    assert "FAILED RUNS (grouped by error)" in console and "(runs 3)" in console
+
+
+def test_mlflow_has_a_parent_and_one_child_per_combination(search):
+    from mlflow.tracking import MlflowClient
+
+    rows, state, _, cfg = search
+    client = MlflowClient(tracking_uri=cfg.tracking_uri)
+    parent = client.get_run(state["parent_run_id"])
+    assert parent.info.status == "FINISHED" and "grid_search" in parent.info.run_name
+    assert parent.data.tags["search_id"] == state["search_id"]
+    kids = children(cfg.tracking_uri, state["parent_run_id"])
+    assert len(kids) == 3
+    assert sorted(kids["tags.config_id"]) == sorted(state["config_ids"])
+    assert all("grid_search" in name for name in kids["run_name"])
+    by_status = kids.set_index("tags.config_id")["status"]
+    assert by_status[state["config_ids"][0]] == "FINISHED"
+    assert by_status[state["config_ids"][2]] == "FAILED"
+    assert set(kids["tags.grid"]) == {"mixed"}
+    first = rows[0]["run_id"]
+    assert [a.path for a in client.list_artifacts(first, "notebook")] == [
+        f"notebook/{Path(rows[0]['notebook']).name}"
+    ]
+
+
+def test_console_shows_headers_results_progress_and_summary(search):
+    rows, _, console, _ = search
+    assert "GRID SEARCH RUN 1/3" in console and "  lstm_layers: [8]" in console
+    assert "✅ Run 1/3 complete:" in console and f"MLflow Run ID: {rows[0]['run_id']}" in console
+    assert "📊 Progress: 3/3 (100.0%)" in console and "Estimated remaining" in console
+    assert "GRID SEARCH COMPLETE!" in console and "BEST MODEL (by validation macro F1)" in console
+    assert "TOP 5 MODELS" in console and "Total grid search time" in console
+
+
+def test_every_run_failing_is_an_error_naming_the_first(data, tmp_path):
+    grid = write_grid(tmp_path / "bad.yaml", {"lstm_layers": [[8]], "window_size": [5000]})
+    with pytest.raises(SearchError, match="every run failed; the first error: WindowingError"):
+        run_search(config(tmp_path, grid, data), open(os.devnull, "w"))
+
+
+def test_bad_grids_fail_before_anything_runs(data, tmp_path):
+    defaults = tunable_defaults(notebooks_dir() / "train.ipynb")
+    with pytest.raises(
+        GridError, match=r"grid 'nope': no such grid\. Fix: use one of minimal, small"
+    ):
+        plan(SearchConfig(grid="nope"), defaults)
+    bad = write_grid(tmp_path / "typo.yaml", {"learning_rat": [0.1]})
+    with pytest.raises(
+        GridError, match=r"'learning_rat' is not a parameter .* did you mean \['learning_rate'\]"
+    ):
+        run_search(config(tmp_path, bad, data))
+    assert not (tmp_path / "mlflow.db").exists() and not (tmp_path / "output").exists()
+    _, combos, _ = plan(SearchConfig(grid="medium", max_runs=20), defaults)
+    assert len(combos) == 20
+
+
+def test_killed_search_resumes_to_one_row_and_one_finished_child_per_combination(data, tmp_path):
+    grid = write_grid(tmp_path / "three.yaml", {"lstm_layers": [[8], [12], [16]]})
+    cfg = config(tmp_path, grid, data)
+    cmd = [
+        sys.executable, "-m", "tennis_lab.search", "--grid", str(grid), "--data-dir", str(data),
+        "--epochs", "2", "--output-dir", cfg.output_dir, "--reports-dir", cfg.reports_dir,
+        "--tracking-uri", cfg.tracking_uri, "--experiment", "search_test", "--quiet",
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    csv = None
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        found = list(Path(cfg.output_dir).glob("grid_search_results_*.csv"))
+        if found and len(pd.read_csv(found[0])) >= 1:
+            csv = found[0]
+            break
+        time.sleep(0.5)
+    assert csv is not None, "the first run did not finish in time"
+    time.sleep(3)  # the second run is under way
+    os.killpg(proc.pid, signal.SIGKILL)  # the runner and its kernel, like a power cut
+    proc.wait()
+    assert len(pd.read_csv(csv)) < 3
+
+    rows = run_search(SearchConfig(**{**cfg.__dict__, "resume": "latest"}), open(os.devnull, "w"))
+    final = pd.read_csv(csv)
+    assert (
+        len(final) == 3 and final["config_id"].is_unique and set(final["status"]) == {"COMPLETED"}
+    )
+    assert [r["run_number"] for r in rows] == [1, 2, 3]
+    state = json.loads(next(Path(cfg.output_dir, "searches").glob("*.json")).read_text())
+    kids = children(cfg.tracking_uri, state["parent_run_id"])
+    finished = kids[kids["status"] == "FINISHED"]
+    assert sorted(finished["tags.config_id"]) == sorted(state["config_ids"])
+    assert "RUNNING" not in set(kids["status"])
