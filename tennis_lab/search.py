@@ -313,10 +313,6 @@ def execute_run(
     )
 
 
-def _search_id(grid: str) -> str:
-    return f"{datetime.now():%Y%m%d_%H%M%S}_{Path(grid).stem}"
-
-
 def _state_path(output_dir: Path, search_id: str) -> Path:
     return output_dir / "searches" / f"{search_id}.json"
 
@@ -381,7 +377,8 @@ def run_search(cfg: SearchConfig, out: TextIO | None = None) -> list[dict[str, A
             overrides["data_dir"] = str(Path(cfg.data_dir).resolve())
         uri = tracking.resolve_tracking_uri(cfg.tracking_uri)
         experiment_id = tracking.ensure_experiment(cfg.experiment, tracking_uri=uri)
-        search_id = _search_id(grid.name)
+        stamp = f"{datetime.now():%Y%m%d_%H%M%S}"
+        search_id = f"{stamp}_{grid.name}"
         state = SearchState(
             search_id=search_id,
             grid=grid.name,
@@ -389,7 +386,7 @@ def run_search(cfg: SearchConfig, out: TextIO | None = None) -> list[dict[str, A
             experiment=cfg.experiment,
             experiment_id=experiment_id,
             tracking_uri=uri,
-            csv_path=str(output_dir / f"grid_search_results_{search_id.rsplit('_', 1)[0]}.csv"),
+            csv_path=str(output_dir / f"grid_search_results_{stamp}.csv"),
             notebooks_dir=str(reports / search_id),
             combinations=combos,
             config_ids=[grids.config_id(run_parameters(c, overrides)) for c in combos],
@@ -415,7 +412,8 @@ def run_search(cfg: SearchConfig, out: TextIO | None = None) -> list[dict[str, A
     csv_path = Path(state.csv_path)
     rows: dict[str, dict[str, Any]] = {}
     if csv_path.is_file():
-        for row in pd.read_csv(csv_path).to_dict("records"):
+        table = pd.read_csv(csv_path, dtype={"config_id": str, "run_id": str, "error": str})
+        for row in table.to_dict("records"):
             if row.get("status") == STATUS_COMPLETED:
                 rows[str(row["config_id"])] = row
     if cfg.resume:
@@ -435,7 +433,6 @@ def run_search(cfg: SearchConfig, out: TextIO | None = None) -> list[dict[str, A
     param_names = sorted({k for c in state.combinations for k in c})
     started = time.time()
     durations: list[float] = []
-    current_child: dict[str, str] = {}
     status = "FINISHED"
     try:
         for i in todo:
@@ -456,8 +453,6 @@ def run_search(cfg: SearchConfig, out: TextIO | None = None) -> list[dict[str, A
                 "result_path": str(result_file),
             }
             t0 = time.time()
-            current_child.clear()
-            current_child["config_id"] = cid
             try:
                 execute_run(notebook, nb_out, run_params, out if cfg.stream_output else None)
                 result = json.loads(result_file.read_text(encoding="utf-8"))
@@ -586,7 +581,7 @@ def show_grid(cfg: SearchConfig) -> str:
     notebook = Path(cfg.notebook) if cfg.notebook else paths.notebooks_dir() / "train.ipynb"
     defaults = tunable_defaults(notebook)
     grid, combos, _ = plan(cfg, defaults)
-    return grids.format_grid(grid, grids.Expansion(combos))
+    return grids.format_grid(grid, grids.Expansion(combos), defaults)
 
 
 def run_command(args, out: TextIO | None = None) -> int:

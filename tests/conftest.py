@@ -99,3 +99,37 @@ def dataset_dir(make_dataset) -> Path:
         "ignore_labels": ["point"],
     }
     return make_dataset(recs, ROWS, config)
+
+
+# --------------------------------------------------------------------------- training runs
+
+# The smallest model that trains: every test that trains, or runs the notebook, uses it.
+TINY_MODEL = {
+    "lstm_layers": [8],
+    "dense_units": 8,
+    "dropout_rates": [0.1, 0.1],
+    "learning_rate": 0.01,
+    "batch_size": 64,
+    "epochs": 2,
+}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory):
+    """Prepared windows (also those of notebook kernels) are cached in a temporary folder."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TENNIS_LAB_CACHE", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
+@pytest.fixture(scope="session")
+def tiny_demo(tmp_path_factory) -> Path:
+    """A six-video demo dataset (20 s each): seconds to train on."""
+    from tennis_lab import make_demo_dataset
+
+    return make_demo_dataset(
+        tmp_path_factory.mktemp("tiny") / "demo",
+        n_players=6,
+        videos_per_player=1,
+        seconds_per_video=20,
+    )

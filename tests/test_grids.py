@@ -495,7 +495,7 @@ def test_format_grid_medium():
     # one dropout list per depth: 3 for the 2-layer and 3 for the 3-layer LSTMs
     assert "  dropout_rates: 6 values" in lines
     assert "  use_batch_norm: 2 values" in lines
-    assert "    → [false, true]" in lines
+    assert "    → [False, True]" in lines
     assert "  learning_rate: 3 values" in lines
     assert "    → [0.0001, 0.0005, 0.001]" in lines
     assert "  batch_size: 3 values" in lines

@@ -17,14 +17,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from conftest import TINY_MODEL  # noqa: E402
 
-from tennis_lab import make_demo_dataset
 from tennis_lab.grids import GridError
 from tennis_lab.paths import notebooks_dir
 from tennis_lab.search import SearchConfig, SearchError, plan, run_search, tunable_defaults
 
-FIXED = {"dense_units": 8, "batch_size": 64, "window_size": 30, "overlap": 15,
-         "dropout_rates": [0.1, 0.1]}  # fmt: skip
+FIXED = {
+    **{k: v for k, v in TINY_MODEL.items() if k not in ("lstm_layers", "epochs")},
+    "window_size": 30,
+    "overlap": 15,
+}
 
 
 def write_grid(path: Path, grid, fixed=FIXED) -> Path:
@@ -33,20 +36,8 @@ def write_grid(path: Path, grid, fixed=FIXED) -> Path:
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    return make_demo_dataset(
-        tmp_path_factory.mktemp("searchdata") / "demo",
-        n_players=6,
-        videos_per_player=1,
-        seconds_per_video=20,
-    )
-
-
-@pytest.fixture(scope="module", autouse=True)
-def private_cache(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TENNIS_LAB_CACHE", str(tmp_path_factory.mktemp("cache")))
-        yield
+def data(tiny_demo):
+    return tiny_demo
 
 
 def config(tmp: Path, grid: Path, data: Path, **kw) -> SearchConfig:

@@ -9,32 +9,18 @@ from pathlib import Path
 import nbformat
 import papermill
 import pytest
+from conftest import TINY_MODEL  # noqa: E402
 
-from tennis_lab import make_demo_dataset
 from tennis_lab.paths import notebooks_dir
 from tennis_lab.training import read_result
 
 NOTEBOOK = notebooks_dir() / "train.ipynb"
-TINY = {
-    "window_size": 30,
-    "overlap": 15,
-    "lstm_layers": [8],
-    "dense_units": 8,
-    "dropout_rates": [0.1, 0.1],
-    "learning_rate": 0.01,
-    "batch_size": 64,
-    "epochs": 2,
-}
+TINY = {"window_size": 30, "overlap": 15, **TINY_MODEL}
 
 
 @pytest.fixture(scope="module")
-def tiny_data(tmp_path_factory):
-    return make_demo_dataset(
-        tmp_path_factory.mktemp("nbdata") / "demo",
-        n_players=6,
-        videos_per_player=1,
-        seconds_per_video=20,
-    )
+def tiny_data(tiny_demo):
+    return tiny_demo
 
 
 def test_notebook_is_committed_clean_with_every_parameter():
@@ -50,14 +36,6 @@ def test_notebook_is_committed_clean_with_every_parameter():
         "tracking_uri", "experiment", "parent_run_id", "search_id", "config_id",
     }  # fmt: skip
     assert expected <= names
-
-
-@pytest.fixture(scope="module", autouse=True)
-def private_cache(tmp_path_factory):
-    """Windows cached by the notebook's kernel go to a temporary folder, not the project."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TENNIS_LAB_CACHE", str(tmp_path_factory.mktemp("cache")))
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import TINY_MODEL as TINY  # noqa: E402
 
-from tennis_lab import load_dataset, make_demo_dataset, make_windows, split_by_video
+from tennis_lab import load_dataset, make_windows, split_by_video
 from tennis_lab.training import (
     SELECTION_METRIC,
     TrainingError,
@@ -16,24 +17,10 @@ from tennis_lab.training import (
     write_result,
 )
 
-TINY = {
-    "lstm_layers": [8],
-    "dense_units": 8,
-    "dropout_rates": [0.1, 0.1],
-    "learning_rate": 0.01,
-    "batch_size": 64,
-    "epochs": 2,
-}
-
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    root = make_demo_dataset(
-        tmp_path_factory.mktemp("tiny") / "demo",
-        n_players=6,
-        videos_per_player=1,
-        seconds_per_video=20,
-    )
+def data(tiny_demo):
+    root = tiny_demo
     windows = make_windows(load_dataset(root), window_size=30, overlap=15)
     return windows, split_by_video(windows.groups, windows.y, seed=1)
 

@@ -73,13 +73,24 @@ class Grid:
             names |= set(sub)
         return sorted(names)
 
-    def values(self) -> dict[str, list[Any]]:
-        """Each varied parameter's distinct values over all sub-grids (numbers sorted)."""
+    def values(self, defaults: Mapping[str, Any] | None = None) -> dict[str, list[Any]]:
+        """Each varied parameter's distinct values over all sub-grids (numbers sorted).
+
+        With ``defaults`` (the notebook's), a sub-grid that leaves a parameter out
+        contributes that parameter's default, as it does when the search runs.
+        """
         out: dict[str, list[Any]] = {}
+        names = sorted({name for sub in self.subgrids for name in sub})
         for sub in self.subgrids:
-            for name in sorted(sub):
+            for name in names:
+                if name in sub:
+                    values = sub[name]
+                elif defaults is not None and name in defaults and name not in self.fixed:
+                    values = [defaults[name]]
+                else:
+                    continue
                 seen = out.setdefault(name, [])
-                for value in sub[name]:
+                for value in values:
                     if value not in seen:
                         seen.append(value)
         for values in out.values():
@@ -485,7 +496,9 @@ def sample(
 # --------------------------------------------------------------------------- display
 
 
-def format_grid(grid: Grid, expansion: Expansion) -> str:
+def format_grid(
+    grid: Grid, expansion: Expansion, defaults: Mapping[str, Any] | None = None
+) -> str:
     """The ``--show-grid`` preview: total, and each parameter's number of values and values."""
     bar = "=" * 70
     lines = [bar, f"GRID CONFIGURATION: {grid.name.upper()}", bar]
@@ -497,13 +510,13 @@ def format_grid(grid: Grid, expansion: Expansion) -> str:
     if expansion.dropped_overlap:
         lines.append(f"Dropped: {expansion.dropped_overlap} with overlap >= window_size")
     lines += ["", "Parameters:"]
-    for name, values in grid.values().items():
+    for name, values in grid.values(defaults).items():
         lines.append(f"  {name}: {len(values)} value{'s' if len(values) != 1 else ''}")
-        lines.append(f"    → {json.dumps(values)}")
+        lines.append(f"    → {values!r}")
     if grid.fixed:
         lines.append("Fixed:")
         for name, value in sorted(grid.fixed.items()):
-            lines.append(f"  {name}: {json.dumps(value)}")
+            lines.append(f"  {name}: {value!r}")
     lines.append(bar)
     return "\n".join(lines)
 
