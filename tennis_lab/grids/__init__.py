@@ -496,9 +496,7 @@ def sample(
 # --------------------------------------------------------------------------- display
 
 
-def format_grid(
-    grid: Grid, expansion: Expansion, defaults: Mapping[str, Any] | None = None
-) -> str:
+def format_grid(grid: Grid, expansion: Expansion, defaults: Mapping[str, Any] | None = None) -> str:
     """The ``--show-grid`` preview: total, and each parameter's number of values and values."""
     bar = "=" * 70
     lines = [bar, f"GRID CONFIGURATION: {grid.name.upper()}", bar]
