@@ -567,3 +567,37 @@ def record_failed_run(
     finally:
         client.set_terminated(run_id, "FAILED")
     return run_id
+
+
+def run_details(run_id: str, tracking_uri: str | None = None) -> dict[str, Any]:
+    """A logged run's confusion matrix, classes and per-epoch curves, read back from MLflow.
+
+    Returns
+    -------
+    dict
+        ``confusion`` (list of rows, or None), ``classes`` (list), ``history``
+        (name -> list of values per epoch, without the ``epoch_`` prefix), ``params``
+        and ``metrics`` of the run.
+    """
+    client = _client(tracking_uri)
+    run = client.get_run(run_id)
+    history: dict[str, list[float]] = {}
+    for key in run.data.metrics:
+        if key.startswith(HISTORY_PREFIX):
+            points = sorted(client.get_metric_history(run_id, key), key=lambda m: m.step)
+            history[key[len(HISTORY_PREFIX) :]] = [m.value for m in points]
+    confusion, classes = None, []
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            local = client.download_artifacts(run_id, "confusion_matrix.json", tmp)
+            payload = json.loads(Path(local).read_text(encoding="utf-8"))
+            confusion, classes = payload["matrix"], payload["classes"]
+        except Exception:  # a failed run has no confusion matrix
+            pass
+    return {
+        "confusion": confusion,
+        "classes": classes,
+        "history": history,
+        "params": dict(run.data.params),
+        "metrics": dict(run.data.metrics),
+    }

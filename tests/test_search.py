@@ -189,3 +189,30 @@ def test_killed_search_resumes_to_one_row_and_one_finished_child_per_combination
     finished = kids[kids["status"] == "FINISHED"]
     assert sorted(finished["tags.config_id"]) == sorted(state["config_ids"])
     assert "RUNNING" not in set(kids["status"])
+
+
+def test_ctrl_c_keeps_finished_rows_and_says_how_to_resume(data, tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    grid = write_grid(tmp_path / "two.yaml", {"lstm_layers": [[8], [12]]})
+    cfg = config(tmp_path, grid, data)
+    cmd = [
+        sys.executable, "-m", "tennis_lab.search", "--grid", str(grid), "--data-dir", str(data),
+        "--epochs", "2", "--output-dir", cfg.output_dir, "--reports-dir", cfg.reports_dir,
+        "--tracking-uri", cfg.tracking_uri, "--experiment", "search_test", "--quiet",
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and not list(
+        Path(cfg.output_dir).glob("grid_search_results_*.csv")
+    ):
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)  # Ctrl-C
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert "Interrupted. Results so far:" in out and "--resume" in out
+    (csv,) = Path(cfg.output_dir).glob("grid_search_results_*.csv")
+    assert list(pd.read_csv(csv)["status"]) == ["COMPLETED"]
+    state = json.loads(next(Path(cfg.output_dir, "searches").glob("*.json")).read_text())
+    parent = MlflowClient(tracking_uri=cfg.tracking_uri).get_run(state["parent_run_id"])
+    assert parent.info.status == "KILLED"
