@@ -28,7 +28,7 @@ ifdef DATA_DIR
 GRID_FLAGS += --data-dir $(DATA_DIR)
 endif
 
-.PHONY: help setup test lint bench grid grids show-grid demo data-summary train mlflow-ui lab clean
+.PHONY: help setup test lint bench grid grids show-grid report demo data-summary train mlflow-ui lab clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -59,6 +59,9 @@ grids: $(STAMP) ## list the predefined grids and their sizes
 
 show-grid: $(STAMP) ## show what GRID=... would run, without running it
 	$(VENV)/bin/tennis-lab grid $(GRID_FLAGS) --show-grid
+
+report: $(STAMP) ## HTML report of a search: SEARCH=<id or CSV> (default the latest) -> reports/<search>.html
+	$(VENV)/bin/tennis-lab report $(if $(SEARCH),--search $(SEARCH),)
 
 demo: $(STAMP) ## write the demo dataset to DATA (default data/demo) and summarise it
 	$(VENV)/bin/tennis-lab data demo $(DATA)

@@ -65,6 +65,12 @@ def _grid(args: argparse.Namespace) -> int:
     return run_command(args)
 
 
+def _report(args: argparse.Namespace) -> int:
+    from tennis_lab.report import run_command
+
+    return run_command(args)
+
+
 def _grids(args: argparse.Namespace) -> int:
     from tennis_lab.grids import main as list_grids
 
@@ -89,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     grid.set_defaults(func=_grid)
     grids_cmd = commands.add_parser("grids", help="list the predefined grids and their sizes")
     grids_cmd.set_defaults(func=_grids)
+    from tennis_lab.report import add_arguments as add_report_arguments
+
+    report = commands.add_parser("report", help="write the HTML report of a search")
+    add_report_arguments(report)
+    report.set_defaults(func=_report)
 
     data = commands.add_parser("data", help="create, inspect and import pose datasets")
     data_cmds = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")

@@ -11,7 +11,10 @@ shows a figure exactly once, with ``display(fig)`` or as a cell's last value.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+import math
+import textwrap
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -19,6 +22,8 @@ import seaborn as sns
 from matplotlib import ticker
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.text import Text
 
 PER_CLASS_METRICS = ("precision", "recall", "f1_score")
 _METRIC_LABELS = {"precision": "precision", "recall": "recall", "f1_score": "F1"}
@@ -334,5 +339,768 @@ def per_class_figure(
     ax.set_xlabel("class")
     ax.set_ylabel("score")
     ax.set_title(title or "Precision, recall and F1 per class")
+    fig.tight_layout()
+    return fig
+
+
+# --- figures of a search's results table ------------------------------------------------
+
+HIGHLIGHT_GID = "highlight"
+PARETO_FRONT_GID = "pareto_front"
+CAUTION_GID = "caution"
+FLAGGED_GID = "flagged"
+FLAG_COLOR = "tab:red"
+_SPLIT_F1_COLUMNS = (
+    ("train", "train_macro_f1_score"),
+    ("validation", "val_macro_f1_score"),
+    ("test", "macro_f1_score"),
+)
+_COLUMN_LABELS = {
+    "val_macro_f1_score": "validation macro F1",
+    "macro_f1_score": "test macro F1",
+    "train_macro_f1_score": "train macro F1",
+    "test_accuracy": "test accuracy",
+    "training_time_minutes": "training time (minutes)",
+    "trainable_params": "trainable parameters",
+    "inference_ms_per_window": "inference (ms per window)",
+}
+
+
+def _column_label(column: str) -> str:
+    """A readable axis label for a results column (the name itself when unknown)."""
+    return _COLUMN_LABELS.get(column, column)
+
+
+def _sentence(text: str) -> str:
+    """``text`` with its first letter capitalised, for a default title."""
+    return text[:1].upper() + text[1:]
+
+
+def _parse_value(value: object) -> object:
+    """A parameter value as data: JSON text parsed (``"[128, 64]"``), NaN and None as None."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, tuple | np.ndarray):
+        value = list(value)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
+def _value_label(value: object) -> str:
+    """The category label of a parameter value: ``45`` for 45.0, ``[128, 64]``, ``n/a``."""
+    parsed = _parse_value(value)
+    if parsed is None:
+        return "n/a"
+    if isinstance(parsed, float) and parsed.is_integer():
+        return str(int(parsed))
+    if isinstance(parsed, list | dict):
+        return json.dumps(parsed, sort_keys=True)
+    return str(parsed)
+
+
+def _value_key(value: object) -> tuple:
+    """Sort key of a parameter value: numbers by size, then lists (shorter first,
+    then element by element), then text; missing values last."""
+    parsed = _parse_value(value)
+    if parsed is None:
+        return (3,)
+    if isinstance(parsed, bool | int | float):
+        return (0, float(parsed))
+    if isinstance(parsed, list):
+        return (1, len(parsed), tuple(_value_key(item) for item in parsed))
+    return (2, str(parsed))
+
+
+def _sorted_positions(values: Sequence[object]) -> list[int]:
+    """Positions of ``values`` in their stable sorted order (see ``_value_key``)."""
+    return sorted(
+        range(len(values)), key=lambda i: (_value_key(values[i]), _value_label(values[i]))
+    )
+
+
+def _check_table(df: pd.DataFrame, name: str, columns: Sequence[str], hint: str) -> None:
+    """Raise ValueError when ``df`` has no rows or lacks one of ``columns``."""
+    if not isinstance(df, pd.DataFrame):
+        raise ValueError(f"{name} must be a pandas DataFrame; got {type(df).__name__}.")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(
+            f"{name} lacks column(s) {missing}; {hint} Its columns: {list(df.columns)}."
+        )
+    if df.empty:
+        raise ValueError(f"{name} is empty; {hint}")
+
+
+def _numeric(column: pd.Series) -> np.ndarray:
+    """A column as floats, anything that is not a number as NaN."""
+    return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+
+
+def _run_set(runs: Iterable[object] | None) -> set[float]:
+    """Run numbers to emphasise, as floats (missing ones skipped)."""
+    return {float(r) for r in runs if pd.notna(r)} if runs is not None else set()
+
+
+def _run_labels(table: pd.DataFrame) -> list[str]:
+    """``run N`` per row, from ``run_number`` (or the index when there is none)."""
+    numbers = table["run_number"] if "run_number" in table.columns else table.index
+    return [f"run {_value_label(n)}" for n in numbers]
+
+
+def _flags(table: pd.DataFrame, column: str) -> np.ndarray:
+    """A boolean flag column as an array; missing column or values count as False."""
+    if column not in table.columns:
+        return np.zeros(len(table), dtype=bool)
+    return np.array([bool(v) if pd.notna(v) else False for v in table[column]], dtype=bool)
+
+
+def _flagged_labels(
+    labels: Sequence[str], flags: np.ndarray, suffix: str, sep: str = " "
+) -> list[str]:
+    """``labels`` with ``sep`` and ``suffix`` appended to the flagged ones."""
+    return [f"{t}{sep}{suffix}" if f else t for t, f in zip(labels, flags, strict=True)]
+
+
+def _colour_flagged(labels: Sequence[Text], flags: np.ndarray) -> None:
+    """Draw the flagged tick labels in bold red."""
+    for label, flagged in zip(labels, flags, strict=True):
+        if flagged:
+            label.set_color(FLAG_COLOR)
+            label.set_fontweight("bold")
+
+
+def metric_by_value_figure(
+    df: pd.DataFrame,
+    param: str,
+    metric: str = "val_macro_f1_score",
+    top_runs: Iterable[int] | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Box plot and individual runs of a metric for each value of one parameter.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Results table (as the search's CSV): columns ``param`` and ``metric``, and
+        ``run_number`` when ``top_runs`` is given. Rows whose metric is NaN (failed
+        runs) are left out.
+    param : str
+        Parameter column. Its values become category labels (``45``, ``0.001``,
+        ``[128, 64]``; JSON text is parsed, so equal values group together), in a
+        stable sorted order: numbers by size, then lists (shorter first, then element
+        by element), then text, missing values (``n/a``) last.
+    metric : str
+        Metric column; defaults to the validation macro F1.
+    top_runs : iterable of int, optional
+        Run numbers to emphasise: drawn as labelled stars (gid ``"highlight"``) instead
+        of plain points. Run numbers not in ``df`` are ignored.
+    title : str, optional
+        Defaults to "<metric label> by <param>".
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes: parameter values on x, the metric on y; a box per value (no
+        fliers: every run is drawn as a point, jittered reproducibly).
+
+    Raises
+    ------
+    ValueError
+        When ``df`` is empty, lacks a column, or no row has a value of ``metric``.
+    """
+    needed = [param, metric] + (["run_number"] if top_runs is not None else [])
+    _check_table(df, "df", needed, "pass the results table of a search.")
+    data = pd.DataFrame(
+        {
+            "value": [_value_label(v) for v in df[param]],
+            "key": [_value_key(v) for v in df[param]],
+            "metric": _numeric(df[metric]),
+            "run": df["run_number"].to_numpy() if "run_number" in df.columns else df.index,
+        }
+    )
+    data = data[np.isfinite(data["metric"])]
+    if data.empty:
+        raise ValueError(f"no run in df has a value of {metric!r}; all {len(df)} are NaN.")
+    keys: dict[str, tuple] = {}
+    for label, key in zip(data["value"], data["key"], strict=True):
+        keys[label] = min(keys.get(label, key), key)
+    order = sorted(keys, key=lambda label: (keys[label], label))
+    data["x"] = data["value"].map({v: i for i, v in enumerate(order)}).astype(float)
+    top = _run_set(top_runs)
+    highlighted = np.array([pd.notna(r) and float(r) in top for r in data["run"]], dtype=bool)
+
+    with sns.axes_style("whitegrid"):
+        fig = Figure(figsize=(max(6.0, 0.9 * len(order) + 2.5), 4.8))
+        ax = fig.subplots()
+    palette = sns.color_palette()
+    # Matplotlib's own box plot: seaborn 0.13's passes the deprecated ``vert`` argument.
+    ax.boxplot(
+        [data.loc[data["value"] == v, "metric"].to_numpy() for v in order],
+        positions=np.arange(len(order)),
+        widths=0.6,
+        showfliers=False,
+        manage_ticks=False,
+        boxprops={"color": palette[0]},
+        whiskerprops={"color": palette[0]},
+        capprops={"color": palette[0]},
+        medianprops={"color": palette[0], "linewidth": 2},
+    )
+    ax.set_xticks(np.arange(len(order)), order)
+    ax.set_xlim(-0.5, len(order) - 0.5)
+    rng = np.random.default_rng(0)
+    jitter = rng.uniform(-0.15, 0.15, size=len(data))
+    plain = data[~highlighted]
+    ax.scatter(
+        plain["x"] + jitter[~highlighted],
+        plain["metric"],
+        s=18,
+        color="0.25",
+        alpha=0.7,
+        linewidths=0,
+        zorder=3,
+        label="run",
+    )
+    if highlighted.any():
+        top_data = data[highlighted]
+        ax.scatter(
+            top_data["x"],
+            top_data["metric"],
+            s=150,
+            marker="*",
+            color=palette[3],
+            edgecolors="black",
+            linewidths=0.6,
+            zorder=4,
+            gid=HIGHLIGHT_GID,
+            label="top runs",
+        )
+        # Labels alternate right and left within a value, so runs with equal scores stay legible.
+        side = top_data.sort_values("metric", ascending=False).groupby("x").cumcount() % 2
+        for x, y, run, left in zip(
+            top_data["x"],
+            top_data["metric"],
+            top_data["run"],
+            side.loc[top_data.index],
+            strict=True,
+        ):
+            ax.annotate(
+                f"run {_value_label(run)}",
+                (x, y),
+                xytext=(-7 if left else 7, 0),
+                textcoords="offset points",
+                ha="right" if left else "left",
+                va="center",
+                fontsize="x-small",
+                gid=HIGHLIGHT_GID,
+            )
+        ax.legend(fontsize="small", loc="best")
+    _rotate_xticks(ax, order)
+    ax.set_xlabel(param)
+    ax.set_ylabel(_column_label(metric))
+    ax.set_title(title or _sentence(f"{_column_label(metric)} by {param}"))
+    fig.tight_layout()
+    return fig
+
+
+def interaction_heatmap(table: pd.DataFrame, metric_label: str, title: str | None = None) -> Figure:
+    """Heatmap of a metric's mean over the combinations of two parameters.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Pivot table: index = values of parameter a, columns = values of parameter b,
+        cells = the mean metric (NaN where no run had that pair). The index and
+        column names, when set, label the axes. Rows and columns are drawn in the
+        stable sorted order of their values (as ``metric_by_value_figure``).
+    metric_label : str
+        What the cells are, for the colour bar (e.g. "mean validation macro F1").
+    title : str, optional
+        Defaults to "<metric_label> by <a> and <b>".
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One heatmap axes and its colour bar; each cell annotated with its value to 3
+        decimals, NaN cells blank and unannotated.
+
+    Raises
+    ------
+    ValueError
+        When ``table`` has no rows, no columns, or no value.
+    """
+    if not isinstance(table, pd.DataFrame):
+        raise ValueError(f"table must be a pandas DataFrame; got {type(table).__name__}.")
+    if table.shape[0] == 0 or table.shape[1] == 0:
+        raise ValueError(
+            f"table is empty (shape {table.shape}); pass a pivot table of means with "
+            "one row per value of one parameter and one column per value of another."
+        )
+    rows = _sorted_positions(list(table.index))
+    cols = _sorted_positions(list(table.columns))
+    values = table.iloc[rows, cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    if not np.isfinite(values).any():
+        raise ValueError(f"table has no values: all {values.size} cells are NaN.")
+    row_labels = [_value_label(table.index[i]) for i in rows]
+    col_labels = [_value_label(table.columns[j]) for j in cols]
+    annot = np.array([[f"{v:.3f}" if np.isfinite(v) else "" for v in row] for row in values])
+    a = str(table.index.name) if table.index.name is not None else ""
+    b = str(table.columns.name) if table.columns.name is not None else ""
+
+    n_rows, n_cols = values.shape
+    size = (max(5.5, 0.95 * n_cols + 3.0), max(3.5, 0.55 * n_rows + 2.0))
+    with sns.axes_style("white"):
+        fig = Figure(figsize=size)
+        ax = fig.subplots()
+    sns.heatmap(
+        values,
+        annot=annot,
+        fmt="",
+        cmap="viridis",
+        linewidths=0.5,
+        xticklabels=col_labels,
+        yticklabels=row_labels,
+        cbar_kws={"label": metric_label},
+        ax=ax,
+    )
+    ax.set_xlabel(b)
+    ax.set_ylabel(a)
+    ax.tick_params(axis="y", labelrotation=0)
+    _rotate_xticks(ax, col_labels)
+    by = " and ".join(name for name in (a, b) if name)
+    ax.set_title(title or _sentence(f"{metric_label} by {by}" if by else metric_label))
+    fig.tight_layout()
+    return fig
+
+
+def importance_figure(
+    importance: pd.DataFrame, caution: str | None = None, title: str | None = None
+) -> Figure:
+    """Horizontal bars of parameter importance, most important on top.
+
+    Parameters
+    ----------
+    importance : pandas.DataFrame
+        Columns ``parameter`` and ``importance`` (0 to 1), one row per parameter.
+        Rows are sorted by importance, largest first; a NaN importance is drawn last,
+        without a bar, labelled "n/a".
+    caution : str, optional
+        A note on how far to trust the ranking (few runs, correlated parameters),
+        shown under the axes (gid ``"caution"``).
+    title : str, optional
+        Defaults to "Parameter importance".
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes: one bar per parameter, labelled with its value; x from 0 to 1.1.
+
+    Raises
+    ------
+    ValueError
+        When ``importance`` is empty or lacks a column.
+    """
+    _check_table(
+        importance,
+        "importance",
+        ["parameter", "importance"],
+        "pass one row per parameter with its importance.",
+    )
+    names = [str(p) for p in importance["parameter"]]
+    scores = _numeric(importance["importance"])
+    order = sorted(
+        range(len(names)), key=lambda i: (np.isnan(scores[i]), -np.nan_to_num(scores[i]))
+    )
+    names = [names[i] for i in order]
+    scores = scores[order]
+
+    with sns.axes_style("whitegrid"):
+        fig = Figure(figsize=(7.0, max(2.5, 0.45 * len(names) + 1.6)))
+        ax = fig.subplots()
+    bars = ax.barh(
+        np.arange(len(names)),
+        np.nan_to_num(scores, nan=0.0),
+        color=sns.color_palette()[0],
+        height=0.7,
+        tick_label=names,
+    )
+    ax.bar_label(
+        bars,
+        labels=[f"{s:.2f}" if np.isfinite(s) else "n/a" for s in scores],
+        fontsize="small",
+        padding=2,
+    )
+    ax.invert_yaxis()
+    ax.set_xlim(0.0, max(1.1, float(np.nanmax(scores, initial=0.0)) * 1.1))
+    ax.set_xlabel("importance")
+    ax.set_ylabel("")
+    ax.grid(axis="y", visible=False)
+    ax.set_title(title or "Parameter importance")
+    if caution:
+        width = max(40, int(fig.get_figwidth() * 13))
+        ax.annotate(
+            "\n".join(textwrap.wrap(str(caution), width)),
+            xy=(0.0, 0.0),
+            xycoords=("axes fraction", ax.xaxis.label),
+            xytext=(0, -8),
+            textcoords="offset points",
+            ha="left",
+            va="top",
+            fontsize="small",
+            fontstyle="italic",
+            color="0.3",
+            gid=CAUTION_GID,
+        )
+    fig.tight_layout()
+    return fig
+
+
+def _finite_rows(df: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """The rows of ``df`` whose ``columns`` are all finite numbers, those columns as floats."""
+    data = pd.DataFrame({c: _numeric(df[c]) for c in columns}, index=df.index)
+    return data[np.isfinite(data.to_numpy(dtype=float)).all(axis=1)]
+
+
+def pareto_figure(
+    df: pd.DataFrame,
+    on_front: pd.Series | Sequence[bool],
+    x: str = "training_time_minutes",
+    y: str = "val_macro_f1_score",
+    label: str = "run_number",
+    title: str | None = None,
+) -> Figure:
+    """Scatter of every run with its Pareto front (lower ``x``, higher ``y``) as a step line.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Results table with columns ``x``, ``y`` and ``label``; rows with NaN ``x`` or
+        ``y`` are left out.
+    on_front : pandas.Series of bool, or sequence of bool
+        Which rows are on the front (as computed by the analysis). A Series is
+        aligned with ``df`` by index (missing or NaN counts as False); a sequence
+        must have one flag per row.
+    x, y : str
+        Columns for the axes; by default training time and validation macro F1.
+    label : str
+        Column whose values label the front's points (run numbers by default).
+    title : str, optional
+        Defaults to "Pareto front: <y label> against <x label>".
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes: all runs as points, front points emphasised and labelled, joined in
+        order of ``x`` by a step line (gid ``"pareto_front"``, ``steps-post``).
+
+    Raises
+    ------
+    ValueError
+        When ``df`` is empty, lacks a column, has no row with both values, or
+        ``on_front`` has the wrong length.
+    """
+    _check_table(df, "df", [x, y, label], "pass the results table of a search.")
+    if isinstance(on_front, pd.Series):
+        flags = on_front if on_front.index.equals(df.index) else on_front.reindex(df.index)
+    else:
+        flags = pd.Series(list(on_front), dtype=object)
+        if len(flags) != len(df):
+            raise ValueError(
+                f"on_front has {len(flags)} flags for {len(df)} rows of df; pass one per row "
+                "or a boolean Series with df's index."
+            )
+        flags.index = df.index
+    front_mask = _flags(pd.DataFrame({"f": flags.to_numpy()}), "f")
+    df = df.reset_index(drop=True)
+    data = _finite_rows(df, x, y)
+    if data.empty:
+        raise ValueError(f"no run in df has values of both {x!r} and {y!r}.")
+    data["label"] = [_value_label(v) for v in df.loc[data.index, label]]
+    data["front"] = front_mask[data.index]
+    front = data[data["front"]].sort_values([x, y], ascending=[True, False], kind="stable")
+    others = data[~data["front"]]
+
+    palette = sns.color_palette()
+    with sns.axes_style("whitegrid"):
+        fig = Figure(figsize=(7.5, 5.0))
+        ax = fig.subplots()
+    ax.scatter(others[x], others[y], s=22, color="0.55", alpha=0.8, linewidths=0, label="runs")
+    if not front.empty:
+        ax.plot(
+            front[x],
+            front[y],
+            drawstyle="steps-post",
+            color=palette[3],
+            linewidth=1.5,
+            gid=PARETO_FRONT_GID,
+            label="Pareto front",
+        )
+        ax.scatter(
+            front[x],
+            front[y],
+            s=45,
+            color=palette[3],
+            edgecolors="black",
+            linewidths=0.5,
+            zorder=3,
+            gid=HIGHLIGHT_GID,
+            label="_nolegend_",
+        )
+        # Labels alternate right and left along the front, so close points stay legible.
+        for k, (px, py, text) in enumerate(zip(front[x], front[y], front["label"], strict=True)):
+            ax.annotate(
+                text,
+                (px, py),
+                xytext=(-5, 5) if k % 2 else (5, 5),
+                textcoords="offset points",
+                ha="right" if k % 2 else "left",
+                fontsize="small",
+                gid=PARETO_FRONT_GID,
+            )
+    ax.legend(fontsize="small", loc="lower right")
+    ax.set_xlabel(_column_label(x))
+    ax.set_ylabel(_column_label(y))
+    ax.set_title(title or f"Pareto front: {_column_label(y)} against {_column_label(x)}")
+    fig.tight_layout()
+    return fig
+
+
+def tradeoff_figure(
+    df: pd.DataFrame,
+    y: str = "val_macro_f1_score",
+    title: str | None = None,
+    highlight: Iterable[int] | None = None,
+) -> Figure:
+    """A metric against model size and against inference time, side by side.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Results table with columns ``y``, ``trainable_params`` and
+        ``inference_ms_per_window`` (and ``run_number`` when ``highlight`` is given).
+        Each panel leaves out the rows whose values it needs are NaN (or, on the log
+        axis, not positive); a panel without any says "no data".
+    y : str
+        Metric column; defaults to the validation macro F1.
+    title : str, optional
+        Figure title; defaults to "Trade-offs of <y label>".
+    highlight : iterable of int, optional
+        Run numbers to emphasise as stars (gid ``"highlight"``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two axes sharing y: "Model size" (trainable parameters, log x) and
+        "Inference time" (ms per window).
+
+    Raises
+    ------
+    ValueError
+        When ``df`` is empty, lacks a column, or no row has a value of ``y``.
+    """
+    panels = (("Model size", "trainable_params"), ("Inference time", "inference_ms_per_window"))
+    needed = [y] + [c for _, c in panels] + (["run_number"] if highlight is not None else [])
+    _check_table(df, "df", needed, "pass the results table of a search.")
+    if not np.isfinite(_numeric(df[y])).any():
+        raise ValueError(f"no run in df has a value of {y!r}; all {len(df)} are NaN.")
+    df = df.reset_index(drop=True)
+    top = _run_set(highlight)
+    runs = _numeric(df["run_number"]) if "run_number" in df.columns else np.full(len(df), np.nan)
+    emphasised = np.isin(runs, list(top))
+
+    palette = sns.color_palette()
+    with sns.axes_style("whitegrid"):
+        fig = Figure(figsize=(11.0, 4.6))
+        axes = fig.subplots(1, 2, sharey=True)
+    for ax, (name, column) in zip(axes, panels, strict=True):
+        data = _finite_rows(df, column, y)
+        if column == "trainable_params":
+            data = data[data[column] > 0]
+        star = emphasised[data.index]
+        if data.empty:
+            ax.text(0.5, 0.5, "no data", transform=ax.transAxes, ha="center", va="center")
+        else:
+            plain = data[~star]
+            ax.scatter(plain[column], plain[y], s=24, color=palette[0], alpha=0.75, linewidths=0)
+            if star.any():
+                ax.scatter(
+                    data[column][star],
+                    data[y][star],
+                    s=150,
+                    marker="*",
+                    color=palette[3],
+                    edgecolors="black",
+                    linewidths=0.6,
+                    zorder=3,
+                    gid=HIGHLIGHT_GID,
+                    label="highlighted runs",
+                )
+                ax.legend(fontsize="small", loc="lower right")
+            if column == "trainable_params":
+                ax.set_xscale("log")
+                ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+                ax.xaxis.set_minor_locator(ticker.NullLocator())
+                ax.xaxis.set_major_formatter(ticker.EngFormatter(sep=""))
+        ax.set_title(name)
+        ax.set_xlabel(
+            _column_label(column) + (" (log scale)" if column == "trainable_params" else "")
+        )
+    axes[0].set_ylabel(_column_label(y))
+    fig.suptitle(title or f"Trade-offs of {_column_label(y)}")
+    fig.tight_layout()
+    return fig
+
+
+def class_recall_figure(
+    balance: pd.DataFrame, classes: Sequence[str], title: str | None = None
+) -> Figure:
+    """Heatmap of each run's recall per class, runs flagged as unbalanced marked.
+
+    Parameters
+    ----------
+    balance : pandas.DataFrame
+        One row per run, in the order drawn: ``<class>_recall`` for every class,
+        ``run_number`` (else the index numbers the runs) and optionally a boolean
+        ``unbalanced`` (missing or NaN counts as False). NaN recalls are blank.
+    classes : sequence of str
+        Class names, in column order.
+    title : str, optional
+        Defaults to "Recall per class".
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One heatmap axes (rows "run N", columns classes, cells annotated to 2
+        decimals, colours from 0 to 1) and its colour bar. Unbalanced rows have the
+        tick label "run N (unbalanced)" in red.
+
+    Raises
+    ------
+    ValueError
+        When ``balance`` is empty, ``classes`` is empty, or a recall column is missing.
+    """
+    classes = [str(c) for c in classes]
+    if not classes:
+        raise ValueError("classes is empty; pass the class names whose recall to draw.")
+    _check_table(
+        balance,
+        "balance",
+        [f"{c}_recall" for c in classes],
+        "pass one row per run with its <class>_recall columns.",
+    )
+    values = np.column_stack([_numeric(balance[f"{c}_recall"]) for c in classes])
+    annot = np.array([[f"{v:.2f}" if np.isfinite(v) else "" for v in row] for row in values])
+    flags = _flags(balance, "unbalanced")
+    rows = _flagged_labels(_run_labels(balance), flags, "(unbalanced)")
+
+    n_rows, n_cols = values.shape
+    size = (max(5.5, 1.1 * n_cols + 3.5), max(3.0, 0.42 * n_rows + 1.8))
+    with sns.axes_style("white"):
+        fig = Figure(figsize=size)
+        ax = fig.subplots()
+    sns.heatmap(
+        values,
+        annot=annot,
+        fmt="",
+        cmap="Blues",
+        vmin=0.0,
+        vmax=1.0,
+        linewidths=0.5,
+        xticklabels=classes,
+        yticklabels=rows,
+        cbar_kws={"label": "recall"},
+        ax=ax,
+    )
+    ax.tick_params(axis="y", labelrotation=0)
+    _colour_flagged(ax.get_yticklabels(), flags)
+    _rotate_xticks(ax, classes)
+    ax.set_xlabel("class")
+    ax.set_ylabel("")
+    ax.set_title(title or "Recall per class")
+    fig.tight_layout()
+    return fig
+
+
+def overfitting_figure(table: pd.DataFrame, title: str | None = None) -> Figure:
+    """Grouped bars of train, validation and test macro F1 per run, flagged runs marked.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per run, in the order drawn: ``train_macro_f1_score``,
+        ``val_macro_f1_score`` and ``macro_f1_score`` (test), ``run_number`` (else
+        the index numbers the runs) and optionally a boolean ``overfitting``
+        (missing or NaN counts as False). A NaN score has no bar and is labelled
+        "n/a".
+    title : str, optional
+        Defaults to "Train, validation and test macro F1".
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes: runs on x, three bars per run (train, validation, test, in that
+        order, one container each) labelled with their values; y from 0 to 1.1.
+        Flagged runs have a red band (gid ``"flagged"``) and the tick label
+        "run N" and "(overfitting)" on a second line, in red.
+
+    Raises
+    ------
+    ValueError
+        When ``table`` is empty or lacks a score column.
+    """
+    _check_table(
+        table,
+        "table",
+        [c for _, c in _SPLIT_F1_COLUMNS],
+        "pass one row per run with its train, validation and test macro F1.",
+    )
+    flags = _flags(table, "overfitting")
+    plain_runs = _run_labels(table)
+    runs = _flagged_labels(plain_runs, flags, "(overfitting)", sep="\n")
+    n = len(runs)
+    width = 0.8 / len(_SPLIT_F1_COLUMNS)
+    positions = np.arange(n, dtype=float)
+
+    palette = sns.color_palette()
+    with sns.axes_style("whitegrid"):
+        fig = Figure(figsize=(max(6.0, 1.1 * n + 3.0), 4.8))
+        ax = fig.subplots()
+    for k, (split, column) in enumerate(_SPLIT_F1_COLUMNS):
+        scores = _numeric(table[column])
+        bars = ax.bar(
+            positions + (k - 1) * width,
+            np.nan_to_num(scores, nan=0.0),
+            width=width,
+            color=palette[k],
+            label=split,
+        )
+        ax.bar_label(
+            bars,
+            labels=[f"{s:.2f}" if np.isfinite(s) else "n/a" for s in scores],
+            fontsize="x-small",
+            padding=1,
+        )
+    for i in np.flatnonzero(flags):
+        ax.axvspan(
+            i - 0.47, i + 0.47, color=FLAG_COLOR, alpha=0.1, linewidth=0, zorder=0, gid=FLAGGED_GID
+        )
+    ax.set_xticks(positions, runs)
+    _colour_flagged(ax.get_xticklabels(), flags)
+    _rotate_xticks(ax, plain_runs)
+    handles, labels = ax.get_legend_handles_labels()
+    if flags.any():
+        handles.append(Patch(color=FLAG_COLOR, alpha=0.15, label="flagged: overfitting"))
+        labels.append("flagged: overfitting")
+    ax.legend(handles, labels, fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.set_xlim(-0.5, n - 0.5)
+    ax.set_ylim(0.0, 1.1)
+    ax.set_xlabel("")
+    ax.set_ylabel("macro F1")
+    ax.set_title(title or "Train, validation and test macro F1")
     fig.tight_layout()
     return fig

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import warnings
 from pathlib import Path
 
@@ -12,16 +13,29 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from matplotlib.collections import PathCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from tennis_lab import plots  # noqa: E402
 from tennis_lab.plots import (  # noqa: E402
     BEST_EPOCH_GID,
+    CAUTION_GID,
+    FLAGGED_GID,
+    HIGHLIGHT_GID,
+    PARETO_FRONT_GID,
     class_counts_figure,
+    class_recall_figure,
     confusion_matrix_figure,
+    importance_figure,
+    interaction_heatmap,
     learning_curves_figure,
+    metric_by_value_figure,
+    overfitting_figure,
+    pareto_figure,
     per_class_figure,
+    tradeoff_figure,
 )
 
 CLASSES = ("forehand", "backhand", "serve")
@@ -305,3 +319,490 @@ def test_plots_imports_no_other_tennis_lab_module():
         for alias in node.names
     }
     assert not {name for name in imported if name and name.startswith("tennis_lab")}
+
+
+# --- figures of a search's results table ------------------------------------------------
+
+RESULTS = pd.DataFrame(
+    {
+        "run_number": [1, 2, 3, 4, 5, 6, 7],
+        "status": ["COMPLETED"] * 3 + ["FAILED"] + ["COMPLETED"] * 3,
+        "lstm_layers": [
+            "[64, 32]",
+            "[128, 64]",
+            "[64, 32]",
+            "[128, 64]",
+            "[128, 64, 32]",
+            "[128,64]",  # the same value written differently: grouped with "[128, 64]"
+            "[64, 32]",
+        ],
+        "learning_rate": [0.001, 0.001, 0.0005, 0.0005, 0.0001, 0.0001, 0.0001],
+        "window_size": [30, 45, 45, 30, 30, 45, 30],
+        "val_macro_f1_score": [0.80, 0.88, 0.84, np.nan, 0.91, 0.86, 0.82],
+        "macro_f1_score": [0.78, 0.86, 0.83, np.nan, 0.87, 0.85, 0.81],
+        "train_macro_f1_score": [0.90, 0.97, 0.88, np.nan, 0.99, 0.95, 0.86],
+        "training_time_minutes": [1.0, 2.0, 1.5, np.nan, 3.0, 2.5, 0.9],
+        "trainable_params": [30_000, 120_000, 30_000, 120_000, 150_000, 120_000, 30_000],
+        "inference_ms_per_window": [0.8, 1.2, 0.8, np.nan, 1.5, 1.1, 0.7],
+    }
+)
+# Lower training time and higher validation F1: runs 7, 3, 2 and 5 (in time order).
+ON_FRONT = RESULTS["run_number"].isin([2, 3, 5, 7])
+INTERACTION = pd.DataFrame(
+    [[0.84, np.nan, 0.876], [0.8123, 0.8456, 0.8]],
+    index=pd.Index(["[128, 64]", "[64, 32]"], name="lstm_layers"),
+    columns=pd.Index([0.001, 0.0001, 0.0005], name="learning_rate"),
+)
+IMPORTANCE = pd.DataFrame(
+    {
+        "parameter": ["learning_rate", "lstm_layers", "dropout_rates", "window_size"],
+        "importance": [0.31, 0.52, np.nan, 0.123],
+    }
+)
+BALANCE = pd.DataFrame(
+    {
+        "run_number": [5, 2, 4],
+        "forehand_recall": [0.95, 0.90, np.nan],
+        "backhand_recall": [0.851, 0.70, np.nan],
+        "serve_recall": [0.99, 0.98, np.nan],
+        "unbalanced": [False, True, np.nan],
+    }
+)
+OVERFITTING = pd.DataFrame(
+    {
+        "run_number": [5, 2, 7],
+        "train_macro_f1_score": [0.99, 0.97, 0.86],
+        "val_macro_f1_score": [0.91, 0.88, 0.82],
+        "macro_f1_score": [0.87, np.nan, 0.81],
+        "overfitting": [True, False, False],
+    }
+)
+
+
+def points(ax, gid=None) -> np.ndarray:
+    """(x, y) of every scatter point in ``ax`` (only those of collections with ``gid``)."""
+    offsets = [
+        np.asarray(c.get_offsets(), dtype=float).reshape(-1, 2)
+        for c in ax.collections
+        if isinstance(c, PathCollection) and (gid is None or c.get_gid() == gid)
+    ]
+    return np.concatenate(offsets) if offsets else np.empty((0, 2))
+
+
+def sorted_rows(array: np.ndarray) -> np.ndarray:
+    return array[np.lexsort(array.T[::-1])]
+
+
+def texts_with_gid(ax, gid: str) -> list[str]:
+    return [t.get_text() for t in ax.texts if t.get_gid() == gid]
+
+
+# --- metric by parameter value ----------------------------------------------------------
+
+
+def test_metric_by_value_orders_values_as_numbers_and_lists_not_text():
+    ax = metric_by_value_figure(RESULTS, "lstm_layers").axes[0]
+    assert tick_texts(ax.get_xticklabels()) == ["[64, 32]", "[128, 64]", "[128, 64, 32]"]
+    as_lists = RESULTS.assign(lstm_layers=[json.loads(v) for v in RESULTS["lstm_layers"]])
+    as_lists.at[4, "lstm_layers"] = (128, 64, 32)  # a tuple reads as a list
+    ax = metric_by_value_figure(as_lists, "lstm_layers").axes[0]
+    assert tick_texts(ax.get_xticklabels()) == ["[64, 32]", "[128, 64]", "[128, 64, 32]"]
+    ax = metric_by_value_figure(RESULTS, "learning_rate").axes[0]
+    assert tick_texts(ax.get_xticklabels()) == ["0.0001", "0.0005", "0.001"]
+    df = RESULTS.assign(window_size=[30.0, 45.0, 45.0, 30.0, np.nan, 45.0, 30.0])
+    ax = metric_by_value_figure(df, "window_size").axes[0]
+    assert tick_texts(ax.get_xticklabels()) == ["30", "45", "n/a"]
+
+
+def test_metric_by_value_draws_every_completed_run_in_its_value_column():
+    fig = metric_by_value_figure(RESULTS, "lstm_layers")
+    assert isinstance(fig, Figure)
+    (ax,) = fig.axes
+    drawn = points(ax)
+    expected_y = RESULTS["val_macro_f1_score"].dropna().sort_values()
+    np.testing.assert_allclose(np.sort(drawn[:, 1]), expected_y)
+    column = {0.80: 0, 0.84: 0, 0.82: 0, 0.88: 1, 0.86: 1, 0.91: 2}
+    for x, y in drawn:
+        assert abs(x - column[round(y, 2)]) <= 0.16, (x, y)
+    assert ax.get_xlabel() == "lstm_layers"
+    assert ax.get_ylabel() == "validation macro F1"
+    assert ax.get_title() == "Validation macro F1 by lstm_layers"
+    other = metric_by_value_figure(RESULTS, "lstm_layers", metric="macro_f1_score", title="T")
+    assert other.axes[0].get_title() == "T"
+    np.testing.assert_allclose(
+        np.sort(points(other.axes[0])[:, 1]), RESULTS["macro_f1_score"].dropna().sort_values()
+    )
+
+
+def test_metric_by_value_boxes_have_the_median_of_each_value():
+    ax = metric_by_value_figure(RESULTS, "lstm_layers").axes[0]
+    medians = {0: 0.82, 1: 0.87, 2: 0.91}
+    for position, median in medians.items():
+        found = [
+            line
+            for line in ax.get_lines()
+            if len(line.get_xdata()) == 2
+            and np.allclose(line.get_ydata(), [median, median])
+            and np.allclose(np.mean(line.get_xdata()), position)
+            and np.ptp(line.get_xdata()) > 0.5
+        ]
+        assert found, f"no median line at {median} for value {position}"
+
+
+def test_metric_by_value_highlights_top_runs_with_labels():
+    ax = metric_by_value_figure(RESULTS, "lstm_layers", top_runs=[5, 2, 4, 99, np.nan]).axes[0]
+    # run 4 failed and run 99 does not exist: neither is drawn; a missing number is skipped
+    np.testing.assert_allclose(sorted_rows(points(ax, HIGHLIGHT_GID)), [[1.0, 0.88], [2.0, 0.91]])
+    assert sorted(texts_with_gid(ax, HIGHLIGHT_GID)) == ["run 2", "run 5"]
+    plain_y = np.sort(points(ax)[:, 1])
+    np.testing.assert_allclose(plain_y, [0.80, 0.82, 0.84, 0.86, 0.88, 0.91])  # each run once
+    assert "top runs" in tick_texts(ax.get_legend().get_texts())
+    without = metric_by_value_figure(RESULTS, "lstm_layers").axes[0]
+    assert points(without, HIGHLIGHT_GID).size == 0 and without.get_legend() is None
+
+
+def test_metric_by_value_is_reproducible_and_leaves_global_random_state_alone():
+    state = np.random.get_state()[1].copy()
+    first = points(metric_by_value_figure(RESULTS, "learning_rate").axes[0])
+    second = points(metric_by_value_figure(RESULTS, "learning_rate").axes[0])
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_array_equal(np.random.get_state()[1], state)
+
+
+@pytest.mark.parametrize(
+    "df, kwargs, match",
+    [
+        (RESULTS.iloc[:0], {}, "df is empty"),
+        (RESULTS, {"param": "dense_units"}, r"lacks column\(s\) \['dense_units'\]"),
+        (RESULTS.drop(columns="run_number"), {"top_runs": [1]}, "run_number"),
+        (RESULTS.iloc[[3]], {}, "no run in df has a value of 'val_macro_f1_score'"),
+    ],
+)
+def test_metric_by_value_rejects_empty_or_incomplete_tables(df, kwargs, match):
+    kwargs = {"param": "lstm_layers", **kwargs}
+    with pytest.raises(ValueError, match=match):
+        metric_by_value_figure(df, **kwargs)
+
+
+# --- interaction heatmap ----------------------------------------------------------------
+
+
+def test_interaction_heatmap_annotates_means_in_sorted_order_and_leaves_gaps_blank():
+    fig = interaction_heatmap(INTERACTION, "mean validation macro F1")
+    assert len(fig.axes) == 2  # heatmap and its colour bar
+    ax = fig.axes[0]
+    assert tick_texts(ax.get_yticklabels()) == ["[64, 32]", "[128, 64]"]
+    assert tick_texts(ax.get_xticklabels()) == ["0.0001", "0.0005", "0.001"]
+    expected = [["0.846", "0.800", "0.812"], ["", "0.876", "0.840"]]
+    for i, row in enumerate(expected):
+        for j, text in enumerate(row):
+            if text:
+                assert cell_text(ax, i, j) == text
+    assert not [t for t in ax.texts if np.allclose(t.get_position(), (0.5, 1.5))]
+    assert len(ax.texts) == 5
+    mesh = np.ma.masked_invalid(ax.collections[0].get_array()).reshape(2, 3)
+    assert mesh.mask[1, 0] and mesh.mask.sum() == 1
+    np.testing.assert_allclose(mesh[0], [0.8456, 0.8, 0.8123])
+    assert ax.get_ylabel() == "lstm_layers" and ax.get_xlabel() == "learning_rate"
+    assert ax.get_title() == "Mean validation macro F1 by lstm_layers and learning_rate"
+    assert fig.axes[1].get_ylabel() == "mean validation macro F1"
+    assert interaction_heatmap(INTERACTION, "F1", title="T").axes[0].get_title() == "T"
+
+
+@pytest.mark.parametrize(
+    "table, match",
+    [
+        (pd.DataFrame(), "table is empty"),
+        (INTERACTION.iloc[:, :0], "table is empty"),
+        (INTERACTION * np.nan, "all 6 cells are NaN"),
+    ],
+)
+def test_interaction_heatmap_rejects_tables_without_values(table, match):
+    with pytest.raises(ValueError, match=match):
+        interaction_heatmap(table, "F1")
+
+
+# --- parameter importance ---------------------------------------------------------------
+
+
+def test_importance_bars_sorted_largest_first_with_values():
+    fig = importance_figure(IMPORTANCE)
+    (ax,) = fig.axes
+    assert tick_texts(ax.get_yticklabels()) == [
+        "lstm_layers",
+        "learning_rate",
+        "window_size",
+        "dropout_rates",
+    ]
+    (bars,) = ax.containers
+    np.testing.assert_allclose([bar.get_width() for bar in bars], [0.52, 0.31, 0.123, 0.0])
+    # the first bar is drawn on top
+    assert bars[0].get_y() < bars[1].get_y() and ax.yaxis_inverted()
+    assert [t.get_text() for t in ax.texts] == ["0.52", "0.31", "0.12", "n/a"]
+    assert ax.get_xlim() == (0.0, 1.1)
+    assert ax.get_title() == "Parameter importance"
+    assert importance_figure(IMPORTANCE, title="T").axes[0].get_title() == "T"
+    assert texts_with_gid(ax, CAUTION_GID) == []
+
+
+def test_importance_shows_caution_under_the_axes():
+    caution = "Only 6 completed runs: importance is a rough ranking. " * 3
+    fig = importance_figure(IMPORTANCE, caution=caution)
+    ax = fig.axes[0]
+    (note,) = [t for t in ax.texts if t.get_gid() == CAUTION_GID]
+    assert " ".join(note.get_text().split()) == " ".join(caution.split())
+    fig.draw_without_rendering()
+    box = note.get_window_extent()
+    assert box.y1 < ax.xaxis.label.get_window_extent().y0  # under the x label
+    assert box.y0 >= 0 and box.x1 <= fig.bbox.width + 1  # inside the figure
+
+
+@pytest.mark.parametrize(
+    "importance, match",
+    [
+        (IMPORTANCE.iloc[:0], "importance is empty"),
+        (IMPORTANCE.rename(columns={"importance": "score"}), r"\['importance'\]"),
+    ],
+)
+def test_importance_rejects_empty_or_wrong_columns(importance, match):
+    with pytest.raises(ValueError, match=match):
+        importance_figure(importance)
+
+
+# --- Pareto front -----------------------------------------------------------------------
+
+
+def test_pareto_front_step_line_joins_front_points_in_x_order():
+    fig = pareto_figure(RESULTS, ON_FRONT)
+    (ax,) = fig.axes
+    (line,) = [line for line in ax.get_lines() if line.get_gid() == PARETO_FRONT_GID]
+    np.testing.assert_allclose(line.get_xdata(), [0.9, 1.5, 2.0, 3.0])
+    np.testing.assert_allclose(line.get_ydata(), [0.82, 0.84, 0.88, 0.91])
+    assert line.get_drawstyle() == "steps-post"
+    assert texts_with_gid(ax, PARETO_FRONT_GID) == ["7", "3", "2", "5"]
+    # every run with both values is drawn once (run 4 has none)
+    expected = RESULTS[["training_time_minutes", "val_macro_f1_score"]].dropna().to_numpy()
+    np.testing.assert_allclose(sorted_rows(points(ax)), sorted_rows(expected))
+    assert ax.get_xlabel() == "training time (minutes)"
+    assert ax.get_ylabel() == "validation macro F1"
+    assert ax.get_title() == "Pareto front: validation macro F1 against training time (minutes)"
+    assert "Pareto front" in tick_texts(ax.get_legend().get_texts())
+
+
+def test_pareto_aligns_series_by_index_and_accepts_a_list_and_other_columns():
+    shuffled = ON_FRONT.sample(frac=1.0, random_state=3)
+    ax = pareto_figure(RESULTS, shuffled).axes[0]
+    assert texts_with_gid(ax, PARETO_FRONT_GID) == ["7", "3", "2", "5"]
+    ax = pareto_figure(RESULTS, list(ON_FRONT)).axes[0]
+    assert texts_with_gid(ax, PARETO_FRONT_GID) == ["7", "3", "2", "5"]
+    fig = pareto_figure(
+        RESULTS, [False, False, False, False, True, False, True], x="trainable_params", title="T"
+    )
+    (line,) = [line for line in fig.axes[0].get_lines() if line.get_gid() == PARETO_FRONT_GID]
+    np.testing.assert_allclose(line.get_xdata(), [30_000, 150_000])
+    assert fig.axes[0].get_title() == "T"
+
+
+def test_pareto_without_front_draws_no_line():
+    ax = pareto_figure(RESULTS, pd.Series(False, index=RESULTS.index)).axes[0]
+    assert [line for line in ax.get_lines() if line.get_gid() == PARETO_FRONT_GID] == []
+    assert len(points(ax)) == 6
+
+
+@pytest.mark.parametrize(
+    "df, on_front, match",
+    [
+        (RESULTS.iloc[:0], pd.Series([], dtype=bool), "df is empty"),
+        (RESULTS, [True, False], "on_front has 2 flags for 7 rows"),
+        (RESULTS.iloc[[3]], [True], "no run in df has values of both"),
+    ],
+)
+def test_pareto_rejects_empty_or_misaligned_input(df, on_front, match):
+    with pytest.raises(ValueError, match=match):
+        pareto_figure(df, on_front)
+
+
+# --- trade-offs -------------------------------------------------------------------------
+
+
+def test_tradeoff_panels_plot_metric_against_size_on_log_axis_and_inference_time():
+    fig = tradeoff_figure(RESULTS)
+    assert [ax.get_title() for ax in fig.axes] == ["Model size", "Inference time"]
+    size, speed = fig.axes
+    assert size.get_xscale() == "log" and speed.get_xscale() == "linear"
+    assert size.get_shared_y_axes().joined(size, speed)
+    completed = RESULTS.dropna(subset=["val_macro_f1_score"])
+    for ax, column in ((size, "trainable_params"), (speed, "inference_ms_per_window")):
+        expected = completed[[column, "val_macro_f1_score"]].to_numpy(dtype=float)
+        np.testing.assert_allclose(sorted_rows(points(ax)), sorted_rows(expected))
+    assert size.get_ylabel() == "validation macro F1"
+    assert size.get_xlabel() == "trainable parameters (log scale)"
+    assert fig.get_suptitle() == "Trade-offs of validation macro F1"
+    assert tradeoff_figure(RESULTS, y="macro_f1_score", title="T").get_suptitle() == "T"
+
+
+def test_tradeoff_highlights_runs_and_says_no_data_for_an_empty_panel():
+    fig = tradeoff_figure(RESULTS, highlight=pd.Series([5.0, np.nan]))
+    for ax, x in zip(fig.axes, (150_000, 1.5), strict=True):
+        np.testing.assert_allclose(points(ax, HIGHLIGHT_GID), [[x, 0.91]])
+        assert len(points(ax)) == 6
+    df = RESULTS.assign(inference_ms_per_window=np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        size, speed = tradeoff_figure(df).axes
+    assert len(points(size)) == 6 and len(points(speed)) == 0
+    assert [t.get_text() for t in speed.texts] == ["no data"]
+
+
+@pytest.mark.parametrize(
+    "df, match",
+    [
+        (RESULTS.iloc[:0], "df is empty"),
+        (RESULTS.drop(columns="trainable_params"), "trainable_params"),
+        (RESULTS.iloc[[3]], "no run in df has a value of 'val_macro_f1_score'"),
+    ],
+)
+def test_tradeoff_rejects_empty_or_incomplete_tables(df, match):
+    with pytest.raises(ValueError, match=match):
+        tradeoff_figure(df)
+
+
+# --- recall per class -------------------------------------------------------------------
+
+
+def test_class_recall_heatmap_values_annotations_and_run_labels():
+    classes = ["forehand", "backhand", "serve"]
+    fig = class_recall_figure(BALANCE, classes)
+    assert len(fig.axes) == 2
+    ax = fig.axes[0]
+    mesh = np.ma.masked_invalid(ax.collections[0].get_array()).reshape(3, 3)
+    expected = BALANCE[[f"{c}_recall" for c in classes]].to_numpy(dtype=float)
+    np.testing.assert_allclose(mesh[:2], expected[:2])
+    assert mesh.mask[2].all() and not mesh.mask[:2].any()
+    assert ax.collections[0].norm.vmin == 0.0 and ax.collections[0].norm.vmax == 1.0
+    assert [cell_text(ax, 0, j) for j in range(3)] == ["0.95", "0.85", "0.99"]
+    assert len(ax.texts) == 6  # the failed run's row is blank
+    assert tick_texts(ax.get_xticklabels()) == classes
+    assert ax.get_title() == "Recall per class"
+    assert class_recall_figure(BALANCE, classes, title="T").axes[0].get_title() == "T"
+
+
+def test_class_recall_marks_unbalanced_runs():
+    fig = class_recall_figure(BALANCE, ["forehand", "serve"])
+    fig.draw_without_rendering()
+    labels = fig.axes[0].get_yticklabels()
+    assert tick_texts(labels) == ["run 5", "run 2 (unbalanced)", "run 4"]
+    colours = [matplotlib.colors.to_hex(label.get_color()) for label in labels]
+    flagged = matplotlib.colors.to_hex(plots.FLAG_COLOR)
+    assert colours[1] == flagged and flagged not in (colours[0], colours[2])
+    unflagged = class_recall_figure(BALANCE.drop(columns="unbalanced"), ["serve"]).axes[0]
+    assert tick_texts(unflagged.get_yticklabels()) == ["run 5", "run 2", "run 4"]
+
+
+@pytest.mark.parametrize(
+    "balance, classes, match",
+    [
+        (BALANCE.iloc[:0], ["serve"], "balance is empty"),
+        (BALANCE, ["serve", "slice"], "slice_recall"),
+        (BALANCE, [], "classes is empty"),
+    ],
+)
+def test_class_recall_rejects_empty_or_missing_classes(balance, classes, match):
+    with pytest.raises(ValueError, match=match):
+        class_recall_figure(balance, classes)
+
+
+# --- overfitting ------------------------------------------------------------------------
+
+
+def test_overfitting_bars_equal_train_validation_and_test_f1_per_run():
+    fig = overfitting_figure(OVERFITTING)
+    (ax,) = fig.axes
+    np.testing.assert_allclose(
+        bar_heights(ax), [[0.99, 0.97, 0.86], [0.91, 0.88, 0.82], [0.87, 0.0, 0.81]]
+    )
+    assert [t.get_text() for t in ax.texts][-3:] == ["0.87", "n/a", "0.81"]
+    assert tick_texts(ax.get_legend().get_texts()) == [
+        "train",
+        "validation",
+        "test",
+        "flagged: overfitting",
+    ]
+    assert ax.get_ylim() == (0.0, 1.1)
+    assert ax.get_title() == "Train, validation and test macro F1"
+    assert overfitting_figure(OVERFITTING, title="T").axes[0].get_title() == "T"
+
+
+def test_overfitting_marks_flagged_runs():
+    fig = overfitting_figure(OVERFITTING)
+    fig.draw_without_rendering()
+    ax = fig.axes[0]
+    labels = ax.get_xticklabels()
+    assert tick_texts(labels) == ["run 5\n(overfitting)", "run 2", "run 7"]
+    assert matplotlib.colors.to_hex(labels[0].get_color()) == matplotlib.colors.to_hex(
+        plots.FLAG_COLOR
+    )
+    (band,) = [p for p in ax.patches if p.get_gid() == FLAGGED_GID]
+    x0, x1 = band.get_path().get_extents(band.get_patch_transform()).intervalx
+    assert x0 < 0 < x1 < 0.5
+    quiet = overfitting_figure(OVERFITTING.assign(overfitting=False)).axes[0]
+    assert [p for p in quiet.patches if p.get_gid() == FLAGGED_GID] == []
+    assert tick_texts(quiet.get_xticklabels()) == ["run 5", "run 2", "run 7"]
+
+
+@pytest.mark.parametrize(
+    "table, match",
+    [
+        (OVERFITTING.iloc[:0], "table is empty"),
+        (OVERFITTING.drop(columns="train_macro_f1_score"), "train_macro_f1_score"),
+    ],
+)
+def test_overfitting_rejects_empty_or_incomplete_tables(table, match):
+    with pytest.raises(ValueError, match=match):
+        overfitting_figure(table)
+
+
+# --- all results-table figures ----------------------------------------------------------
+
+ONE_RUN = RESULTS.iloc[[1]]
+RESULTS_FIGURES = {
+    "metric_by_value": lambda df: metric_by_value_figure(df, "lstm_layers", top_runs=[2]),
+    "interaction": lambda df: interaction_heatmap(
+        df.pivot_table(
+            index="lstm_layers", columns="learning_rate", values="val_macro_f1_score"
+        ).reindex(columns=[0.0001, 0.0005, 0.001]),  # a column of NaN
+        "mean validation macro F1",
+    ),
+    "importance": lambda df: importance_figure(
+        IMPORTANCE.iloc[: len(df)], caution="Few runs: a rough ranking."
+    ),
+    "pareto": lambda df: pareto_figure(df, df["run_number"].isin([2, 3, 5, 7])),
+    "tradeoff": lambda df: tradeoff_figure(df, highlight=[2]),
+    "class_recall": lambda df: class_recall_figure(
+        df.assign(serve_recall=0.9, slice_recall=np.nan, unbalanced=True), ["serve", "slice"]
+    ),
+    "overfitting": lambda df: overfitting_figure(df.assign(overfitting=True)),
+}
+DATASETS = {"runs": RESULTS, "one_run": ONE_RUN}
+
+
+@pytest.mark.parametrize("data", sorted(DATASETS))
+@pytest.mark.parametrize("name", sorted(RESULTS_FIGURES))
+def test_results_figure_saves_to_png_without_warnings(name, data, tmp_path: Path):
+    path = tmp_path / f"{name}.png"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = RESULTS_FIGURES[name](DATASETS[data])
+        fig.savefig(path, dpi=50)
+    assert isinstance(fig, Figure)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert path.stat().st_size > 1000
+
+
+@pytest.mark.parametrize("name", sorted(RESULTS_FIGURES))
+def test_results_figure_leaves_global_style_and_pyplot_alone(name):
+    before = dict(matplotlib.rcParams)
+    RESULTS_FIGURES[name](RESULTS)
+    after = dict(matplotlib.rcParams)
+    assert {k for k in before if before[k] != after[k]} == set()
+    assert plt.get_fignums() == []
