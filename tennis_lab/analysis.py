@@ -26,16 +26,12 @@ import numpy as np
 import pandas as pd
 
 from tennis_lab import paths, tracking
+from tennis_lab.search import RUN_COLUMNS, STATUS_COMPLETED
+from tennis_lab.training import SELECTION_METRIC
 
-SELECTION_METRIC = "val_macro_f1_score"
-STATUS_COMPLETED = "COMPLETED"
 BOOKKEEPING = ("run_number", "run_id", "config_id", "status", "error", "notebook", "run_seconds")
 _TEXT_COLUMNS = ("run_id", "config_id", "error")
-_FIRST_COLUMNS = (
-    "run_number", "run_id", "config_id", "status", "error",
-    "test_accuracy", "macro_f1_score", "val_macro_f1_score", "train_macro_f1_score",
-    "training_time_minutes",
-)  # fmt: skip
+_FIRST_COLUMNS = RUN_COLUMNS  # the results CSV starts with these (see tennis_lab.search)
 _PLAIN_METRICS = {
     "val_macro_f1_score", "train_macro_f1_score", "test_accuracy", "test_loss",
     "macro_f1_score", "epochs_trained", "training_time_seconds", "training_time_minutes",

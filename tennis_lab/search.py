@@ -34,10 +34,10 @@ from typing import Any, TextIO
 import pandas as pd
 
 from tennis_lab import grids, paths, tracking
+from tennis_lab.training import SELECTION_METRIC
 
 STATUS_COMPLETED = "COMPLETED"
 STATUS_FAILED = "FAILED"
-SELECTION_METRIC = "val_macro_f1_score"
 RUN_COLUMNS = (
     "run_number", "run_id", "config_id", "status", "error",
     "test_accuracy", "macro_f1_score", "val_macro_f1_score", "train_macro_f1_score",
