@@ -10,7 +10,7 @@ DATA ?= data/demo
 GRID ?= minimal
 N ?= 30
 
-# `make grid GRID=small RANDOM=1 N=30 MAX_RUNS=20 RESUME=1 EPOCHS=20 DATA_DIR=data/club`
+# `make grid GRID=small RANDOM=1 N=30 MAX_RUNS=20 RESUME=1 EPOCHS=20 DATA_DIR=data/club WORKERS=2`
 GRID_FLAGS := --grid $(GRID)
 ifdef RANDOM
 GRID_FLAGS += --random --n-samples $(N)
@@ -26,6 +26,15 @@ GRID_FLAGS += --epochs $(EPOCHS)
 endif
 ifdef DATA_DIR
 GRID_FLAGS += --data-dir $(DATA_DIR)
+endif
+ifdef WORKERS
+GRID_FLAGS += --workers $(WORKERS)
+endif
+ifdef SCHEDULER
+GRID_FLAGS += --scheduler $(SCHEDULER)
+endif
+ifdef TRACKING_URI
+GRID_FLAGS += --tracking-uri $(TRACKING_URI)
 endif
 
 .PHONY: help setup test lint bench grid grids show-grid report demo data-summary train mlflow-ui lab clean
@@ -51,7 +60,7 @@ lint: $(STAMP) ## check style with ruff
 bench: $(STAMP) ## run the benchmarks under bench/ (prints ratios measured in one run)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
-grid: $(STAMP) ## run a search: GRID=minimal|small|...|path, RANDOM=1 N=30, MAX_RUNS=20, RESUME=1
+grid: $(STAMP) ## run a search: GRID=minimal|small|...|path, RANDOM=1 N=30, MAX_RUNS=20, RESUME=1, WORKERS=2
 	$(VENV)/bin/tennis-lab grid $(GRID_FLAGS)
 
 grids: $(STAMP) ## list the predefined grids and their sizes

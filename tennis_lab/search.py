@@ -34,6 +34,7 @@ from typing import Any, TextIO
 import pandas as pd
 
 from tennis_lab import grids, paths, tracking
+from tennis_lab.executors import SequentialExecutor, make_executor
 from tennis_lab.training import SELECTION_METRIC
 
 STATUS_COMPLETED = "COMPLETED"
@@ -71,6 +72,8 @@ class SearchConfig:
     reports_dir: str | None = None
     notebook: str | None = None
     stream_output: bool = True
+    workers: int | None = None  # > 1: a Dask LocalCluster of this many worker processes
+    scheduler: str | None = None  # address of an existing Dask scheduler
 
 
 @dataclass
@@ -221,8 +224,9 @@ def format_header(number: int, total: int, params: Mapping[str, Any]) -> str:
     return "\n".join([*lines, bar])
 
 
-def format_progress(done: int, total: int, elapsed: float, run_seconds: list[float]) -> str:
-    remaining = (total - done) * (sum(run_seconds) / len(run_seconds)) if run_seconds else 0.0
+def format_progress(done: int, total: int, elapsed: float, finished_here: int) -> str:
+    """Progress with a bar; the remaining time extrapolates this session's pace."""
+    remaining = elapsed / finished_here * (total - done) if finished_here else 0.0
     return (
         f"📊 Progress: {done}/{total} ({done / total:.1%}) {_bar(done / total)}\n"
         f"⏱️  Elapsed: {_minutes(elapsed)} | Estimated remaining: {_minutes(remaining)}"
@@ -311,6 +315,56 @@ def execute_run(
         stderr_file=stream,
         cwd=str(paths.project_root()),
     )
+
+
+def _run_spec(spec: tuple[str, str, dict[str, Any]]) -> None:
+    """A job for an executor: execute one combination's notebook (picklable)."""
+    notebook, output, parameters = spec
+    execute_run(Path(notebook), Path(output), parameters)
+
+
+def _record_outcome(
+    state: SearchState, number: int, cid: str, full_params: Mapping[str, Any],
+    params: Mapping[str, Any], nb_out: Path, result_file: Path, error: BaseException | None,
+    seconds: float | None, total: int, say: Callable[[str], None],
+) -> dict[str, Any]:  # fmt: skip
+    """The CSV row of a finished job; completes its MLflow child, or records it FAILED."""
+    try:
+        if error is not None:
+            raise error
+        result = json.loads(result_file.read_text(encoding="utf-8"))
+        row = result_row(
+            number, cid, full_params, STATUS_COMPLETED, nb_out, result, seconds=seconds
+        )
+        child = result["run_id"]
+        tracking.log_artifact(child, nb_out, "notebook", state.tracking_uri)
+        tracking.set_tags(
+            child, {"grid": state.grid, "status": STATUS_COMPLETED}, state.tracking_uri
+        )
+        m = result["metrics"]
+        say(
+            f"\n✅ Run {number}/{total} complete:\n"
+            f"   Test Accuracy: {m['test_accuracy']:.4f}\n"
+            f"   Macro F1-Score: {m['macro_avg_f1_score']:.4f} "
+            f"(validation {m[SELECTION_METRIC]:.4f})\n"
+            f"   Training Time: {m['training_time_minutes']:.2f} min\n"
+            f"   MLflow Run ID: {result['run_id']}"
+        )
+        return row
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # a failed combination is data, not a crash
+        text = _error_text(exc)
+        run_id = tracking.record_failed_run(
+            state.experiment_id, state.parent_run_id,
+            f"grid_search_{state.grid}_run_{number:03d}", dict(params), text,
+            tags={"search_id": state.search_id, "config_id": cid, "grid": state.grid},
+            notebook=nb_out if nb_out.is_file() else None, tracking_uri=state.tracking_uri,
+        )  # fmt: skip
+        say(f"\n❌ Run {number}/{total} FAILED: {text}\n   Notebook: {nb_out}")
+        return result_row(
+            number, cid, full_params, STATUS_FAILED, nb_out, None, text, run_id, seconds=seconds
+        )
 
 
 def _state_path(output_dir: Path, search_id: str) -> Path:
@@ -432,69 +486,64 @@ def run_search(cfg: SearchConfig, out: TextIO | None = None) -> list[dict[str, A
         say(f"{total - len(todo)} already completed, {len(todo)} to run")
     param_names = sorted({k for c in state.combinations for k in c})
     started = time.time()
-    durations: list[float] = []
+    finished_here = 0
     status = "FINISHED"
+    executor = make_executor(cfg.workers, cfg.scheduler)
+    parallel = not isinstance(executor, SequentialExecutor)
+    specs = {}
+    for i in todo:
+        number, cid = i + 1, state.config_ids[i]
+        params = run_parameters(state.combinations[i], state.overrides)
+        result_file = Path(state.notebooks_dir) / f"{number:03d}-{cid}.json"
+        result_file.unlink(missing_ok=True)
+        run_params = {
+            **params,
+            "tracking_uri": state.tracking_uri,
+            "experiment": state.experiment,
+            "parent_run_id": state.parent_run_id,
+            "search_id": state.search_id,
+            "config_id": cid,
+            "run_name": f"grid_search_{state.grid}_run_{number:03d}",
+            "result_path": str(result_file),
+        }
+        if parallel:
+            run_params["cpu_threads"] = max(1, (os.cpu_count() or 1) // executor.workers)
+        nb_out = Path(state.notebooks_dir) / f"{number:03d}-{cid}.ipynb"
+        specs[i] = (str(notebook), str(nb_out), run_params)
+    begun: dict[int, float] = {}
+
+    def run_here(i: int) -> None:
+        """Sequential: show the header, then run with the kernel's output streamed."""
+        params = run_parameters(state.combinations[i], state.overrides)
+        say("\n" + format_header(i + 1, total, params))
+        begun[i] = time.time()
+        nb, nb_out, run_params = specs[i]
+        execute_run(Path(nb), Path(nb_out), run_params, out if cfg.stream_output else None)
+
+    if parallel and todo:
+        say(f"\nRunning {len(todo)} combinations on {executor.workers} Dask workers")
     try:
-        for i in todo:
-            number, cid = i + 1, state.config_ids[i]
-            params = run_parameters(state.combinations[i], state.overrides)
-            say("\n" + format_header(number, total, params))
-            nb_out = Path(state.notebooks_dir) / f"{number:03d}-{cid}.ipynb"
-            result_file = Path(state.notebooks_dir) / f"{number:03d}-{cid}.json"
-            result_file.unlink(missing_ok=True)
-            run_params = {
-                **params,
-                "tracking_uri": state.tracking_uri,
-                "experiment": state.experiment,
-                "parent_run_id": state.parent_run_id,
-                "search_id": state.search_id,
-                "config_id": cid,
-                "run_name": f"grid_search_{state.grid}_run_{number:03d}",
-                "result_path": str(result_file),
-            }
-            t0 = time.time()
-            try:
-                execute_run(notebook, nb_out, run_params, out if cfg.stream_output else None)
-                result = json.loads(result_file.read_text(encoding="utf-8"))
-                row = result_row(
-                    number, cid, {**defaults, **params}, STATUS_COMPLETED, nb_out, result,
-                    seconds=time.time() - t0,
+        with executor:
+            jobs = executor.run(_run_spec, [specs[i] for i in todo]) if parallel else (
+                (specs[i], error) for i, error in executor.run(run_here, todo)
+            )  # fmt: skip
+            for spec, error in jobs:
+                i = next(k for k, v in specs.items() if v is spec)
+                number, cid = i + 1, state.config_ids[i]
+                params = run_parameters(state.combinations[i], state.overrides)
+                nb_out = Path(spec[1])
+                if parallel:
+                    say("\n" + format_header(number, total, params))
+                seconds = time.time() - begun[i] if i in begun else None
+                row = _record_outcome(
+                    state, number, cid, {**defaults, **params}, params, nb_out,
+                    Path(spec[2]["result_path"]), error, seconds, total, say,
                 )  # fmt: skip
-                child = result["run_id"]
-                tracking.log_artifact(child, nb_out, "notebook", state.tracking_uri)
-                tracking.set_tags(child, {"grid": state.grid, "status": STATUS_COMPLETED},
-                                  state.tracking_uri)  # fmt: skip
-                m = result["metrics"]
-                say(
-                    f"\n✅ Run {number}/{total} complete:\n"
-                    f"   Test Accuracy: {m['test_accuracy']:.4f}\n"
-                    f"   Macro F1-Score: {m['macro_avg_f1_score']:.4f} "
-                    f"(validation {m[SELECTION_METRIC]:.4f})\n"
-                    f"   Training Time: {m['training_time_minutes']:.2f} min\n"
-                    f"   MLflow Run ID: {result['run_id']}"
-                )
-            except KeyboardInterrupt:
-                raise
-            except Exception as exc:  # a failed combination is data, not a crash
-                error = _error_text(exc)
-                run_id = tracking.record_failed_run(
-                    state.experiment_id, state.parent_run_id,
-                    f"grid_search_{state.grid}_run_{number:03d}",
-                    {**params}, error,
-                    tags={"search_id": state.search_id, "config_id": cid, "grid": state.grid},
-                    notebook=nb_out if nb_out.is_file() else None,
-                    tracking_uri=state.tracking_uri,
-                )  # fmt: skip
-                row = result_row(
-                    number, cid, {**defaults, **params}, STATUS_FAILED, nb_out, None, error, run_id,
-                    seconds=time.time() - t0,
-                )  # fmt: skip
-                say(f"\n❌ Run {number}/{total} FAILED: {error}\n   Notebook: {nb_out}")
-            rows[cid] = row
-            write_csv_atomic(list(rows.values()), csv_path)
-            durations.append(time.time() - t0)
-            done = sum(1 for c in state.config_ids if c in rows)
-            say("\n" + format_progress(done, total, time.time() - started, durations))
+                rows[cid] = row
+                write_csv_atomic(list(rows.values()), csv_path)
+                finished_here += 1
+                done = sum(1 for c in state.config_ids if c in rows)
+                say("\n" + format_progress(done, total, time.time() - started, finished_here))
     except KeyboardInterrupt:
         status = "KILLED"
         write_csv_atomic(list(rows.values()), csv_path)
@@ -564,6 +613,14 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--quiet", action="store_true", help="do not stream each run's training log"
     )
+    parser.add_argument(
+        "--workers", type=int, default=None,
+        help="run N combinations at once on a local Dask cluster of N worker processes",
+    )  # fmt: skip
+    parser.add_argument(
+        "--scheduler", default=None, metavar="ADDRESS",
+        help="send the runs to an existing Dask cluster, e.g. tcp://10.0.0.5:8786",
+    )  # fmt: skip
 
 
 def config_from_args(args) -> SearchConfig:
@@ -573,6 +630,7 @@ def config_from_args(args) -> SearchConfig:
         resume=args.resume, data_dir=args.data_dir, seed=args.seed, epochs=args.epochs,
         experiment=args.experiment, tracking_uri=args.tracking_uri, output_dir=args.output_dir,
         reports_dir=args.reports_dir, stream_output=not args.quiet,
+        workers=args.workers, scheduler=args.scheduler,
     )  # fmt: skip
 
 

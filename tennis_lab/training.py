@@ -78,6 +78,19 @@ def set_seed(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
+def limit_threads(threads: int) -> None:
+    """Use at most ``threads`` CPU threads in TensorFlow (0 keeps its default).
+
+    Call before TensorFlow runs anything: parallel searches give each run its share
+    of the cores so that runs do not fight over them.
+    """
+    if threads and threads > 0:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(int(threads))
+        tf.config.threading.set_inter_op_parallelism_threads(max(1, int(threads) // 2))
+
+
 def fit_standardizer(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-feature mean and standard deviation over all frames of ``X``.
 
