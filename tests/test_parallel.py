@@ -61,3 +61,115 @@ def test_four_combinations_on_two_workers(tiny_demo, tmp_path):
     assert set(children["run_id"]) == {r["run_id"] for r in rows} and parent in set(
         children["run_id"]
     )
+
+
+def _grid(path, lstm_layers, learning_rates=(0.01,)):
+    fixed = {
+        k: v for k, v in TINY_MODEL.items() if k not in ("lstm_layers", "epochs", "learning_rate")
+    }
+    path.write_text(
+        yaml.safe_dump(
+            {"fixed": {**fixed, "window_size": 30, "overlap": 15},
+             "grid": {"lstm_layers": lstm_layers, "learning_rate": list(learning_rates)}}
+        )
+    )  # fmt: skip
+    return path
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_workers_log_over_http_to_a_real_mlflow_server(tiny_demo, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
+         "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
+         "--artifacts-destination", str(tmp_path / "artifacts")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.5)
+        uri = f"http://127.0.0.1:{port}"
+        cfg = SearchConfig(
+            grid=str(_grid(tmp_path / "four.yaml", [[8], [12]], (0.01, 0.02))),
+            data_dir=str(tiny_demo), epochs=2, output_dir=str(tmp_path / "out"),
+            reports_dir=str(tmp_path / "runs"), tracking_uri=uri, experiment="over_http",
+            stream_output=False, workers=2,
+        )  # fmt: skip
+        rows = run_search(cfg, open(os.devnull, "w"))
+        assert {r["status"] for r in rows} == {"COMPLETED"}
+        kids = runs_dataframe("over_http", tracking_uri=uri)
+        children = kids[kids["tags.mlflow.parentRunId"].notna()]
+        assert len(children) == 4 and set(children["status"]) == {"FINISHED"}
+        assert set(children["experiment_id"]) == set(kids["experiment_id"])
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def test_a_killed_worker_leaves_its_run_failed_and_resume_completes(tiny_demo, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    grid = _grid(tmp_path / "three.yaml", [[8], [12], [16]])
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    out, runs = tmp_path / "out", tmp_path / "runs"
+    cmd = [
+        sys.executable, "-m", "tennis_lab.search", "--grid", str(grid),
+        "--data-dir", str(tiny_demo), "--epochs", "2",
+        "--output-dir", str(out), "--reports-dir", str(runs),
+        "--tracking-uri", uri, "--experiment", "killed_worker", "--quiet", "--workers", "2",
+    ]  # fmt: skip
+    search = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    victim = None
+    deadline = time.time() + 240
+    while victim is None and time.time() < deadline:
+        for proc in psutil.Process(search.pid).children(recursive=True):
+            try:
+                if "ipykernel_launcher" in " ".join(proc.cmdline()):
+                    victim = proc.parent()  # the Dask worker running this kernel
+                    break
+            except psutil.Error:
+                continue
+        time.sleep(0.3)
+    assert victim is not None, "no run started"
+    os.kill(victim.pid, signal.SIGKILL)
+    assert search.wait(timeout=300) in (0, 1)
+    (csv,) = out.glob("grid_search_results_*.csv")
+    first = pd.read_csv(csv)
+    assert len(first) == 3 and "FAILED" in set(first["status"])
+    assert first.loc[first["status"] == "FAILED", "error"].str.contains("KilledWorker").any()
+
+    cfg = SearchConfig(
+        grid=str(grid), data_dir=str(tiny_demo), epochs=2, output_dir=str(out),
+        reports_dir=str(runs), tracking_uri=uri, experiment="killed_worker",
+        stream_output=False, workers=2, resume="latest",
+    )  # fmt: skip
+    rows = run_search(cfg, open(os.devnull, "w"))
+    final = pd.read_csv(csv)
+    assert len(final) == 3 and set(final["status"]) == {"COMPLETED"}
+    assert [r["run_number"] for r in rows] == [1, 2, 3]
