@@ -4,6 +4,11 @@ Prints each search's wall time, the speedup (target >= 1.8x on 2 cores) and the
 per-run overhead: the search's wall time per run minus the run's own training time
 (kernel start, imports, data, evaluation, logging, scheduling).
 
+It also measures this machine's own ceiling for two runs at once: the same
+single-threaded training in plain processes, one alone and then two at the same
+time. Cores that share a physical core or a busy host slow each other down; the
+speedup of any scheduler is bounded by ``2 x alone / together``.
+
 Run: ``make bench`` or ``python bench/bench_parallel.py [--grid minimal] [--epochs N]``.
 """
 
@@ -11,6 +16,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -33,14 +41,53 @@ def timed_search(workers: int, work: Path, grid: str, epochs: int | None, data: 
     return {"wall": wall, "runs": len(rows), "training": training}
 
 
+def probe() -> None:
+    """Train a small LSTM on one thread for a fixed number of epochs; print the seconds."""
+    from tennis_lab.datacache import load_windows
+    from tennis_lab.training import limit_threads, train_and_evaluate
+    from tennis_lab.windows import split_by_video
+
+    limit_threads(1)
+    windows, _ = load_windows(ensure_demo_dataset())
+    split = split_by_video(windows.groups, windows.y)
+    params = {"lstm_layers": [64, 32], "epochs": 6, "early_stopping_patience": 100}
+    result = train_and_evaluate(windows, split, params)
+    print(result.metrics["training_time_seconds"])
+
+
+def probe_times(at_once: int) -> list[float]:
+    """Training seconds of ``at_once`` probe processes started together."""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--probe"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        )
+        for _ in range(at_once)
+    ]
+    return [float(p.communicate()[0].split()[-1]) for p in procs]
+
+
+def parallel_ceiling(rounds: int = 2) -> tuple[float, float, float]:
+    """(seconds alone, seconds two at once, ceiling) as medians over ``rounds``."""
+    alone, together = [], []
+    for _ in range(rounds):
+        alone += probe_times(1)
+        together += probe_times(2)
+    a, t = statistics.median(alone), statistics.median(together)
+    return a, t, 2 * a / t
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grid", default="minimal")
     parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.probe:
+        return probe()
     data = ensure_demo_dataset()
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["TENNIS_LAB_CACHE"] = str(Path(tmp) / "cache")
+        alone, together, ceiling = parallel_ceiling()
         one = timed_search(1, Path(tmp), args.grid, args.epochs, data)
         two = timed_search(2, Path(tmp), args.grid, args.epochs, data)
     print(f"grid {args.grid!r} on the demo data, {one['runs']} runs:")
@@ -50,7 +97,14 @@ def main() -> None:
             f"  {name}: {r['wall'] / 60:.1f} min wall, training {r['training'] / 60:.1f} min "
             f"in all, overhead {overhead:.1f} s per run"
         )
-    print(f"  speedup: {one['wall'] / two['wall']:.2f}x (target >= 1.8x)")
+    speedup = one["wall"] / two["wall"]
+    print(f"  speedup: {speedup:.2f}x (target >= 1.8x)")
+    print(
+        f"this machine, the same one-thread training in plain processes (medians): "
+        f"{alone:.1f} s alone, {together:.1f} s two at once"
+    )
+    print(f"  ceiling for 2 runs at once: {ceiling:.2f}x; the search reaches "
+          f"{speedup / ceiling:.0%} of it")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -317,10 +317,37 @@ def execute_run(
     )
 
 
-def _run_spec(spec: tuple[str, str, dict[str, Any]]) -> None:
+def _run_spec(spec: tuple[str, str, dict[str, Any]], cpu_threads: int = 0) -> None:
     """A job for an executor: execute one combination's notebook (picklable)."""
     notebook, output, parameters = spec
-    execute_run(Path(notebook), Path(output), parameters)
+    execute_run(Path(notebook), Path(output), {**parameters, "cpu_threads": cpu_threads})
+
+
+def expected_cost(params: Mapping[str, Any], features: int = 132) -> float:
+    """A run's training work relative to other combinations (for scheduling only).
+
+    LSTM multiply-adds per window (4 gates x units x (inputs + units) per layer and
+    frame, twice when bidirectional), times the windows per video (1 / stride).
+    Epochs are left out: early stopping decides them. Missing keys take the
+    defaults of :func:`tennis_lab.model.build_lstm` and ``make_windows``.
+    """
+    import inspect
+
+    from tennis_lab.model import MODEL_DEFAULTS
+    from tennis_lab.windows import make_windows
+
+    window_defaults = {
+        name: arg.default for name, arg in inspect.signature(make_windows).parameters.items()
+    }
+    p = {**MODEL_DEFAULTS, **window_defaults, **params}
+    inputs, per_frame = features, 0.0
+    for units in p["lstm_layers"]:
+        per_frame += 4 * units * (inputs + units)
+        inputs = units
+    if p["use_bidirectional"]:
+        per_frame *= 2
+    stride = max(1, p["window_size"] - p["overlap"])
+    return per_frame * p["window_size"] / stride
 
 
 def _record_outcome(
@@ -506,22 +533,25 @@ def run_search(cfg: SearchConfig, out: TextIO | None = None) -> list[dict[str, A
             "run_name": f"grid_search_{state.grid}_run_{number:03d}",
             "result_path": str(result_file),
         }
-        if parallel:
-            run_params["cpu_threads"] = max(1, (os.cpu_count() or 1) // executor.workers)
         nb_out = Path(state.notebooks_dir) / f"{number:03d}-{cid}.ipynb"
         specs[i] = (str(notebook), str(nb_out), run_params)
     begun: dict[int, float] = {}
 
-    def run_here(i: int) -> None:
+    def run_here(i: int, cpu_threads: int) -> None:
         """Sequential: show the header, then run with the kernel's output streamed."""
         params = run_parameters(state.combinations[i], state.overrides)
         say("\n" + format_header(i + 1, total, params))
         begun[i] = time.time()
         nb, nb_out, run_params = specs[i]
+        run_params = {**run_params, "cpu_threads": cpu_threads}
         execute_run(Path(nb), Path(nb_out), run_params, out if cfg.stream_output else None)
 
     if parallel and todo:
         say(f"\nRunning {len(todo)} combinations on {executor.workers} Dask workers")
+        for note in executor.advice():
+            say(f"Note: {note}")
+        # Largest first, so that no worker is left with a long run at the end.
+        todo.sort(key=lambda i: -expected_cost({**defaults, **specs[i][2]}))
     try:
         with executor:
             jobs = executor.run(_run_spec, [specs[i] for i in todo]) if parallel else (

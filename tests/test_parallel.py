@@ -8,15 +8,24 @@ import pandas as pd
 import yaml
 from conftest import TINY_MODEL
 
-from tennis_lab.executors import DaskExecutor, SequentialExecutor, make_executor
-from tennis_lab.search import SearchConfig, run_search
+from tennis_lab.executors import DaskExecutor, SequentialExecutor, machine_cores, make_executor
+from tennis_lab.search import SearchConfig, expected_cost, run_search
 from tennis_lab.tracking import runs_dataframe
 
 
-def _square(x):
+def _square(x, cpu_threads):
     if x == 3:
         raise ValueError("three is not allowed")
     return x * x
+
+
+def _check_share(expected_threads, cpu_threads):
+    """A job that fails unless it got its share of the cores and a clean environment."""
+    import dask
+
+    assert cpu_threads == expected_threads, f"cpu_threads {cpu_threads} != {expected_threads}"
+    assert "MALLOC_TRIM_THRESHOLD_" not in os.environ, "kernels would inherit malloc trimming"
+    return dask.config.get("distributed.worker.profile.enabled")
 
 
 def test_executors_report_every_outcome_even_out_of_order():
@@ -31,6 +40,43 @@ def test_executors_report_every_outcome_even_out_of_order():
     assert isinstance(outcomes[3], ValueError) and "three" in str(outcomes[3])
     assert outcomes[1] is None and outcomes[4] is None
     assert isinstance(make_executor(workers=1), SequentialExecutor)
+
+
+def test_each_job_gets_its_share_of_the_cores_and_no_malloc_trimming():
+    with SequentialExecutor() as seq:  # one run at a time: the machine is its own
+        assert list(seq.run(_check_share, [0])) == [(0, None)]
+    share = max(1, machine_cores() // 2)
+    with DaskExecutor(workers=2) as local:
+        assert local.advice() == []
+        assert [e for _, e in local.run(_check_share, [share, share])] == [None, None]
+        profiling = local.client.run(lambda: __import__("dask").config.get(
+            "distributed.worker.profile.enabled"))  # fmt: skip
+        assert set(profiling.values()) == {False}
+        trimming = local.client.run(lambda: "MALLOC_TRIM_THRESHOLD_" in os.environ)
+        assert set(trimming.values()) == {False}
+    # An existing cluster keeps Dask's defaults (its nanny sets MALLOC_TRIM_THRESHOLD_):
+    # the job still runs without it, and gets it back afterwards.
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+        with DaskExecutor(scheduler=cluster.scheduler_address) as remote:
+            assert remote.workers == 2
+            trimming = remote.client.run(lambda: "MALLOC_TRIM_THRESHOLD_" in os.environ)
+            assert set(trimming.values()) == {True}
+            assert [e for _, e in remote.run(_check_share, [share, share])] == [None, None]
+            advice = " ".join(remote.advice())  # Dask's defaults: profiling, 3 retries
+            assert "PROFILE__ENABLED=False" in advice and "ALLOWED_FAILURES=0" in advice
+            trimming = remote.client.run(lambda: "MALLOC_TRIM_THRESHOLD_" in os.environ)
+            assert set(trimming.values()) == {True}
+
+
+def test_expected_cost_orders_runs_by_training_work():
+    small, large = {"lstm_layers": [64, 32]}, {"lstm_layers": [128, 64]}
+    assert expected_cost(large) > 2 * expected_cost(small)
+    assert expected_cost({**small, "use_bidirectional": True}) == 2 * expected_cost(small)
+    # more overlap: more windows per video
+    assert expected_cost({**small, "overlap": 40}) == 3 * expected_cost({**small, "overlap": 30})
+    assert expected_cost({}) == expected_cost(large)  # the defaults: [128, 64], 45/30
 
 
 def test_four_combinations_on_two_workers(tiny_demo, tmp_path):
