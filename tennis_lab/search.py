@@ -291,6 +291,29 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}".strip()
 
 
+def kernel_log_path(output: Path) -> Path:
+    """Where the kernel process's own output goes: beside the executed notebook."""
+    return output.with_name(output.stem + ".kernel.log")
+
+
+def _logging_kernel_manager(log_path: Path) -> type:
+    """A kernel manager whose kernel process writes its stdout and stderr to ``log_path``.
+
+    That output is not the cells' output (papermill records that in the notebook and
+    streams it): it is what the process writes itself, such as TensorFlow's start-up
+    lines, ipykernel's warnings and a crash's last words.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class LoggingKernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            with open(log_path, "ab") as log:  # the kernel keeps its own copy
+                kw = {**kw, "stdout": log, "stderr": log}
+                await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return LoggingKernelManager
+
+
 def execute_run(
     notebook: Path,
     output: Path,
@@ -301,20 +324,28 @@ def execute_run(
 
     papermill writes the executed notebook even when a cell raises; the error then
     propagates (``PapermillExecutionError``, or ``DeadKernelError`` when the kernel
-    dies).
+    dies). The kernel process's own output goes to :func:`kernel_log_path`, which is
+    removed when it stays empty.
     """
     import papermill
 
     output.parent.mkdir(parents=True, exist_ok=True)
-    papermill.execute_notebook(
-        str(notebook),
-        str(output),
-        parameters=dict(parameters),
-        progress_bar=False,
-        stdout_file=stream,
-        stderr_file=stream,
-        cwd=str(paths.project_root()),
-    )
+    log = kernel_log_path(output)
+    log.unlink(missing_ok=True)
+    try:
+        papermill.execute_notebook(
+            str(notebook),
+            str(output),
+            parameters=dict(parameters),
+            progress_bar=False,
+            stdout_file=stream,
+            stderr_file=stream,
+            cwd=str(paths.project_root()),
+            kernel_manager_class=_logging_kernel_manager(log),
+        )
+    finally:
+        if log.is_file() and log.stat().st_size == 0:
+            log.unlink()
 
 
 def _run_spec(spec: tuple[str, str, dict[str, Any]], cpu_threads: int = 0) -> None:
@@ -388,7 +419,11 @@ def _record_outcome(
             tags={"search_id": state.search_id, "config_id": cid, "grid": state.grid},
             notebook=nb_out if nb_out.is_file() else None, tracking_uri=state.tracking_uri,
         )  # fmt: skip
-        say(f"\n❌ Run {number}/{total} FAILED: {text}\n   Notebook: {nb_out}")
+        log = kernel_log_path(nb_out)
+        say(
+            f"\n❌ Run {number}/{total} FAILED: {text}\n   Notebook: {nb_out}"
+            + (f"\n   Kernel log: {log}" if log.is_file() else "")
+        )
         return result_row(
             number, cid, full_params, STATUS_FAILED, nb_out, None, text, run_id, seconds=seconds
         )

@@ -216,3 +216,39 @@ def test_ctrl_c_keeps_finished_rows_and_says_how_to_resume(data, tmp_path):
     state = json.loads(next(Path(cfg.output_dir, "searches").glob("*.json")).read_text())
     parent = MlflowClient(tracking_uri=cfg.tracking_uri).get_run(state["parent_run_id"])
     assert parent.info.status == "KILLED"
+
+
+def _notebook(path: Path, code: str) -> Path:
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb = new_notebook(
+        cells=[new_code_cell("x = 1", metadata={"tags": ["parameters"]}), new_code_cell(code)],
+        metadata={"kernelspec": kernel},
+    )
+    nbformat.write(nb, path)
+    return path
+
+
+def test_the_kernel_process_output_goes_to_a_log_beside_the_notebook(tmp_path):
+    import io
+
+    from nbclient.exceptions import DeadKernelError
+
+    from tennis_lab.search import execute_run, kernel_log_path
+
+    code = 'import os\nos.write(2, b"said by the process\\n")\nprint("said by the cell", x)'
+    src = _notebook(tmp_path / "speak.ipynb", code)
+    out, stream = tmp_path / "runs" / "001-speak.ipynb", io.StringIO()
+    execute_run(src, out, {"x": 2}, stream)
+    assert "said by the cell 2" in stream.getvalue()
+    log = kernel_log_path(out)
+    assert log == tmp_path / "runs" / "001-speak.kernel.log"
+    assert "said by the process" in log.read_text()
+    # a kernel that dies: the error propagates, its last words stay in the log
+    src = _notebook(tmp_path / "die.ipynb", 'import os\nos.write(2, b"last words\\n")\nos._exit(3)')
+    out = tmp_path / "runs" / "002-die.ipynb"
+    with pytest.raises(DeadKernelError):
+        execute_run(src, out, {}, io.StringIO())
+    assert "last words" in kernel_log_path(out).read_text()
