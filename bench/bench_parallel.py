@@ -6,10 +6,13 @@ Prints each search's wall time, the median speedup (target >= 1.8x on 2 cores) a
 per-run overhead: the search's wall time per run minus the run's own training time
 (kernel start, imports, data, evaluation, logging, scheduling).
 
-It also measures this machine's own ceiling for two runs at once: the same
-single-threaded training in plain processes, one alone and then two at the same
-time. Cores that share a physical core or a busy host slow each other down; the
-speedup of any scheduler is bounded by ``2 x alone / together``.
+It also measures this machine's own ceiling for two runs at once, with the same
+training in plain processes: one alone on all cores (as the 1-worker search runs
+it), one alone on one thread, and two on one thread each at the same time (as the
+2-worker search runs them). Cores that share a physical core or a busy host slow each
+other down, and a second thread helps a run alone a little; the speedup of any
+scheduler is bounded by ``2 x alone on all cores / two at once``, measured before
+each round.
 
 Run: ``make bench`` or ``python bench/bench_parallel.py [--grid minimal] [--epochs N]``.
 """
@@ -43,13 +46,16 @@ def timed_search(workers: int, work: Path, grid: str, epochs: int | None, data: 
     return {"wall": wall, "runs": len(rows), "training": training}
 
 
-def probe() -> None:
-    """Train a small LSTM on one thread for a fixed number of epochs; print the seconds."""
+def probe(threads: int) -> None:
+    """Train a small LSTM for a fixed number of epochs; print the seconds.
+
+    ``threads``: TensorFlow's threads, as a search gives a run (0: all cores).
+    """
     from tennis_lab.datacache import load_windows
     from tennis_lab.training import limit_threads, train_and_evaluate
     from tennis_lab.windows import split_by_video
 
-    limit_threads(1)
+    limit_threads(threads)
     windows, _ = load_windows(ensure_demo_dataset())
     split = split_by_video(windows.groups, windows.y)
     params = {"lstm_layers": [64, 32], "epochs": 6, "early_stopping_patience": 100}
@@ -57,25 +63,29 @@ def probe() -> None:
     print(result.metrics["training_time_seconds"])
 
 
-def probe_times(at_once: int) -> list[float]:
+def probe_times(at_once: int, threads: int) -> list[float]:
     """Training seconds of ``at_once`` probe processes started together."""
+    command = [sys.executable, __file__, "--probe", str(threads)]
     procs = [
-        subprocess.Popen(
-            [sys.executable, __file__, "--probe"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-        )
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         for _ in range(at_once)
     ]
     return [float(p.communicate()[0].split()[-1]) for p in procs]
 
 
-def parallel_ceiling(rounds: int = 2) -> tuple[float, float, float]:
-    """(seconds alone, seconds two at once, ceiling) as medians over ``rounds``."""
-    alone, together = [], []
+def parallel_ceiling(rounds: int = 2) -> dict[str, float]:
+    """Probe seconds (medians over ``rounds``) and the ceiling they give."""
+    alone, alone_one, together = [], [], []
     for _ in range(rounds):
-        alone += probe_times(1)
-        together += probe_times(2)
-    a, t = statistics.median(alone), statistics.median(together)
-    return a, t, 2 * a / t
+        alone += probe_times(1, threads=0)
+        alone_one += probe_times(1, threads=1)
+        together += probe_times(2, threads=1)
+    got = {
+        "alone": statistics.median(alone),
+        "alone_one_thread": statistics.median(alone_one),
+        "together": statistics.median(together),
+    }
+    return {**got, "ceiling": 2 * got["alone"] / got["together"]}
 
 
 def main() -> None:
@@ -86,38 +96,43 @@ def main() -> None:
         "--rounds", type=int, default=2,
         help="1- and 2-worker searches per round, order alternating (default 2)",
     )  # fmt: skip
-    parser.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--probe", type=int, metavar="THREADS", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.probe:
-        return probe()
+    if args.probe is not None:
+        return probe(args.probe)
     data = ensure_demo_dataset()
     rounds = []
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["TENNIS_LAB_CACHE"] = str(Path(tmp) / "cache")
-        alone, together, ceiling = parallel_ceiling()
         for n in range(args.rounds):
             work = Path(tmp) / f"round{n}"
             work.mkdir()
+            machine = parallel_ceiling(rounds=1)  # the host's load drifts: once per round
             order = (1, 2) if n % 2 == 0 else (2, 1)  # ABBA: drift hits both sides
             got = {w: timed_search(w, work, args.grid, args.epochs, data) for w in order}
-            rounds.append(got)
-            report_round(n + 1, args.grid, got)
-    speedups = [got[1]["wall"] / got[2]["wall"] for got in rounds]
-    speedup = statistics.median(speedups)
-    print(
-        f"speedup, median of {len(speedups)} rounds: {speedup:.2f}x "
-        f"({', '.join(f'{x:.2f}x' for x in speedups)}; target >= 1.8x)"
-    )
-    print(
-        f"this machine, the same one-thread training in plain processes (medians): "
-        f"{alone:.1f} s alone, {together:.1f} s two at once"
-    )
-    print(f"  ceiling for 2 runs at once: {ceiling:.2f}x; the search reaches "
-          f"{speedup / ceiling:.0%} of it")  # fmt: skip
+            rounds.append({**got, "machine": machine})
+            report_round(n + 1, args.grid, got, machine)
+    speedups = [r[1]["wall"] / r[2]["wall"] for r in rounds]
+    ceilings = [r["machine"]["ceiling"] for r in rounds]
+    shares = [x / c for x, c in zip(speedups, ceilings, strict=True)]
+    listed = lambda xs, fmt: ", ".join(format(x, fmt) for x in xs)  # noqa: E731
+    print(f"medians of {len(rounds)} rounds:")
+    print(f"  speedup {statistics.median(speedups):.2f}x ({listed(speedups, '.2f')}; "
+          "target >= 1.8x)")  # fmt: skip
+    print(f"  this machine's ceiling {statistics.median(ceilings):.2f}x "
+          f"({listed(ceilings, '.2f')})")  # fmt: skip
+    print(f"  the search reaches {statistics.median(shares):.0%} of the ceiling "
+          f"({listed(shares, '.0%')})")  # fmt: skip
 
 
-def report_round(number: int, grid: str, got: dict[int, dict]) -> None:
+def report_round(number: int, grid: str, got: dict[int, dict], machine: dict) -> None:
     print(f"round {number}: grid {grid!r} on the demo data, {got[1]['runs']} runs:")
+    print(
+        "  this machine, the same training in plain processes: "
+        f"{machine['alone']:.1f} s alone on all cores, {machine['alone_one_thread']:.1f} s "
+        f"alone on one thread, {machine['together']:.1f} s two at once on one thread each: "
+        f"ceiling {machine['ceiling']:.2f}x"
+    )
     for workers in (1, 2):
         r = got[workers]
         overhead = (r["wall"] * workers - r["training"]) / r["runs"]
