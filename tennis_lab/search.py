@@ -300,7 +300,7 @@ def _logging_kernel_manager(log_path: Path) -> type:
     """A kernel manager whose kernel process writes its stdout and stderr to ``log_path``.
 
     That output is not the cells' output (papermill records that in the notebook and
-    streams it): it is what the process writes itself, such as TensorFlow's start-up
+    streams it): it is what the process writes itself, such as TensorFlow's C++ log
     lines, ipykernel's warnings and a crash's last words.
     """
     from jupyter_client.manager import AsyncKernelManager
@@ -342,6 +342,9 @@ def execute_run(
             stderr_file=stream,
             cwd=str(paths.project_root()),
             kernel_manager_class=_logging_kernel_manager(log),
+            # What native code writes to the process's stdout and stderr (TensorFlow's
+            # C++ log lines, for one) goes to the kernel log, not into the cells' output.
+            extra_arguments=["--IPKernelApp.capture_fd_output=False"],
         )
     finally:
         if log.is_file() and log.stat().st_size == 0:

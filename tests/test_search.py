@@ -231,18 +231,28 @@ def _notebook(path: Path, code: str) -> Path:
     return path
 
 
-def test_the_kernel_process_output_goes_to_a_log_beside_the_notebook(tmp_path):
+def test_the_kernel_process_output_goes_to_a_log_beside_the_notebook(tmp_path, monkeypatch):
     import io
 
+    import nbformat
     from nbclient.exceptions import DeadKernelError
 
     from tennis_lab.search import execute_run, kernel_log_path
 
-    code = 'import os\nos.write(2, b"said by the process\\n")\nprint("said by the cell", x)'
+    # ipykernel captures fd-level output unless it sees pytest's variable; the pause
+    # gives it time to forward that output, were it captured.
+    monkeypatch.delenv("PYTEST_CURRENT_TEST", raising=False)
+    code = (
+        'import os, time\nos.write(2, b"said by the process\\n")\ntime.sleep(1)\n'
+        'print("said by the cell", x)'
+    )
     src = _notebook(tmp_path / "speak.ipynb", code)
     out, stream = tmp_path / "runs" / "001-speak.ipynb", io.StringIO()
     execute_run(src, out, {"x": 2}, stream)
     assert "said by the cell 2" in stream.getvalue()
+    outputs = json.dumps([c.get("outputs") for c in nbformat.read(out, as_version=4).cells])
+    assert "said by the cell 2" in outputs
+    assert "said by the process" not in stream.getvalue() + outputs
     log = kernel_log_path(out)
     assert log == tmp_path / "runs" / "001-speak.kernel.log"
     assert "said by the process" in log.read_text()
