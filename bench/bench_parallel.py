@@ -73,19 +73,21 @@ def probe_times(at_once: int, threads: int) -> list[float]:
     return [float(p.communicate()[0].split()[-1]) for p in procs]
 
 
-def parallel_ceiling(rounds: int = 2) -> dict[str, float]:
-    """Probe seconds (medians over ``rounds``) and the ceiling they give."""
-    alone, alone_one, together = [], [], []
-    for _ in range(rounds):
-        alone += probe_times(1, threads=0)
-        alone_one += probe_times(1, threads=1)
-        together += probe_times(2, threads=1)
-    got = {
-        "alone": statistics.median(alone),
-        "alone_one_thread": statistics.median(alone_one),
-        "together": statistics.median(together),
+def parallel_ceiling() -> dict[str, float]:
+    """Probe seconds and the ceiling they give.
+
+    One run alone on all cores, one alone on one thread, and two at once on one thread
+    each (their mean).
+    """
+    (alone,) = probe_times(1, threads=0)
+    (alone_one_thread,) = probe_times(1, threads=1)
+    together = statistics.mean(probe_times(2, threads=1))
+    return {
+        "alone": alone,
+        "alone_one_thread": alone_one_thread,
+        "together": together,
+        "ceiling": 2 * alone / together,
     }
-    return {**got, "ceiling": 2 * got["alone"] / got["together"]}
 
 
 def main() -> None:
@@ -107,7 +109,7 @@ def main() -> None:
         for n in range(args.rounds):
             work = Path(tmp) / f"round{n}"
             work.mkdir()
-            machine = parallel_ceiling(rounds=1)  # the host's load drifts: once per round
+            machine = parallel_ceiling()  # the host's load drifts: once per round
             order = (1, 2) if n % 2 == 0 else (2, 1)  # ABBA: drift hits both sides
             got = {w: timed_search(w, work, args.grid, args.epochs, data) for w in order}
             rounds.append({**got, "machine": machine})

@@ -351,10 +351,13 @@ def execute_run(
             log.unlink()
 
 
-def _run_spec(spec: tuple[str, str, dict[str, Any]], cpu_threads: int = 0) -> None:
+def _run_spec(
+    spec: tuple[str, str, dict[str, Any]], cpu_threads: int, stream: TextIO | None = None
+) -> None:
     """A job for an executor: execute one combination's notebook (picklable)."""
     notebook, output, parameters = spec
-    execute_run(Path(notebook), Path(output), {**parameters, "cpu_threads": cpu_threads})
+    parameters = {**parameters, "cpu_threads": cpu_threads}
+    execute_run(Path(notebook), Path(output), parameters, stream)
 
 
 def expected_cost(params: Mapping[str, Any], features: int = 132) -> float:
@@ -580,9 +583,7 @@ def run_search(cfg: SearchConfig, out: TextIO | None = None) -> list[dict[str, A
         params = run_parameters(state.combinations[i], state.overrides)
         say("\n" + format_header(i + 1, total, params))
         begun[i] = time.time()
-        nb, nb_out, run_params = specs[i]
-        run_params = {**run_params, "cpu_threads": cpu_threads}
-        execute_run(Path(nb), Path(nb_out), run_params, out if cfg.stream_output else None)
+        _run_spec(specs[i], cpu_threads, out if cfg.stream_output else None)
 
     if parallel and todo:
         say(f"\nRunning {len(todo)} combinations on {executor.workers} Dask workers")
