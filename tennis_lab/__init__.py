@@ -4,7 +4,8 @@ The stable entry points of the data side::
 
     load_dataset(path)                  -> PoseDataset
     make_windows(dataset, **params)     -> WindowSet
-    split_by_video(groups, y, ...)      -> Split
+    make_split(windows, split_by=...)   -> Split (grouped: no player or video in two parts)
+    make_folds(windows, k, split_by=...) -> list of Split (grouped cross-validation)
     make_demo_dataset(path, seed=...)   -> Path
 """
 
@@ -17,17 +18,13 @@ import os as _os
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from tennis_lab.demo import make_demo_dataset  # noqa: E402
+from tennis_lab.evaluation import EvaluationError, Split, make_folds, make_split  # noqa: E402
 from tennis_lab.poses import DataFormatError, PoseDataset, Recording, load_dataset  # noqa: E402
-from tennis_lab.windows import (  # noqa: E402
-    Split,
-    WindowingError,
-    WindowSet,
-    make_windows,
-    split_by_video,
-)
+from tennis_lab.windows import WindowingError, WindowSet, make_windows  # noqa: E402
 
 __all__ = [
     "DataFormatError",
+    "EvaluationError",
     "PoseDataset",
     "Recording",
     "Split",
@@ -35,6 +32,7 @@ __all__ = [
     "WindowingError",
     "load_dataset",
     "make_demo_dataset",
+    "make_folds",
+    "make_split",
     "make_windows",
-    "split_by_video",
 ]

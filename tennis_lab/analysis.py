@@ -363,7 +363,7 @@ def load_results_mlflow(
     metrics = [
         c
         for c in raw.columns
-        if c.startswith("metrics.") and not c[8:].startswith(tracking.HISTORY_PREFIX)
+        if c.startswith("metrics.") and not c[8:].startswith(tracking.SERIES_PREFIXES)
     ]
     for column in metrics:
         df[column[len("metrics.") :]] = pd.to_numeric(raw[column], errors="coerce")

@@ -42,10 +42,14 @@ def _data_import(args: argparse.Namespace) -> int:
     from tennis_lab import importers
     from tennis_lab.poses import format_summary, load_dataset
 
-    if args.format == "mediapipe":
-        report = importers.import_mediapipe_npz(args.source, args.dest, fps=args.fps)
-    else:
-        report = importers.import_keypoint_csv(args.source, args.dest, fps=args.fps)
+    importer = (
+        importers.import_mediapipe_npz
+        if args.format == "mediapipe"
+        else importers.import_keypoint_csv
+    )
+    report = importer(
+        args.source, args.dest, fps=args.fps, videos=args.videos, overwrite=args.overwrite
+    )
     print(report.format())
     if args.annotations:
         copied = importers.copy_annotations(args.annotations, args.dest, overwrite=args.overwrite)
@@ -153,7 +157,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="annotations.csv or Label Studio JSON (file or folder) to copy into the dataset",
     )
     imp.add_argument(
-        "--overwrite", action="store_true", help="replace different annotation files already there"
+        "--videos",
+        type=Path,
+        default=None,
+        help="videos.csv (video_id, player, handedness, session) to check against the "
+        "recordings and copy into the dataset",
+    )
+    imp.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace different annotation or videos.csv files already there",
     )
     imp.set_defaults(func=_data_import)
     return parser

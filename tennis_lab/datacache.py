@@ -24,7 +24,7 @@ from tennis_lab import paths
 from tennis_lab.poses import load_dataset
 from tennis_lab.windows import WindowSet, make_windows
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 def dataset_fingerprint(data_dir: str | Path) -> str:
@@ -55,6 +55,10 @@ def _save(path: Path, windows: WindowSet, summary: dict, warned: list[str]) -> N
         "feature_names": list(windows.feature_names),
         "params": windows.params,
         "counts": windows.counts,
+        "landmark_names": list(windows.landmark_names),
+        "channel_names": list(windows.channel_names),
+        "video_ids": list(windows.video_ids),
+        "videos": windows.videos,
         "summary": summary,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -69,6 +73,12 @@ def _save(path: Path, windows: WindowSet, summary: dict, warned: list[str]) -> N
                 y=windows.y,
                 groups=windows.groups.astype(str),
                 starts=windows.starts,
+                video_offsets=windows.video_offsets,
+                video_lengths=windows.video_lengths,
+                stroke_video=windows.strokes["video"].astype(str),
+                stroke_start=windows.strokes["start"],
+                stroke_end=windows.strokes["end"],
+                stroke_y=windows.strokes["y"],
                 meta=np.array(json.dumps(meta, default=str)),
             )
         os.replace(tmp, path)  # atomic: concurrent runs never read a half-written file
@@ -91,6 +101,13 @@ def _load(path: Path) -> tuple[WindowSet, dict]:
             feature_names=tuple(meta["feature_names"]),
             params=meta["params"],
             counts=meta["counts"],
+            landmark_names=tuple(meta["landmark_names"]),
+            channel_names=tuple(meta["channel_names"]),
+            video_ids=tuple(meta["video_ids"]),
+            video_offsets=npz["video_offsets"],
+            video_lengths=npz["video_lengths"],
+            strokes={k: npz[f"stroke_{k}"] for k in ("video", "start", "end", "y")},
+            videos=meta["videos"],
         )
     summary = meta["summary"]
     summary["fps"] = {float(k): v for k, v in summary["fps"].items()}

@@ -2,7 +2,8 @@
 
 ``make_demo_dataset(path, seed=...)`` writes a dataset folder in exactly the
 format users provide (``poses/*.npz``, Label Studio exports under ``labelstudio/``,
-``dataset.yaml``), so everything downstream is exercised as with real data.
+``dataset.yaml``, ``videos.csv``), so everything downstream is exercised as with
+real data.
 
 How it is made: a 3-D stick figure with MediaPipe's 33 landmarks is animated by a
 few joint parameters (court position, trunk rotation and lean, knee bend, upper
@@ -21,6 +22,7 @@ timing slop. What makes the classes hard to tell apart is documented in
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -529,8 +531,8 @@ def make_demo_dataset(
     Parameters
     ----------
     path : str or Path
-        Dataset folder to create (its poses/, labelstudio/ and dataset.yaml are
-        replaced).
+        Dataset folder to create (its poses/, labelstudio/, dataset.yaml and
+        videos.csv are replaced).
     seed : int
         Same seed, identical files.
     n_players, videos_per_player, seconds_per_video
@@ -553,6 +555,8 @@ def make_demo_dataset(
     (root / poses.POSES_DIR).mkdir(parents=True, exist_ok=True)
     for old in (root / poses.POSES_DIR).glob("*.npz"):
         old.unlink()
+    (root / poses.VIDEOS_CSV).unlink(missing_ok=True)
+    videos: list[tuple[str, str, bool, int]] = []
     tasks, single = [], None
     task_id = 1
     bar = tqdm(
@@ -561,6 +565,7 @@ def make_demo_dataset(
     for player in players:
         for v in range(videos_per_player):
             video_id = f"{player.name}_{v + 1:02d}"
+            videos.append((video_id, player.name, player.left_handed, v))
             vrng = np.random.default_rng([seed, task_id])
             fps = float(vrng.choice(FPS_CHOICES))
             n = int(seconds_per_video * fps)
@@ -609,7 +614,40 @@ def make_demo_dataset(
         "ignore_labels": [IGNORED_LABEL],
     }
     (root / poses.DATASET_YAML).write_text(yaml.safe_dump(config, sort_keys=True), encoding="utf-8")
+    _write_videos_csv(root, videos)
     return root
+
+
+def _write_videos_csv(root: Path, videos: list[tuple[str, str, bool, int]]) -> Path:
+    """Write ``videos.csv`` from (video_id, player, left_handed, index within the player).
+
+    The session is the day the video was filmed: a player's n-th video on day n.
+    """
+    table = pd.DataFrame(
+        [
+            (vid, player, "left" if left else "right", f"day_{index + 1}")
+            for vid, player, left, index in sorted(videos)
+        ],
+        columns=["video_id", *poses.VIDEO_COLUMNS],
+    )
+    path = root / poses.VIDEOS_CSV
+    table.to_csv(path, index=False, lineterminator="\n")
+    return path
+
+
+# A demo video id: <player>_<NN>, the player a name of _NAMES with an optional number.
+_DEMO_VIDEO_ID = re.compile(r"^(?P<player>(?P<name>[a-z]+)\d*)_(?P<n>\d{2,})$")
+
+
+def _demo_videos(video_ids) -> list[tuple[str, str, bool, int]] | None:
+    """The videos.csv rows of demo recordings, from their ids; None if one is not a demo id."""
+    rows = []
+    for vid in video_ids:
+        m = _DEMO_VIDEO_ID.match(vid)
+        if m is None or m["name"] not in _NAMES or int(m["n"]) < 1:
+            return None
+        rows.append((vid, m["player"], m["name"] in _LEFT_HANDED, int(m["n"]) - 1))
+    return rows
 
 
 def _annotate(rng: np.random.Generator, segments, fps: float, n_frames: int) -> pd.DataFrame:
@@ -630,10 +668,22 @@ def _annotate(rng: np.random.Generator, segments, fps: float, n_frames: int) -> 
 
 
 def ensure_demo_dataset(path: str | Path | None = None) -> Path:
-    """Return the demo dataset folder, generating it first if it is missing."""
+    """Return the demo dataset folder, generating it first if it is missing.
+
+    A demo folder written before the demo had ``videos.csv`` gets one: its players
+    and handedness follow from the video ids (``<player>_<NN>``), so only that file
+    is written, the same file regenerating would write, in no time. A folder with
+    recordings that are not all demo ids is left as it is (it loads without
+    ``videos.csv``); it is never regenerated over.
+    """
     from tennis_lab import paths
 
     root = Path(path) if path is not None else paths.demo_data_dir()
-    if not (root / poses.POSES_DIR).is_dir() or not any((root / poses.POSES_DIR).glob("*.npz")):
+    recordings = sorted((root / poses.POSES_DIR).glob("*.npz"))
+    if not recordings:
         make_demo_dataset(root)
+    elif not (root / poses.VIDEOS_CSV).is_file():
+        videos = _demo_videos(f.stem for f in recordings)
+        if videos is not None:
+            _write_videos_csv(root, videos)
     return root

@@ -9,6 +9,10 @@ Each importer writes one ``poses/<video_id>.npz`` per video into a dataset folde
   ``<landmark>_<channel>``.
 - :func:`copy_annotations`: copies validated stroke annotations into the dataset.
 
+Both importers also take ``videos=``, a ``videos.csv`` of per-video metadata
+(player, handedness, session), checked against the recordings and copied into
+the dataset with them.
+
 Every source is converted and checked before anything is written, so a bad file
 leaves the destination untouched. Importers return an :class:`ImportReport`: the
 videos imported, their frames and frames without a pose, and every file skipped
@@ -36,11 +40,13 @@ from tennis_lab.poses import (
     MEDIAPIPE_CHANNELS,
     MEDIAPIPE_LANDMARKS,
     POSES_DIR,
+    VIDEOS_CSV,
     DataFormatError,
     Recording,
     Skipped,
     read_annotations_csv,
     read_labelstudio,
+    read_videos_csv,
     write_recording,
 )
 
@@ -97,6 +103,10 @@ class ImportReport:
         Source files not imported, each with the reason.
     notes : list of str
         Decisions worth knowing (an fps argument not used, a replaced file, ...).
+    videos_csv : Path or None
+        The ``videos.csv`` written into the dataset (``videos=``), else None.
+    videos_described : int
+        Recordings of the dataset that ``videos.csv`` has a line for.
     """
 
     dest: Path
@@ -107,6 +117,8 @@ class ImportReport:
     layout: dict[str, str] = field(default_factory=dict)
     skipped: list[Skipped] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    videos_csv: Path | None = None
+    videos_described: int = 0
 
     def format(self) -> str:
         """Human-readable text of the report."""
@@ -122,6 +134,10 @@ class ImportReport:
             lines += [f"  {s.source}: {s.reason}" for s in self.skipped]
         else:
             lines.append("Skipped:     nothing")
+        if self.videos_csv is not None:
+            lines.append(
+                f"Videos file: {self.videos_csv} ({self.videos_described} video(s) described)"
+            )
         if self.notes:
             lines.append("Notes:")
             lines += [f"  {n}" for n in self.notes]
@@ -215,9 +231,13 @@ def _import(
     skipped: list[Skipped],
     dest: str | os.PathLike,
     convert: Callable[[Path], _Converted | str],
+    videos: str | os.PathLike | None = None,
+    overwrite: bool = False,
 ) -> ImportReport:
     """Convert every file (a str result is a skip reason), check, then write all."""
     dest = Path(dest)
+    if videos is not None and not Path(videos).is_file():
+        raise DataFormatError(videos, "does not exist or is not a file.", "check the path.")
     if dest.exists() and not dest.is_dir():
         raise DataFormatError(dest, "is a file; the destination must be a dataset folder.")
     poses_dir = dest / POSES_DIR
@@ -259,6 +279,10 @@ def _import(
                     "import files of one layout into one dataset folder.",
                 )
 
+    videos_plan = None
+    if videos is not None:
+        videos_plan = _check_videos_csv(Path(videos), dest, converted, overwrite)
+
     for c in converted:
         rec = c.recording
         out = poses_dir / f"{rec.video_id}.npz"
@@ -271,7 +295,47 @@ def _import(
         report.fps[rec.video_id] = rec.fps
         report.layout[rec.video_id] = c.layout
         report.notes.extend(f"{rec.video_id}: {n}" for n in c.notes)
+    if videos_plan is not None:
+        source, target, described, undescribed = videos_plan
+        if not (target.exists() and target.resolve() == source.resolve()):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+        report.videos_csv = target
+        report.videos_described = described
+        if undescribed:
+            report.notes.append(
+                f"{VIDEOS_CSV}: no line for {len(undescribed)} video(s) "
+                f"({', '.join(undescribed[:5])}{' ...' if len(undescribed) > 5 else ''}); "
+                "their player and handedness are unknown."
+            )
     return report
+
+
+def _check_videos_csv(
+    source: Path, dest: Path, converted: list[_Converted], overwrite: bool
+) -> tuple[Path, Path, int, list[str]]:
+    """Validate ``source`` against the recordings the dataset will hold; plan its copy.
+
+    The recordings are those imported now and those already in ``dest/poses/``.
+    Returns (source, target, videos described, video ids without a line).
+    """
+    existing = {f.stem for f in (dest / POSES_DIR).glob("*.npz")}
+    video_ids = existing | {c.recording.video_id for c in converted}
+    table = read_videos_csv(source, video_ids)
+    target = dest / VIDEOS_CSV
+    if (
+        target.exists()
+        and not overwrite
+        and target.resolve() != source.resolve()
+        and target.read_bytes() != source.read_bytes()
+    ):
+        raise DataFormatError(
+            target,
+            f"already exists and differs from {source}.",
+            "pass overwrite=True (--overwrite) to replace it, or merge the two by hand.",
+        )
+    described = set(table["video_id"])
+    return source, target, len(described), sorted(video_ids - described)
 
 
 def _fps_value(path: Path, value: object, where: str) -> float:
@@ -291,7 +355,12 @@ def _fps_value(path: Path, value: object, where: str) -> float:
 
 
 def import_mediapipe_npz(
-    sources: Sources, dest: str | os.PathLike, fps: float | None = None
+    sources: Sources,
+    dest: str | os.PathLike,
+    fps: float | None = None,
+    *,
+    videos: str | os.PathLike | None = None,
+    overwrite: bool = False,
 ) -> ImportReport:
     """Import MediaPipe landmarks saved one row per frame in ``.npz`` files.
 
@@ -311,6 +380,12 @@ def import_mediapipe_npz(
         The dataset folder; recordings go to ``dest/poses/<file stem>.npz``.
     fps : float, optional
         Frame rate for files without ``fps``; a file's own ``fps`` takes precedence.
+    videos : path, optional
+        A ``videos.csv`` (video_id, player, handedness, session, ...): checked with
+        :func:`tennis_lab.poses.read_videos_csv` against the imported recordings and
+        those already in ``dest``, then copied unchanged to ``dest/videos.csv``.
+    overwrite : bool
+        Replace a different ``dest/videos.csv``; otherwise that is an error.
 
     Returns
     -------
@@ -321,11 +396,12 @@ def import_mediapipe_npz(
     DataFormatError
         Naming the file: unreadable, no ``landmarks``, a shape of neither layout,
         non-numeric or infinite values, no ``fps`` and none given, layouts differing
-        between files, two files with one video id. Nothing is written then.
+        between files, two files with one video id; a bad ``videos`` file, or a
+        different ``dest/videos.csv`` without ``overwrite``. Nothing is written then.
     """
     _check_fps_argument(fps)
     files, skipped = _source_files(sources, ".npz")
-    return _import(files, skipped, dest, lambda f: _convert_mediapipe(f, fps))
+    return _import(files, skipped, dest, lambda f: _convert_mediapipe(f, fps), videos, overwrite)
 
 
 def _convert_mediapipe(path: Path, fps_arg: float | None) -> _Converted | str:
@@ -414,7 +490,12 @@ def _convert_mediapipe(path: Path, fps_arg: float | None) -> _Converted | str:
 
 
 def import_keypoint_csv(
-    sources: Sources, dest: str | os.PathLike, fps: float | None = None
+    sources: Sources,
+    dest: str | os.PathLike,
+    fps: float | None = None,
+    *,
+    videos: str | os.PathLike | None = None,
+    overwrite: bool = False,
 ) -> ImportReport:
     """Import one keypoint CSV per video.
 
@@ -435,6 +516,12 @@ def import_keypoint_csv(
         The dataset folder; recordings go to ``dest/poses/<file stem>.npz``.
     fps : float, optional
         The frame rate; when None, each file's ``fps`` column.
+    videos : path, optional
+        A ``videos.csv`` (video_id, player, handedness, session, ...): checked with
+        :func:`tennis_lab.poses.read_videos_csv` against the imported recordings and
+        those already in ``dest``, then copied unchanged to ``dest/videos.csv``.
+    overwrite : bool
+        Replace a different ``dest/videos.csv``; otherwise that is an error.
 
     Returns
     -------
@@ -446,12 +533,13 @@ def import_keypoint_csv(
         Naming the file: unreadable or ragged CSV, a column not named
         ``<landmark>_<channel>``, a landmark lacking a channel, a non-numeric value
         (with its column and row), a bad ``frame`` or ``fps`` column, no fps at all,
-        layouts differing between files, two files with one video id. Nothing is
-        written then.
+        layouts differing between files, two files with one video id; a bad
+        ``videos`` file, or a different ``dest/videos.csv`` without ``overwrite``.
+        Nothing is written then.
     """
     _check_fps_argument(fps)
     files, skipped = _source_files(sources, ".csv")
-    return _import(files, skipped, dest, lambda f: _convert_csv(f, fps))
+    return _import(files, skipped, dest, lambda f: _convert_csv(f, fps), videos, overwrite)
 
 
 def _read_csv_rows(path: Path) -> tuple[list[str], list[list[str]]] | None:

@@ -343,6 +343,65 @@ def per_class_figure(
     return fig
 
 
+HANDEDNESS_COLORS = {"right": "tab:blue", "left": "tab:orange", "mixed": "tab:purple"}
+UNKNOWN_COLOR = "tab:gray"
+
+
+def group_scores_figure(groups: Sequence[Mapping], title: str | None = None) -> Figure:
+    """Horizontal bars of each group's macro F1 on its test strokes, worst at the top.
+
+    Parameters
+    ----------
+    groups : sequence of mapping
+        As ``RunResult.groups``: ``group``, ``macro_f1``, ``strokes`` and optionally
+        ``handedness`` (bars are coloured by it) and ``fold``.
+    title : str, optional
+        Defaults to "Macro F1 per group (test strokes)".
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes: a bar per group labelled with its score and stroke count, a
+        dashed line at the mean over groups; x from 0 to 1.
+    """
+    rows = [dict(g) for g in groups]
+    if not rows:
+        raise ValueError("groups is empty; there are no test strokes to draw.")
+    for row in rows:
+        for key in ("group", "macro_f1", "strokes"):
+            if key not in row:
+                raise ValueError(f"every group needs 'group', 'macro_f1' and 'strokes'; got {row}.")
+    rows.sort(key=lambda r: (float(r["macro_f1"]), str(r["group"])))
+    names = [str(r["group"]) + (f" (fold {r['fold']})" if r.get("fold") else "") for r in rows]
+    scores = np.array([float(r["macro_f1"]) for r in rows])
+    colors = [HANDEDNESS_COLORS.get(str(r.get("handedness")), UNKNOWN_COLOR) for r in rows]
+    fig = Figure(figsize=(7.5, max(2.2, 0.38 * len(rows) + 1.2)))
+    ax = fig.subplots()
+    positions = np.arange(len(rows))
+    ax.barh(positions, scores, color=colors)
+    ax.set_yticks(positions, names)
+    ax.invert_yaxis()
+    for y, (score, row) in enumerate(zip(scores, rows, strict=True)):
+        ax.text(min(score, 0.86) + 0.01, y, f"{score:.2f}  ({row['strokes']} strokes)",
+                va="center", fontsize=8)  # fmt: skip
+    mean = float(np.nanmean(scores))
+    ax.axvline(mean, color="black", linestyle="--", linewidth=1)
+    ax.set_xlim(0.0, 1.0)
+    ax.set_xlabel("macro F1 (test strokes)")
+    handles = [
+        Patch(color=c, label=h) for h, c in HANDEDNESS_COLORS.items()
+        if any(str(r.get("handedness")) == h for r in rows)
+    ]  # fmt: skip
+    if any(str(r.get("handedness")) not in HANDEDNESS_COLORS for r in rows):
+        handles.append(Patch(color=UNKNOWN_COLOR, label="handedness unknown"))
+    handles.append(ax.lines[-1])
+    ax.lines[-1].set_label(f"mean {mean:.2f}")
+    ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.9)
+    ax.set_title(title or "Macro F1 per group (test strokes)")
+    fig.tight_layout()
+    return fig
+
+
 # --- figures of a search's results table ------------------------------------------------
 
 HIGHLIGHT_GID = "highlight"

@@ -7,6 +7,7 @@ A dataset is a folder (see ``docs/data-format.md``)::
     annotations.csv           video_id, start_frame, end_frame, label (end exclusive)
     labelstudio/*.json        Label Studio video timeline exports (optional, alternative)
     dataset.yaml              class_map, ignore_labels, description (optional)
+    videos.csv                video_id, player, handedness, session, ... (optional)
 
 Everything is validated when loaded; a problem raises :class:`DataFormatError`
 naming the file, what is wrong and how to fix it. What a loader skips on purpose
@@ -21,7 +22,7 @@ import math
 import numbers
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import parse_qs, urlsplit
@@ -56,6 +57,11 @@ POSES_DIR = "poses"
 ANNOTATIONS_CSV = "annotations.csv"
 LABELSTUDIO_DIR = "labelstudio"
 DATASET_YAML = "dataset.yaml"
+VIDEOS_CSV = "videos.csv"
+# Values of videos.csv's handedness column (matched ignoring case and surrounding spaces).
+HANDEDNESS: tuple[str, ...] = ("left", "right")
+# The columns of videos.csv the package reads; any other column is kept as metadata.
+VIDEO_COLUMNS: tuple[str, ...] = ("player", "handedness", "session")
 
 # Label Studio prefixes uploaded file names with 8 hex digits and a hyphen.
 _LS_UPLOAD_PREFIX = re.compile(r"^[0-9a-f]{8}-")
@@ -150,12 +156,43 @@ class DatasetConfig:
         raise KeyError(label)
 
 
+def _video_table(video_ids: Iterable[str], metadata: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per video id, sorted: video_id, player, handedness, session, extra columns.
+
+    Values come from ``metadata`` (rows of :func:`read_videos_csv`); a video without
+    a row, and an unknown value, is None. Rows of ids not in ``video_ids`` are dropped.
+    """
+    ids = sorted(set(video_ids))
+    extra = (
+        []
+        if metadata is None
+        else [c for c in metadata.columns if c != "video_id" and c not in VIDEO_COLUMNS]
+    )
+    columns = ["video_id", *VIDEO_COLUMNS, *extra]
+    table = pd.DataFrame({"video_id": pd.Series(ids, dtype=object)})
+    if metadata is not None and len(metadata):
+        known = metadata.drop_duplicates("video_id", keep="first").set_index("video_id")
+        for col in columns[1:]:
+            if col in known.columns:
+                table[col] = table["video_id"].map(known[col])
+    for col in columns[1:]:
+        if col not in table.columns:
+            table[col] = None
+        table[col] = table[col].astype(object).where(table[col].notna(), None)
+    return table[columns]
+
+
 @dataclass
 class PoseDataset:
-    """Recordings and their stroke annotations, validated.
+    """Recordings, their stroke annotations and video metadata, validated.
 
     ``annotations`` has columns video_id, start_frame, end_frame, label (the class
     after the class map), raw_label and source (the file it came from).
+
+    ``videos`` has one row per recording, sorted by video_id: columns video_id,
+    player, handedness (``"left"``, ``"right"``), session, then any further columns
+    of ``videos.csv``; None where unknown (every value, without ``videos.csv``).
+    A table given for other recordings is aligned to ``recordings`` on creation.
     """
 
     root: Path
@@ -163,6 +200,10 @@ class PoseDataset:
     annotations: pd.DataFrame
     config: DatasetConfig = field(default_factory=DatasetConfig)
     skipped: list[Skipped] = field(default_factory=list)
+    videos: pd.DataFrame = field(default_factory=lambda: _video_table(()))
+
+    def __post_init__(self) -> None:
+        self.videos = _video_table(self.recordings, self.videos)
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -172,6 +213,18 @@ class PoseDataset:
     @property
     def video_ids(self) -> tuple[str, ...]:
         return tuple(sorted(self.recordings))
+
+    @property
+    def handedness(self) -> dict[str, str | None]:
+        """Video id -> ``"left"``, ``"right"`` or None (unknown), for every recording."""
+        return dict(zip(self.videos["video_id"], self.videos["handedness"], strict=True))
+
+    def video_metadata(self) -> dict[str, dict[str, str | None]]:
+        """Video id -> {"player", "handedness", "session"} (None where unknown)."""
+        return {
+            row["video_id"]: {col: row[col] for col in VIDEO_COLUMNS}
+            for row in self.videos.to_dict("records")
+        }
 
     def summary(self) -> dict:
         """Facts about the dataset, as plain data (see :func:`format_summary`)."""
@@ -185,6 +238,8 @@ class PoseDataset:
             covered += int(mask.sum())
         fps_counts = Counter(r.fps for r in self.recordings.values())
         annotated = set(ann["video_id"])
+        videos = self.videos
+        hands = Counter(videos["handedness"])
         return {
             "root": str(self.root),
             "description": self.config.description,
@@ -200,6 +255,14 @@ class PoseDataset:
             "annotation_coverage": covered / total_frames if total_frames else 0.0,
             "unannotated_videos": sorted(set(self.recordings) - annotated),
             "skipped": [(s.source, s.reason, s.count) for s in self.skipped],
+            "videos_csv": (Path(self.root) / VIDEOS_CSV).is_file(),
+            "players": sorted({p for p in videos["player"] if p is not None}),
+            "sessions": sorted({p for p in videos["session"] if p is not None}),
+            "handedness": {
+                "left": hands["left"],
+                "right": hands["right"],
+                "unknown": len(videos) - hands["left"] - hands["right"],
+            },
         }
 
 
@@ -536,10 +599,137 @@ def read_dataset_config(path: str | Path) -> DatasetConfig:
     )
 
 
+# --------------------------------------------------------------------------- videos.csv
+
+
+def _known_ids_text(video_ids: Collection[str]) -> str:
+    ids = sorted(video_ids)
+    return f"{ids[:10]}{' ...' if len(ids) > 10 else ''}"
+
+
+def read_videos_csv(path: str | Path, video_ids: Collection[str]) -> pd.DataFrame:
+    """Read and validate ``videos.csv``, the optional per-video metadata.
+
+    Every cell is read as text, with surrounding spaces removed; an empty cell means
+    unknown (None). Columns: ``video_id`` (required), and any of ``player``,
+    ``handedness`` (``left`` or ``right``, any case) and ``session`` (free text);
+    further columns are kept as metadata. Not every recording needs a line. Blank
+    lines are skipped; line numbers in errors are the file's.
+
+    Parameters
+    ----------
+    path : str or Path
+        The CSV file.
+    video_ids : collection of str
+        The ids of the dataset's recordings. A video id with Label Studio's upload
+        prefix (``1a2b3c4d-rally_01``) stands for the recording without it, as in
+        annotations.
+
+    Returns
+    -------
+    DataFrame
+        One row per line of the file, in file order: video_id (the recording's id),
+        player, handedness (``"left"``/``"right"``), session, then the file's other
+        columns; None where a cell is empty.
+
+    Raises
+    ------
+    DataFormatError
+        Naming the file and the line (line 1 is the header): unreadable CSV, no
+        ``video_id`` column, a column named twice, an empty ``video_id``, a video id
+        without a recording, two lines for one video, a handedness other than
+        left or right.
+    """
+    path = Path(path)
+    known = set(video_ids)
+    try:
+        table = pd.read_csv(
+            path,
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,
+            encoding="utf-8-sig",
+        )
+    except Exception as exc:  # OSError, UnicodeDecodeError, pandas' parser and empty-data errors
+        raise DataFormatError(
+            path, f"cannot be read as CSV ({exc}).", "save it as comma-separated UTF-8 text."
+        ) from exc
+    table = table.fillna("").apply(lambda col: col.str.strip())
+    header = list(table.iloc[0])
+    if "" in header:
+        raise DataFormatError(
+            path,
+            f"line 1: column {header.index('') + 1} has no name (header {header}).",
+            "name it or remove it (a pandas index column: save with index=False).",
+        )
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        raise DataFormatError(
+            path, f"line 1: column(s) {dupes} appear more than once.", "name every column once."
+        )
+    df = table.iloc[1:]
+    df = df[(df != "").any(axis=1)].copy()  # blank lines
+    df.columns = header
+    lines = [int(i) + 1 for i in df.index]  # table row 0 is line 1, the header
+    if "video_id" not in df.columns:
+        raise DataFormatError(
+            path,
+            f"line 1: no 'video_id' column; found {header}.",
+            "the header must name video_id and any of player, handedness, session, e.g. "
+            "video_id,player,handedness,session",
+        )
+    resolved: list[str] = []
+    first_line: dict[str, int] = {}
+    for line, raw in zip(lines, df["video_id"], strict=True):
+        if not raw:
+            raise DataFormatError(
+                path,
+                f"line {line}: video_id is empty.",
+                "give the recording's id (the name of its poses/<video_id>.npz) or remove "
+                "the line.",
+            )
+        vid = _resolve_video_id(raw, known)
+        if vid is None:
+            raise DataFormatError(
+                path,
+                f"line {line}: video id {raw!r} has no recording in {POSES_DIR}/ "
+                f"(recordings: {_known_ids_text(known)}).",
+                f"remove the line, correct the video id, or add {POSES_DIR}/{raw}.npz.",
+            )
+        if vid in first_line:
+            raise DataFormatError(
+                path,
+                f"lines {first_line[vid]} and {line} both describe video {vid!r}.",
+                "keep one line per video.",
+            )
+        first_line[vid] = line
+        resolved.append(vid)
+    df["video_id"] = resolved
+    if "handedness" in df.columns:
+        hands = df["handedness"].str.lower()
+        bad = (hands != "") & ~hands.isin(HANDEDNESS)
+        if bad.any():
+            row = int(bad.to_numpy().argmax())
+            raise DataFormatError(
+                path,
+                f"line {lines[row]}: handedness of {resolved[row]} is "
+                f"{df['handedness'].iloc[row]!r}; expected left or right.",
+                "write left or right, or leave the cell empty when it is not known.",
+            )
+        df["handedness"] = hands
+    for col in VIDEO_COLUMNS:
+        if col not in df.columns:
+            df[col] = ""
+    extra = [c for c in df.columns if c != "video_id" and c not in VIDEO_COLUMNS]
+    df = df[["video_id", *VIDEO_COLUMNS, *extra]].astype(object)
+    return df.where(df != "", None).reset_index(drop=True)
+
+
 # --------------------------------------------------------------------------- dataset
 
 
-def _resolve_video_id(video_id: str, known: Mapping[str, Recording]) -> str | None:
+def _resolve_video_id(video_id: str, known: Collection[str]) -> str | None:
     if video_id in known:
         return video_id
     stripped = _LS_UPLOAD_PREFIX.sub("", video_id)
@@ -553,7 +743,7 @@ def load_dataset(path: str | Path) -> PoseDataset:
     ----------
     path : str or Path
         The dataset folder (``poses/``, ``annotations.csv`` and/or ``labelstudio/``,
-        optional ``dataset.yaml``).
+        optional ``dataset.yaml`` and ``videos.csv``).
 
     Returns
     -------
@@ -564,7 +754,8 @@ def load_dataset(path: str | Path) -> PoseDataset:
     DataFormatError
         Naming the file and the problem: empty or missing folder, malformed
         recording, annotation of an unknown video, past the last frame, with
-        start >= end, or with a label the class map does not know.
+        start >= end, or with a label the class map does not know; a malformed
+        ``videos.csv`` (see :func:`read_videos_csv`).
     """
     root = Path(path)
     if not root.is_dir():
@@ -623,8 +814,16 @@ def load_dataset(path: str | Path) -> PoseDataset:
         )
     ann = pd.concat(frames, ignore_index=True)
     ann = _validate_annotations(ann, recordings, config, skipped)
+    metadata = None
+    if (root / VIDEOS_CSV).is_file():
+        metadata = read_videos_csv(root / VIDEOS_CSV, recordings)
     return PoseDataset(
-        root=root, recordings=recordings, annotations=ann, config=config, skipped=skipped
+        root=root,
+        recordings=recordings,
+        annotations=ann,
+        config=config,
+        skipped=skipped,
+        videos=_video_table(recordings, metadata),
     )
 
 
@@ -703,17 +902,53 @@ def _validate_annotations(
     return out[["video_id", "start_frame", "end_frame", "label", "raw_label", "source"]]
 
 
+def _names(names: list[str], most: int = 8) -> str:
+    shown = ", ".join(names[:most])
+    return shown + (f", ... ({len(names) - most} more)" if len(names) > most else "")
+
+
+def _video_lines(summary: Mapping) -> list[str]:
+    """The videos.csv lines of :func:`format_summary`; none for a summary without them."""
+    if "videos_csv" not in summary:  # a summary of an older version (a cache)
+        return []
+    if not summary["videos_csv"]:
+        return [
+            f"Players:     unknown (no {VIDEOS_CSV}): splits are by video and no recording "
+            "is mirrored"
+        ]
+    players = summary.get("players") or []
+    sessions = summary.get("sessions") or []
+    hands = summary.get("handedness") or {}
+    lines = [
+        f"Players:     {len(players)} ({_names(players)})"
+        if players
+        else f"Players:     none named in {VIDEOS_CSV}: splits are by video"
+    ]
+    if sessions:
+        lines.append(f"Sessions:    {len(sessions)} ({_names(sessions)})")
+    lines.append(
+        f"Handedness:  {hands.get('right', 0)} right, {hands.get('left', 0)} left, "
+        f"{hands.get('unknown', 0)} unknown (videos)"
+    )
+    return lines
+
+
 def format_summary(summary: Mapping) -> str:
-    """Human-readable text of :meth:`PoseDataset.summary`."""
+    """Human-readable text of :meth:`PoseDataset.summary`.
+
+    A summary without the video metadata keys (written by an older version) is
+    shown without the Players, Sessions and Handedness lines.
+    """
     lines = [f"Dataset: {summary['root']}"]
     if summary["description"]:
         lines.append(f"  {summary['description'].strip()}")
-    fps = ", ".join(f"{k:g} fps x{v}" for k, v in summary["fps"].items())
+    fps = ", ".join(f"{float(k):g} fps x{v}" for k, v in summary["fps"].items())
     lines += [
         f"Videos:      {summary['videos']} ({fps})",
         f"Frames:      {summary['frames']} ({summary['duration_seconds'] / 60:.1f} min), "
         f"{summary['missing_frames']} without a pose",
         f"Layout:      {summary['landmarks']} landmarks x {', '.join(summary['channels'])}",
+        *_video_lines(summary),
         f"Strokes:     {summary['strokes']}",
     ]
     width = max(len(c) for c in summary["strokes_per_class"]) if summary["strokes_per_class"] else 0

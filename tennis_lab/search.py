@@ -41,7 +41,8 @@ STATUS_COMPLETED = "COMPLETED"
 STATUS_FAILED = "FAILED"
 RUN_COLUMNS = (
     "run_number", "run_id", "config_id", "status", "error",
-    "test_accuracy", "macro_f1_score", "val_macro_f1_score", "train_macro_f1_score",
+    "test_accuracy", "macro_f1_score", SELECTION_METRIC, "test_stroke_macro_f1",
+    "worst_group_macro_f1", "val_macro_f1_score", "train_macro_f1_score",
     "training_time_minutes",
 )  # fmt: skip
 CONTROL_PARAMS = {
@@ -199,6 +200,9 @@ def result_row(
         row["macro_f1_score"] = metrics.get("macro_avg_f1_score")
     row.update({k: _cell(v) for k, v in params.items()})
     row.update(metrics)
+    data = (result or {}).get("data") or {}
+    if data.get("split_by"):  # what a group is, as the run resolved split_by=auto
+        row["split_by_resolved"] = data["split_by"]
     row["notebook"] = str(notebook)
     if seconds is not None:
         row["run_seconds"] = round(seconds, 1)
@@ -233,6 +237,22 @@ def format_progress(done: int, total: int, elapsed: float, finished_here: int) -
     )
 
 
+def _score(row: Mapping[str, Any], metric: str) -> str:
+    """A metric of a results row, with its spread over folds when the run has folds."""
+    value = row.get(metric)
+    if value is None or pd.isna(value):
+        return "n/a"
+    std = row.get(f"{metric}_std")
+    return f"{float(value):.4f}" + (
+        f" ± {float(std):.4f}" if std is not None and not pd.isna(std) else ""
+    )
+
+
+def _group_word(row: Mapping[str, Any]) -> str:
+    by = row.get("split_by_resolved")
+    return by if by in ("player", "session", "video") else "group"
+
+
 def format_summary(rows: list[dict[str, Any]], csv_path: Path, seconds: float, param_names) -> str:
     """The final summary: CSV, best by validation macro F1 with its test figures, top 5."""
     bar = "=" * 70
@@ -245,21 +265,25 @@ def format_summary(rows: list[dict[str, Any]], csv_path: Path, seconds: float, p
         best = ranked[0]
         lines += [
             "",
-            "🏆 BEST MODEL (by validation macro F1):",
+            "🏆 BEST MODEL (by validation macro F1 over strokes):",
             f"   Run: {best['run_number']}",
-            f"   Validation Macro F1: {float(best[SELECTION_METRIC]):.4f}",
-            f"   Macro F1-Score (test): {float(best['macro_avg_f1_score']):.4f}",
+            f"   Validation Macro F1 (strokes): {_score(best, SELECTION_METRIC)}",
+            f"   Macro F1-Score (test strokes): {_score(best, 'test_stroke_macro_f1')}",
+            f"   Worst {_group_word(best)} (test strokes): {_score(best, 'worst_group_macro_f1')}",
+            f"   Macro F1-Score (test windows): {float(best['macro_avg_f1_score']):.4f}",
             f"   Test Accuracy: {float(best['test_accuracy']):.4f}",
             f"   MLflow Run ID: {best['run_id']}",
             "",
             "   Parameters:",
         ]
         lines += [f"     {k}: {best[k]}" for k in param_names if k in best]
-        lines += ["", "📈 TOP 5 MODELS (by validation macro F1):"]
+        lines += ["", "📈 TOP 5 MODELS (by validation macro F1 over strokes):"]
         for r in ranked[:5]:
             lines.append(
-                f"   {r['run_number']:>3}. ValF1={float(r[SELECTION_METRIC]):.4f}, "
-                f"F1={float(r['macro_avg_f1_score']):.4f}, Acc={float(r['test_accuracy']):.4f}, "
+                f"   {r['run_number']:>3}. ValF1={_score(r, SELECTION_METRIC)}, "
+                f"TestF1={_score(r, 'test_stroke_macro_f1')}, "
+                f"Worst={_score(r, 'worst_group_macro_f1')}, "
+                f"Acc={float(r['test_accuracy']):.4f}, "
                 f"Time={float(r['training_time_minutes']):.1f}min"
             )
     if failed:
@@ -406,12 +430,20 @@ def _record_outcome(
             child, {"grid": state.grid, "status": STATUS_COMPLETED}, state.tracking_uri
         )
         m = result["metrics"]
+        worst = min(result.get("groups") or [{}], key=lambda g: g.get("macro_f1", 1.0))
         say(
             f"\n✅ Run {number}/{total} complete:\n"
             f"   Test Accuracy: {m['test_accuracy']:.4f}\n"
-            f"   Macro F1-Score: {m['macro_avg_f1_score']:.4f} "
-            f"(validation {m[SELECTION_METRIC]:.4f})\n"
-            f"   Training Time: {m['training_time_minutes']:.2f} min\n"
+            f"   Macro F1-Score: {_score(m, 'test_stroke_macro_f1')} on test strokes "
+            f"(validation {_score(m, SELECTION_METRIC)}; "
+            f"{m['macro_avg_f1_score']:.4f} on test windows)\n"
+            + (
+                f"   Worst {result['data'].get('split_by', 'group')}: {worst['group']} "
+                f"{worst['macro_f1']:.4f} ({worst['strokes']} strokes)\n"
+                if worst.get("group")
+                else ""
+            )
+            + f"   Training Time: {m['training_time_minutes']:.2f} min\n"
             f"   MLflow Run ID: {result['run_id']}"
         )
         return row
@@ -460,7 +492,9 @@ def _completed_in_mlflow(state: SearchState) -> dict[str, dict[str, Any]]:
             metrics = {
                 k.split(".", 1)[1]: v
                 for k, v in row.items()
-                if k.startswith("metrics.") and not pd.isna(v)
+                if k.startswith("metrics.")
+                and not k.split(".", 1)[1].startswith(tracking.SERIES_PREFIXES)
+                and not pd.isna(v)
             }
             done[cid] = {"run_id": row["run_id"], "metrics": metrics}
     return done

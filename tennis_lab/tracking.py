@@ -14,9 +14,11 @@ Names in MLflow (see the grid search guide)::
     metrics   every RunResult metric (val_macro_f1_score, macro_avg_f1_score,
               test_accuracy, <class>_recall, ...); per-epoch curves as epoch_<name>
               (epoch_loss, epoch_val_loss, epoch_learning_rate, ...) with step = epoch
-              (0-based, as Keras counts)
+              (0-based, as Keras counts); with cross-validation each fold's headline
+              metrics as fold_<name> with step = fold (1-based)
     artifacts model/model.keras, plots/<name>.png, classification_report.txt,
-              label_classes.json, confusion_matrix.json, data.json
+              label_classes.json, confusion_matrix.json, data.json, per_group.json
+              (test strokes scored per player/session/video), folds.json
     tags      the caller's tags (search_id, config_id, grid, status, ...),
               mlflow.parentRunId for a child run, error for a failed one
 
@@ -49,6 +51,8 @@ ARTIFACTS_DIRNAME = "mlartifacts"
 RUN_STATUSES = ("FINISHED", "FAILED", "KILLED")
 SPLITS = ("train", "val", "test")
 HISTORY_PREFIX = "epoch_"
+FOLD_PREFIX = "fold_"
+SERIES_PREFIXES = (HISTORY_PREFIX, FOLD_PREFIX)  # metrics that are series, not one figure
 BASE_COLUMNS = (
     "run_id",
     "run_name",
@@ -327,6 +331,14 @@ def _log_artifacts(client, run_id: str, result: RunResult, figures, extra_artifa
         client.log_text(
             run_id, json.dumps(result.data, indent=2, default=_json_default), "data.json"
         )
+    if result.groups:  # test strokes scored per player (session, video), worst first
+        client.log_text(
+            run_id, json.dumps(result.groups, indent=2, default=_json_default), "per_group.json"
+        )
+    if result.folds:
+        client.log_text(
+            run_id, json.dumps(result.folds, indent=2, default=_json_default), "folds.json"
+        )
     for subdir, local in (extra_artifacts or {}).items():
         local = Path(local)
         if not local.exists():
@@ -409,6 +421,12 @@ def log_training_run(
             metrics += [
                 Metric(f"{HISTORY_PREFIX}{name}", float(v), now, epoch)
                 for epoch, v in enumerate(values)
+            ]
+        for fold in result.folds or []:  # each fold's figures as a series over fold numbers
+            metrics += [
+                Metric(f"{FOLD_PREFIX}{name}", float(value), now, int(fold["fold"]))
+                for name, value in fold.items()
+                if name != "fold" and isinstance(value, int | float)
             ]
         _log_metrics(client, run_id, metrics)
 
@@ -575,9 +593,11 @@ def run_details(run_id: str, tracking_uri: str | None = None) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``confusion`` (list of rows, or None), ``classes`` (list), ``history``
-        (name -> list of values per epoch, without the ``epoch_`` prefix), ``params``
-        and ``metrics`` of the run.
+        ``confusion`` (list of rows, or None), ``classes`` (list), ``groups`` (test
+        strokes scored per group, worst first; empty for older runs), ``folds``
+        (per-fold metrics; empty without cross-validation), ``history`` (name -> list
+        of values per epoch, without the ``epoch_`` prefix), ``params`` and
+        ``metrics`` of the run.
     """
     client = _client(tracking_uri)
     run = client.get_run(run_id)
@@ -587,6 +607,7 @@ def run_details(run_id: str, tracking_uri: str | None = None) -> dict[str, Any]:
             points = sorted(client.get_metric_history(run_id, key), key=lambda m: m.step)
             history[key[len(HISTORY_PREFIX) :]] = [m.value for m in points]
     confusion, classes = None, []
+    found: dict[str, Any] = {"per_group.json": [], "folds.json": []}
     with tempfile.TemporaryDirectory() as tmp:
         try:
             local = client.download_artifacts(run_id, "confusion_matrix.json", tmp)
@@ -594,9 +615,16 @@ def run_details(run_id: str, tracking_uri: str | None = None) -> dict[str, Any]:
             confusion, classes = payload["matrix"], payload["classes"]
         except Exception:  # a failed run has no confusion matrix
             pass
+        names = {a.path for a in client.list_artifacts(run_id)}
+        for name in found:
+            if name in names:
+                local = client.download_artifacts(run_id, name, tmp)
+                found[name] = json.loads(Path(local).read_text(encoding="utf-8"))
     return {
         "confusion": confusion,
         "classes": classes,
+        "groups": found["per_group.json"],
+        "folds": found["folds.json"],
         "history": history,
         "params": dict(run.data.params),
         "metrics": dict(run.data.metrics),

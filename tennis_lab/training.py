@@ -15,8 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from tennis_lab import evaluation
+from tennis_lab.evaluation import Split
 from tennis_lab.model import MODEL_PARAMS, build_lstm
-from tennis_lab.windows import Split, WindowSet, class_weights
+from tennis_lab.windows import WindowSet, class_weights, cut_windows
 
 TRAINING_DEFAULTS: dict[str, Any] = {
     "batch_size": 32,
@@ -26,8 +28,18 @@ TRAINING_DEFAULTS: dict[str, Any] = {
     "reduce_lr_factor": 0.5,
     "min_learning_rate": 1e-6,
     "class_weight": "balanced",
+    "augment_mirror": False,
 }
-SELECTION_METRIC = "val_macro_f1_score"
+# Model selection: macro F1 over the validation split's annotated strokes (comparable
+# across windowing). The window-level figure is kept beside it as val_macro_f1_score.
+SELECTION_METRIC = "val_stroke_macro_f1"
+# Metrics whose spread over cross-validation folds is logged as <name>_std.
+SPREAD_METRICS = (
+    SELECTION_METRIC, "test_stroke_macro_f1", "worst_group_macro_f1",
+    "val_macro_f1_score", "macro_avg_f1_score", "test_accuracy",
+)  # fmt: skip
+# Metrics that add up over folds (a cross-validated run costs every fold's training).
+SUMMED_METRICS = ("training_time_seconds", "training_time_minutes")
 
 
 class TrainingError(ValueError):
@@ -41,11 +53,18 @@ class RunResult:
     Attributes
     ----------
     metrics : dict of str to float
-        Flat metric names as logged to MLflow: ``val_macro_f1_score`` (selection),
-        ``test_accuracy``, ``test_loss``, ``macro_avg_*`` and ``weighted_avg_*`` on
-        the test split, ``<class>_precision/_recall/_f1_score/_support``,
-        ``train_macro_f1_score``, ``epochs_trained``, ``training_time_seconds`` and
-        ``_minutes``, ``trainable_params``, ``inference_ms_per_window``.
+        Flat metric names as logged to MLflow. Stroke level (every annotated stroke
+        of the part, see :mod:`tennis_lab.evaluation`): ``val_stroke_macro_f1``
+        (the selection metric), ``test_stroke_macro_f1``, ``val_stroke_accuracy``,
+        ``test_stroke_accuracy``, ``worst_group_macro_f1`` (the test group, e.g.
+        player, scored worst), ``val_strokes``, ``test_strokes``,
+        ``test_strokes_unreached`` (strokes of videos shorter than a window).
+        Window level: ``val_macro_f1_score``, ``train_macro_f1_score``,
+        ``test_accuracy``, ``test_loss``, ``macro_avg_*`` and ``weighted_avg_*``,
+        ``<class>_precision/_recall/_f1_score/_support`` on the test windows. Costs:
+        ``epochs_trained``, ``training_time_seconds`` and ``_minutes``,
+        ``trainable_params``, ``inference_ms_per_window``. Cross-validated runs add
+        ``cv_folds`` and ``<metric>_std`` for :data:`SPREAD_METRICS`.
     history : dict of str to list of float
         Per-epoch loss, accuracy, val_loss, val_accuracy, learning_rate.
     confusion : ndarray (classes, classes)
@@ -56,7 +75,16 @@ class RunResult:
     data : dict
         Facts of the data: samples per split, class counts, input shape.
     model : keras.Model
-        The trained model (best validation weights).
+        The trained model (best validation weights; with folds, the fold that
+        scored best on validation).
+    groups : list of dict
+        Test strokes per group (player, session or video): ``group``, ``strokes``,
+        ``macro_f1``, ``accuracy``, ``handedness``, ``videos`` (and ``fold``),
+        worst first.
+    folds : list of dict
+        With cross-validation, the headline metrics of each fold.
+    test_true, test_pred : ndarray
+        Test windows' classes and predictions (pooled over folds).
     """
 
     metrics: dict[str, float]
@@ -66,6 +94,10 @@ class RunResult:
     report: str
     data: dict[str, Any] = field(default_factory=dict)
     model: Any = None
+    groups: list[dict[str, Any]] = field(default_factory=list)
+    folds: list[dict[str, Any]] = field(default_factory=list)
+    test_true: np.ndarray | None = None
+    test_pred: np.ndarray | None = None
 
 
 def set_seed(seed: int) -> None:
@@ -104,13 +136,15 @@ def fit_standardizer(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _report_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: tuple[str, ...]) -> dict:
+    """Averages over the classes present in ``y_true`` (the macro-F1 rule); every class."""
     from sklearn.metrics import precision_recall_fscore_support
 
     labels = np.arange(len(classes))
+    present = np.unique(y_true)
     out: dict[str, float] = {}
     for avg in ("macro", "weighted"):
         p, r, f, _ = precision_recall_fscore_support(
-            y_true, y_pred, labels=labels, average=avg, zero_division=0
+            y_true, y_pred, labels=present, average=avg, zero_division=0
         )
         out[f"{avg}_avg_precision"], out[f"{avg}_avg_recall"], out[f"{avg}_avg_f1_score"] = p, r, f
     p, r, f, s = precision_recall_fscore_support(
@@ -124,12 +158,6 @@ def _report_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: tuple[str, 
     return {k: float(v) for k, v in out.items()}
 
 
-def _macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    from sklearn.metrics import f1_score
-
-    return float(f1_score(y_true, y_pred, average="macro", zero_division=0))
-
-
 def check_training_params(params: Mapping[str, Any]) -> dict[str, Any]:
     """Training settings from ``params`` (other keys ignored), defaults filled in, validated."""
     p = {**TRAINING_DEFAULTS, **{k: params[k] for k in TRAINING_DEFAULTS if k in params}}
@@ -141,6 +169,8 @@ def check_training_params(params: Mapping[str, Any]) -> dict[str, Any]:
         raise TrainingError(f"reduce_lr_factor must be in (0, 1); got {p['reduce_lr_factor']!r}.")
     if p["class_weight"] not in ("balanced", None):
         raise TrainingError(f"class_weight must be 'balanced' or None; got {p['class_weight']!r}.")
+    if not isinstance(p["augment_mirror"], bool):
+        raise TrainingError(f"augment_mirror must be True or False; got {p['augment_mirror']!r}.")
     return p
 
 
@@ -158,7 +188,8 @@ def train_and_evaluate(
     ----------
     windows : WindowSet
     split : Split
-        From :func:`tennis_lab.windows.split_by_video`.
+        From :func:`tennis_lab.evaluation.make_split` (or one of
+        :func:`tennis_lab.evaluation.make_folds`).
     params : mapping
         Model parameters (see :mod:`tennis_lab.model`) and training settings
         (:data:`TRAINING_DEFAULTS`); other keys (data parameters, ids) are ignored.
@@ -172,6 +203,8 @@ def train_and_evaluate(
     Returns
     -------
     RunResult
+        Window-level and stroke-level metrics (see :class:`RunResult`), with the
+        test strokes scored per group.
     """
     import keras
 
@@ -191,6 +224,10 @@ def train_and_evaluate(
     set_seed(seed)
     X_train, X_val, X_test = (windows.windows(i) for i in (split.train, split.val, split.test))
     y_train, y_val, y_test = (windows.y[i] for i in (split.train, split.val, split.test))
+    if train_params["augment_mirror"]:
+        # mirrored copies of the training windows: a left-handed version of every stroke
+        X_train = np.concatenate([X_train, windows.mirror(X_train)])
+        y_train = np.concatenate([y_train, y_train])
     mean, std = fit_standardizer(X_train)
     X_train, X_val, X_test = ((x - mean) / std for x in (X_train, X_val, X_test))
 
@@ -237,11 +274,40 @@ def train_and_evaluate(
     p_test = probs_test.argmax(axis=1)
     test_loss, test_accuracy = model.evaluate(X_test, y_test, batch_size=256, verbose=0)
 
+    def score_strokes(videos: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """True classes, predictions and videos of every annotated stroke of ``videos``."""
+        offsets, starts, owner = windows.scoring_windows(videos)
+        X = (cut_windows(windows.frames, offsets, windows.window_size) - mean) / std
+        probs = predict(X) if len(X) else np.zeros((0, n_classes))
+        strokes = windows.strokes
+        mask = np.isin(strokes["video"], list(videos))
+        agg = evaluation.aggregate_strokes(
+            probs, owner, starts, windows.window_size,
+            strokes["video"][mask], strokes["start"][mask], strokes["end"][mask],
+        )  # fmt: skip
+        return strokes["y"][mask], evaluation.predict_strokes(agg), strokes["video"][mask]
+
+    sv_true, sv_pred, _ = score_strokes(split.val_videos)
+    st_true, st_pred, st_video = score_strokes(split.test_videos)
+    group_of = evaluation.video_groups(windows.video_ids, windows.videos, split.by)
+    groups = evaluation.group_scores(
+        st_true, st_pred, np.array([group_of[v] for v in st_video], dtype=object),
+        extra=_group_facts(windows, group_of, split.fold),
+    )  # fmt: skip
+
     from sklearn.metrics import classification_report, confusion_matrix
 
     metrics = {
-        SELECTION_METRIC: _macro_f1(y_val, p_val),
-        "train_macro_f1_score": _macro_f1(y_train, p_train),
+        SELECTION_METRIC: evaluation.macro_f1(sv_true, sv_pred),
+        "test_stroke_macro_f1": evaluation.macro_f1(st_true, st_pred),
+        "val_stroke_accuracy": evaluation.accuracy(sv_true, sv_pred),
+        "test_stroke_accuracy": evaluation.accuracy(st_true, st_pred),
+        "worst_group_macro_f1": min((g["macro_f1"] for g in groups), default=float("nan")),
+        "val_strokes": float(len(sv_true)),
+        "test_strokes": float(len(st_true)),
+        "test_strokes_unreached": float((st_pred < 0).sum()),
+        "val_macro_f1_score": evaluation.macro_f1(y_val, p_val),
+        "train_macro_f1_score": evaluation.macro_f1(y_train, p_train),
         "test_accuracy": float(test_accuracy),
         "test_loss": float(test_loss),
         **_report_metrics(y_test, p_test, windows.classes),
@@ -265,9 +331,15 @@ def train_and_evaluate(
         "train_class_counts": windows.class_counts(split.train),
         "val_class_counts": windows.class_counts(split.val),
         "test_class_counts": windows.class_counts(split.test),
+        "split_by": split.by,
+        "train_groups": list(split.train_groups),
+        "val_groups": list(split.val_groups),
+        "test_groups": list(split.test_groups),
         "train_videos": list(split.train_videos),
         "val_videos": list(split.val_videos),
         "test_videos": list(split.test_videos),
+        "mirrored_videos": sorted(v for v, m in windows.videos.items() if m.get("mirrored")),
+        "augment_mirror": bool(train_params["augment_mirror"]),
     }
     return RunResult(
         metrics=metrics,
@@ -277,6 +349,122 @@ def train_and_evaluate(
         report=report,
         data=data,
         model=model,
+        groups=groups,
+        test_true=np.asarray(y_test),
+        test_pred=np.asarray(p_test),
+    )
+
+
+def _group_facts(
+    windows: WindowSet, group_of: Mapping[str, str], fold: int | None
+) -> dict[str, dict[str, Any]]:
+    """Group -> its videos, handedness (left, right, mixed or unknown) and fold."""
+    facts: dict[str, dict[str, Any]] = {}
+    for video, group in sorted(group_of.items()):
+        entry = facts.setdefault(group, {"videos": [], "_hands": set()})
+        entry["videos"].append(video)
+        entry["_hands"].add((windows.videos.get(video) or {}).get("handedness") or "unknown")
+    for entry in facts.values():
+        hands = entry.pop("_hands")
+        entry["handedness"] = hands.pop() if len(hands) == 1 else "mixed"
+        entry["videos"] = " ".join(entry["videos"])
+        if fold is not None:
+            entry["fold"] = fold
+    return facts
+
+
+FOLD_COLUMNS = (
+    SELECTION_METRIC, "test_stroke_macro_f1", "worst_group_macro_f1", "val_macro_f1_score",
+    "macro_avg_f1_score", "test_accuracy", "epochs_trained", "training_time_minutes",
+)  # fmt: skip
+
+
+def cross_validate(
+    windows: WindowSet,
+    splits: list[Split],
+    params: Mapping[str, Any],
+    seed: int = 42,
+    verbose: int = 0,
+    callbacks: list | None = None,
+) -> RunResult:
+    """Train and evaluate one configuration on every fold; combine the results.
+
+    Parameters
+    ----------
+    windows : WindowSet
+    splits : list of Split
+        From :func:`tennis_lab.evaluation.make_folds`; each group is tested once.
+    params, seed, verbose, callbacks
+        As :func:`train_and_evaluate` (the same seed on every fold).
+
+    Returns
+    -------
+    RunResult
+        ``metrics``: the mean over folds (training times: the sum), ``<metric>_std``
+        for :data:`SPREAD_METRICS`, ``cv_folds``; ``worst_group_macro_f1`` is the
+        worst group over all folds. ``groups``: every group, from the fold that
+        tested it. ``folds``: each fold's headline metrics. The model, history and
+        report of the fold that scored best on validation; the confusion matrix
+        and test predictions pooled over folds.
+    """
+    from sklearn.metrics import classification_report
+
+    if not splits:
+        raise TrainingError("cross_validate needs at least one fold.")
+    results = []
+    for split in splits:
+        if verbose:
+            print(f"\n--- {split.describe()}")
+        results.append(train_and_evaluate(windows, split, params, seed, verbose, callbacks))
+    names = list(results[0].metrics)
+    metrics: dict[str, float] = {}
+    for name in names:
+        values = [r.metrics[name] for r in results]
+        if name in SUMMED_METRICS:
+            metrics[name] = float(np.nansum(values))
+        else:
+            metrics[name] = evaluation.mean_std(values)[0]
+        if name in SPREAD_METRICS:
+            metrics[f"{name}_std"] = evaluation.mean_std(values)[1]
+    groups = sorted(
+        (g for r in results for g in r.groups), key=lambda g: (g["macro_f1"], g["group"])
+    )
+    metrics["worst_group_macro_f1"] = min((g["macro_f1"] for g in groups), default=float("nan"))
+    metrics["cv_folds"] = float(len(splits))
+    folds = [
+        {"fold": split.fold or i + 1, "test_groups": " ".join(split.test_groups),
+         **{k: r.metrics[k] for k in FOLD_COLUMNS}}
+        for i, (split, r) in enumerate(zip(splits, results, strict=True))
+    ]  # fmt: skip
+    best = max(range(len(results)), key=lambda i: results[i].metrics[SELECTION_METRIC])
+    test_true = np.concatenate([r.test_true for r in results])
+    test_pred = np.concatenate([r.test_pred for r in results])
+    labels = np.arange(len(windows.classes))
+    data = dict(results[best].data)
+    data.update(
+        cv_folds=len(splits),
+        model_fold=best + 1,
+        test_groups=sorted({g for s in splits for g in s.test_groups}),
+        test_samples=int(len(test_true)),
+    )
+    return RunResult(
+        metrics=metrics,
+        history=results[best].history,
+        confusion=sum(r.confusion for r in results),
+        classes=windows.classes,
+        report=classification_report(
+            test_true,
+            test_pred,
+            labels=labels,
+            target_names=list(windows.classes),
+            zero_division=0,
+        ),  # fmt: skip
+        data=data,
+        model=results[best].model,
+        groups=groups,
+        folds=folds,
+        test_true=test_true,
+        test_pred=test_pred,
     )
 
 
@@ -285,11 +473,28 @@ def metrics_table(result: RunResult):
     import pandas as pd
 
     names = [
-        SELECTION_METRIC, "train_macro_f1_score", "macro_avg_f1_score", "test_accuracy",
-        "test_loss", "macro_avg_precision", "macro_avg_recall", "weighted_avg_f1_score",
-        "epochs_trained", "training_time_minutes", "trainable_params", "inference_ms_per_window",
+        SELECTION_METRIC, "test_stroke_macro_f1", "worst_group_macro_f1", "val_macro_f1_score",
+        "train_macro_f1_score", "macro_avg_f1_score", "test_accuracy", "test_loss",
+        "macro_avg_precision", "macro_avg_recall", "weighted_avg_f1_score", "epochs_trained",
+        "training_time_minutes", "trainable_params", "inference_ms_per_window",
     ]  # fmt: skip
-    return pd.DataFrame({"value": [result.metrics[n] for n in names]}, index=names)
+    rows = {n: [result.metrics[n], result.metrics.get(f"{n}_std")] for n in names}
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=["value", "std over folds"])
+    return table if result.folds else table[["value"]]
+
+
+def groups_table(result: RunResult):
+    """Per-group test scores of ``result`` as a DataFrame, worst first (for display)."""
+    import pandas as pd
+
+    return pd.DataFrame(result.groups).set_index("group") if result.groups else pd.DataFrame()
+
+
+def folds_table(result: RunResult):
+    """Per-fold headline metrics of ``result`` as a DataFrame (empty without folds)."""
+    import pandas as pd
+
+    return pd.DataFrame(result.folds).set_index("fold") if result.folds else pd.DataFrame()
 
 
 def write_result(result: RunResult, path, run_id: str | None = None) -> None:
@@ -305,6 +510,8 @@ def write_result(result: RunResult, path, run_id: str | None = None) -> None:
         "data": result.data,
         "classes": list(result.classes),
         "confusion": result.confusion.tolist(),
+        "groups": result.groups,
+        "folds": result.folds,
     }
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(payload, indent=1, default=str), encoding="utf-8")

@@ -4,30 +4,42 @@ Steps, in order, for each recording:
 
 1. missing frames (NaN) are filled by linear interpolation in time
    (``missing_frames="interpolate"``, the default) or with zeros (``"zero"``);
-2. optionally, body-centred normalisation: x/y/z are centred on the hip midpoint
+2. recordings of left-handed players are mirrored into a right-handed frame
+   (``mirror_left_handed``, the default; see :func:`mirror_landmarks`);
+3. optionally, body-centred normalisation: x/y/z are centred on the hip midpoint
    of each frame and divided by the recording's median torso length;
-3. with ``enable_fps_scaling`` the recording is resampled to ``reference_fps`` so
+4. with ``enable_fps_scaling`` the recording is resampled to ``reference_fps`` so
    that a window of ``window_size`` frames lasts the same time in every video;
-4. sliding windows of ``window_size`` frames every ``stride = window_size - overlap``
+5. sliding windows of ``window_size`` frames every ``stride = window_size - overlap``
    frames (vectorised: no Python loop over windows; a window is an offset into
    one buffer of frames, copied out only when a batch is needed);
-5. each window is labelled (see :func:`label_windows`).
+6. each window is labelled (see :func:`label_windows`).
 
 Labelling rule: a stroke *covers* a window by the number of frames they share,
 divided by the shorter of the two (the window, or the stroke when the stroke is
 shorter). A window takes the label of the stroke that covers it most when that
 coverage is at least ``min_stroke_coverage``. A window no stroke touches is *idle*
 (kept as class ``idle`` with ``include_idle``, else dropped); a window touched but
-covered less than the threshold is ambiguous and dropped. Every drop is counted.
+covered less than the threshold is ambiguous and dropped; a window covered equally
+by strokes of two different classes is *tied* and dropped (never given the earlier
+stroke's label). Every drop is counted.
+
+Besides the labelled training windows, a :class:`WindowSet` keeps every annotated
+stroke on the windowing timeline and can cut the *scoring windows* of any video
+(all complete windows, plus one aligned to the video's end), so that evaluation can
+score every stroke whatever the windowing (see :mod:`tennis_lab.evaluation`).
 
 This module imports nothing else of the package: ``make_windows`` takes any object
 with ``recordings`` (video id -> object with landmarks, fps, landmark_names,
 channel_names) and ``annotations`` (DataFrame with video_id, start_frame,
-end_frame, label), such as :class:`tennis_lab.poses.PoseDataset`.
+end_frame, label), such as :class:`tennis_lab.poses.PoseDataset`; per-video
+``handedness`` (video id -> "left"/"right"/None) and ``video_metadata()`` (video id
+-> player, handedness, session) are used when the object has them.
 """
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,9 +50,14 @@ import numpy as np
 IDLE = "idle"
 IDLE_CODE = -1
 AMBIGUOUS_CODE = -2
+TIED_CODE = -3
 SPATIAL_CHANNELS = ("x", "y", "z")
 MISSING_FRAME_METHODS = ("interpolate", "zero")
 NORMALIZATIONS = ("none", "body")
+# The image's vertical centre line, about which raw coordinates are mirrored:
+# pose extractors (MediaPipe, MoveNet) give x normalised to [0, 1].
+IMAGE_CENTRE_X = 0.5
+_SIDE = re.compile(r"left|right", re.IGNORECASE)
 
 
 class WindowingError(ValueError):
@@ -75,7 +92,19 @@ class WindowSet:
     params : dict
         The windowing parameters used.
     counts : dict
-        Windows made, kept, and dropped (idle, ambiguous).
+        Windows made, kept, and dropped (idle, ambiguous, tied); videos mirrored.
+    landmark_names, channel_names : tuple of str
+        The layout of a frame: ``features = landmarks x channels``.
+    video_ids : tuple of str
+        Every video, in the order of the frame buffer.
+    video_offsets, video_lengths : ndarray, int64, (videos,)
+        First row in ``frames`` and number of frames of each video.
+    strokes : dict of str to ndarray
+        Every annotated stroke on the windowing timeline: ``video`` (str),
+        ``start``, ``end`` (frames, end exclusive) and ``y`` (class index).
+    videos : dict of str to dict
+        Per-video metadata: ``player``, ``handedness``, ``session`` (None when
+        unknown) and ``mirrored`` (bool).
     """
 
     frames: np.ndarray
@@ -88,6 +117,13 @@ class WindowSet:
     feature_names: tuple[str, ...]
     params: dict[str, Any] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    landmark_names: tuple[str, ...] = ()
+    channel_names: tuple[str, ...] = ()
+    video_ids: tuple[str, ...] = ()
+    video_offsets: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    video_lengths: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    strokes: dict[str, np.ndarray] = field(default_factory=dict)
+    videos: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.y)
@@ -113,24 +149,65 @@ class WindowSet:
         return {c: int(n) for c, n in zip(self.classes, counts, strict=True)}
 
     def subset(self, index: np.ndarray) -> WindowSet:
-        """The windows at ``index``, sharing the frame buffer."""
+        """The windows at ``index``, sharing the frame buffer (strokes and videos kept)."""
         return WindowSet(
             self.frames, self.offsets[index], self.window_size, self.y[index],
             self.groups[index], self.starts[index], self.classes, self.feature_names,
-            dict(self.params), dict(self.counts),
+            dict(self.params), dict(self.counts), self.landmark_names, self.channel_names,
+            self.video_ids, self.video_offsets, self.video_lengths, self.strokes, self.videos,
         )  # fmt: skip
 
+    def scoring_windows(self, videos: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every window of ``videos`` a stroke could fall in, labelled or not.
 
-@dataclass(frozen=True)
-class Split:
-    """Window indices of a split by video, and the videos in each part."""
+        The complete windows every ``stride`` frames, plus one aligned to the end of
+        the video when the stride leaves its last frames uncovered, so that every
+        frame of a video at least ``window_size`` long lies in some window.
 
-    train: np.ndarray
-    val: np.ndarray
-    test: np.ndarray
-    train_videos: tuple[str, ...]
-    val_videos: tuple[str, ...]
-    test_videos: tuple[str, ...]
+        Returns
+        -------
+        offsets : ndarray, int64
+            Rows of ``frames`` where the windows begin (for :func:`cut_windows`).
+        starts : ndarray, int64
+            First frame of each window on its video's windowing timeline.
+        video : ndarray of str
+            The video of each window.
+        """
+        stride = int(self.params.get("stride", self.window_size))
+        index = {v: i for i, v in enumerate(self.video_ids)}
+        offsets, starts, names = [], [], []
+        for video in videos:
+            if video not in index:
+                raise WindowingError(f"video {video!r} is not in this window set.")
+            i = index[video]
+            length = int(self.video_lengths[i])
+            s = window_starts(length, self.window_size, stride)
+            if len(s) and s[-1] != length - self.window_size:
+                s = np.append(s, length - self.window_size)
+            offsets.append(int(self.video_offsets[i]) + s)
+            starts.append(s)
+            names.append(np.full(len(s), video, dtype=object))
+        if not offsets:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, np.zeros(0, dtype=str)
+        return (
+            np.concatenate(offsets),
+            np.concatenate(starts),
+            np.concatenate(names).astype(str),
+        )
+
+    def mirror(self, X: np.ndarray) -> np.ndarray:
+        """Windows ``X`` (..., features) as a mirror image, in this set's coordinates.
+
+        With body normalisation the frames are centred on the hips, so the mirror
+        line is x = 0; otherwise it is the image's centre line (x = 0.5).
+        """
+        centre = 0.0 if self.params.get("normalization") == "body" else IMAGE_CENTRE_X
+        shape = X.shape
+        landmarks = X.reshape(*shape[:-1], len(self.landmark_names), len(self.channel_names))
+        return mirror_landmarks(
+            landmarks, self.landmark_names, self.channel_names, centre=centre
+        ).reshape(shape)
 
 
 # --------------------------------------------------------------------------- frames
@@ -260,6 +337,85 @@ def normalize_body(
     return out
 
 
+def _other_side(name: str) -> str:
+    def swap(match: re.Match) -> str:
+        word = match.group(0)
+        other = "right" if word.lower() == "left" else "left"
+        return (
+            other.upper() if word.isupper() else other.capitalize() if word[0].isupper() else other
+        )
+
+    return _SIDE.sub(swap, name)
+
+
+def mirror_pairs(landmark_names: Sequence[str]) -> np.ndarray:
+    """Index of each landmark's mirror image: left and right swapped by name.
+
+    ``left_wrist`` <-> ``right_wrist``, ``mouth_left`` <-> ``mouth_right``,
+    ``LeftKnee`` <-> ``RightKnee``; a landmark without a side (``nose``) is its own
+    mirror image. Works for MediaPipe's 33 landmarks, MoveNet/COCO's 17 and alike.
+
+    Raises
+    ------
+    WindowingError
+        The layout has no left/right pairs, or a sided landmark lacks its partner.
+    """
+    names = list(landmark_names)
+    position = {n: i for i, n in enumerate(names)}
+    index = np.arange(len(names))
+    sided = [n for n in names if _SIDE.search(n)]
+    if not sided:
+        raise WindowingError(
+            f"cannot mirror this landmark layout: no landmark name says left or right "
+            f"({names[:8]}{' ...' if len(names) > 8 else ''}). Set mirror_left_handed=False "
+            "and augment_mirror=False, or name the landmarks left_*/right_*."
+        )
+    for name in sided:
+        partner = _other_side(name)
+        if partner not in position:
+            raise WindowingError(
+                f"cannot mirror landmark {name!r}: the layout has no {partner!r}. Set "
+                "mirror_left_handed=False and augment_mirror=False, or add the missing landmark."
+            )
+        index[position[name]] = position[partner]
+    return index
+
+
+def mirror_landmarks(
+    landmarks: np.ndarray,
+    landmark_names: Sequence[str],
+    channel_names: Sequence[str],
+    centre: float = IMAGE_CENTRE_X,
+) -> np.ndarray:
+    """A left-handed player's poses as a right-handed player's, and back.
+
+    Flips x about the vertical line ``x = centre`` (``x -> 2 * centre - x``; the
+    image's centre line for coordinates normalised to [0, 1]) and swaps left and
+    right landmarks by name (:func:`mirror_pairs`). Other channels (y, z,
+    visibility) are unchanged. Mirroring twice gives the input back.
+
+    Parameters
+    ----------
+    landmarks : ndarray (..., landmarks, channels)
+    landmark_names, channel_names : sequence of str
+    centre : float
+
+    Returns
+    -------
+    ndarray of the same shape and dtype.
+    """
+    channels = list(channel_names)
+    if "x" not in channels:
+        raise WindowingError(
+            f"cannot mirror poses without an 'x' channel (channels: {channels}). Set "
+            "mirror_left_handed=False and augment_mirror=False."
+        )
+    out = landmarks[..., mirror_pairs(landmark_names), :].copy()
+    x = channels.index("x")
+    out[..., x] = np.asarray(2 * centre, dtype=out.dtype) - out[..., x]
+    return out
+
+
 # --------------------------------------------------------------------------- windows
 
 
@@ -298,8 +454,10 @@ def label_windows(
     Returns
     -------
     ndarray of int64, (windows,)
-        The stroke's code, :data:`IDLE_CODE` where no stroke touches the window,
-        or :data:`AMBIGUOUS_CODE` where the best coverage is below the threshold.
+        The code of the class whose stroke covers the window most;
+        :data:`IDLE_CODE` where no stroke touches the window;
+        :data:`AMBIGUOUS_CODE` where the best coverage is below the threshold;
+        :data:`TIED_CODE` where strokes of two different classes cover it equally.
     """
     if len(stroke_starts) == 0:
         return np.full(len(starts), IDLE_CODE, dtype=np.int64)
@@ -309,9 +467,16 @@ def label_windows(
     shared = np.clip(shared, 0, None)
     shorter = np.minimum(window_size, stroke_ends - stroke_starts)[None, :]
     coverage = shared / shorter
-    best = coverage.argmax(axis=1)
-    best_cov = coverage[np.arange(len(starts)), best]
-    labels = np.where(best_cov >= min_stroke_coverage, stroke_codes[best], AMBIGUOUS_CODE)
+    # the best coverage by a stroke of each class; a tie between two classes is no label
+    codes = np.unique(stroke_codes)
+    per_class = np.stack([coverage[:, stroke_codes == c].max(axis=1) for c in codes], axis=1)
+    order = np.argsort(-per_class, axis=1, kind="stable")
+    rows = np.arange(len(starts))
+    best_cov = per_class[rows, order[:, 0]]
+    labels = np.where(best_cov >= min_stroke_coverage, codes[order[:, 0]], AMBIGUOUS_CODE)
+    if len(codes) > 1:
+        tied = (per_class[rows, order[:, 1]] == best_cov) & (best_cov >= min_stroke_coverage)
+        labels = np.where(tied, TIED_CODE, labels)
     return np.where(shared.max(axis=1) == 0, IDLE_CODE, labels).astype(np.int64)
 
 
@@ -343,6 +508,7 @@ def make_windows(
     include_idle: bool = False,
     normalization: str = "body",
     missing_frames: str = "interpolate",
+    mirror_left_handed: bool = True,
 ) -> WindowSet:
     """Cut a dataset into labelled windows.
 
@@ -364,6 +530,10 @@ def make_windows(
         ``body`` (the default) removes camera distance and framing: see
         :func:`normalize_body`. ``none`` keeps image coordinates.
     missing_frames : {"interpolate", "zero"}
+    mirror_left_handed : bool
+        Mirror the recordings of left-handed players (``dataset.handedness``) into a
+        right-handed frame before windowing (:func:`mirror_landmarks`); recordings
+        of unknown handedness are used as they are.
 
     Returns
     -------
@@ -383,6 +553,10 @@ def make_windows(
         )
     if reference_fps <= 0:
         raise WindowingError(f"reference_fps must be positive; got {reference_fps}.")
+    if not isinstance(mirror_left_handed, bool | np.bool_):
+        raise WindowingError(
+            f"mirror_left_handed must be True or False; got {mirror_left_handed!r}."
+        )
     recordings: Mapping[str, Any] = dataset.recordings
     if not recordings:
         raise WindowingError("the dataset has no recordings.")
@@ -406,6 +580,15 @@ def make_windows(
 
     first = next(iter(recordings.values()))
     feature_names = tuple(f"{lm}_{ch}" for lm in first.landmark_names for ch in first.channel_names)
+    handedness: Mapping[str, Any] = getattr(dataset, "handedness", None) or {}
+    metadata: Mapping[str, Mapping[str, Any]] = (
+        dataset.video_metadata() if hasattr(dataset, "video_metadata") else {}
+    )
+    to_mirror = (
+        {v for v in recordings if handedness.get(v) == "left"} if mirror_left_handed else set()
+    )
+    if to_mirror:
+        mirror_pairs(first.landmark_names)  # a layout that cannot be mirrored fails here
     # one buffer for the preprocessed frames of every video; windows are offsets into it
     order = sorted(recordings)
     lengths = [len(recordings[v].landmarks) for v in order]
@@ -416,12 +599,15 @@ def make_windows(
         ]
     buffer = np.empty((sum(lengths), len(feature_names)), dtype=np.float32)
     offsets, ys, gs, ss = [], [], [], []
+    stroke_parts: dict[str, list[np.ndarray]] = {"video": [], "start": [], "end": [], "y": []}
     base = 0
-    made = idle = ambiguous = 0
+    made = idle = ambiguous = tied = 0
     longest = 0
     for video_id, length in zip(order, lengths, strict=True):
         rec = recordings[video_id]
         frames = fill_missing(np.asarray(rec.landmarks, dtype=np.float32), missing_frames)
+        if video_id in to_mirror:
+            frames = mirror_landmarks(frames, rec.landmark_names, rec.channel_names)
         if normalization == "body":
             frames = normalize_body(frames, rec.landmark_names, rec.channel_names)
         scale = reference_fps / rec.fps if enable_fps_scaling else 1.0
@@ -437,16 +623,23 @@ def make_windows(
         video_base = base
         base += length
         longest = max(longest, length)
-        starts = window_starts(frames.shape[0], window_size, stride)
-        if len(starts) == 0:
-            continue
         strokes = annotations[annotations["video_id"] == video_id]
         s0 = np.round(strokes["start_frame"].to_numpy() * scale).astype(np.int64)
         s1 = np.maximum(np.round(strokes["end_frame"].to_numpy() * scale).astype(np.int64), s0 + 1)
+        s1 = np.minimum(s1, length)
+        s0 = np.minimum(s0, s1 - 1)
         codes = np.array([code_of[c] for c in strokes["label"]], dtype=np.int64)
+        stroke_parts["video"].append(np.full(len(codes), video_id, dtype=object))
+        stroke_parts["start"].append(s0)
+        stroke_parts["end"].append(s1)
+        stroke_parts["y"].append(codes)
+        starts = window_starts(frames.shape[0], window_size, stride)
+        if len(starts) == 0:
+            continue
         labels = label_windows(starts, window_size, s0, s1, codes, min_stroke_coverage)
         made += len(starts)
         ambiguous += int((labels == AMBIGUOUS_CODE).sum())
+        tied += int((labels == TIED_CODE).sum())
         if include_idle and IDLE in code_of:
             labels = np.where(labels == IDLE_CODE, code_of[IDLE], labels)
         else:
@@ -464,19 +657,37 @@ def make_windows(
         "enable_fps_scaling": enable_fps_scaling, "reference_fps": reference_fps,
         "min_stroke_coverage": min_stroke_coverage, "include_idle": include_idle,
         "normalization": normalization, "missing_frames": missing_frames,
+        "mirror_left_handed": bool(mirror_left_handed),
     }  # fmt: skip
     if not ys:
         raise WindowingError(_no_windows_reason(params, longest, made, annotations, fps_values))
     y = np.concatenate(ys)
     counts = {
         "windows_made": made, "windows_kept": len(y),
-        "dropped_idle": idle, "dropped_ambiguous": ambiguous,
+        "dropped_idle": idle, "dropped_ambiguous": ambiguous, "dropped_tied": tied,
+        "mirrored_videos": len(to_mirror),
     }  # fmt: skip
+    videos = {
+        v: {
+            "player": (metadata.get(v) or {}).get("player"),
+            "handedness": handedness.get(v),
+            "session": (metadata.get(v) or {}).get("session"),
+            "mirrored": v in to_mirror,
+        }
+        for v in order
+    }
+    strokes = {k: np.concatenate(parts) for k, parts in stroke_parts.items()}
+    strokes["video"] = strokes["video"].astype(str)
     return WindowSet(
         frames=buffer,
         offsets=np.concatenate(offsets), window_size=window_size, y=y,
         groups=np.concatenate(gs).astype(str), starts=np.concatenate(ss),
         classes=classes, feature_names=feature_names, params=params, counts=counts,
+        landmark_names=tuple(first.landmark_names), channel_names=tuple(first.channel_names),
+        video_ids=tuple(order),
+        video_offsets=np.cumsum([0, *lengths[:-1]]).astype(np.int64),
+        video_lengths=np.asarray(lengths, dtype=np.int64),
+        strokes=strokes, videos=videos,
     )  # fmt: skip
 
 
@@ -502,66 +713,7 @@ def _no_windows_reason(params, longest, made, annotations, fps_values) -> str:
     )
 
 
-# --------------------------------------------------------------------------- splits
-
-
-def split_by_video(
-    groups: np.ndarray,
-    y: np.ndarray,
-    val_fraction: float = 0.15,
-    test_fraction: float = 0.15,
-    seed: int = 42,
-) -> Split:
-    """Split windows into train / validation / test by video.
-
-    No video has windows in two parts. Videos are taken in a seeded random order
-    and each goes to the part whose per-class window counts are furthest below
-    their targets (``fraction * windows of that class``), so every part gets a
-    share of every class as far as the videos allow. Each part gets at least one
-    video.
-
-    Raises
-    ------
-    WindowingError
-        Fewer than three videos with windows, or fractions out of range.
-    """
-    for name, frac in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
-        if not 0 < frac < 1:
-            raise WindowingError(f"{name} must be between 0 and 1; got {frac}.")
-    if val_fraction + test_fraction >= 1:
-        raise WindowingError(
-            f"val_fraction + test_fraction must be below 1; got {val_fraction + test_fraction}."
-        )
-    groups = np.asarray(groups)
-    videos, video_index = np.unique(groups, return_inverse=True)
-    if len(videos) < 3:
-        raise WindowingError(
-            f"a split by video needs at least 3 videos with windows (train, validation, test); "
-            f"got {len(videos)} ({', '.join(map(str, videos))}). Add recordings, or check that "
-            "window_size fits the strokes of more videos."
-        )
-    n_classes = int(y.max()) + 1
-    per_video = np.zeros((len(videos), n_classes), dtype=np.int64)
-    np.add.at(per_video, (video_index, y), 1)
-    fractions = np.array([1 - val_fraction - test_fraction, val_fraction, test_fraction])
-    totals = per_video.sum(axis=0).astype(float)
-    target = fractions[:, None] * totals[None, :]
-    current = np.zeros_like(target)
-    part_of = np.empty(len(videos), dtype=np.int64)
-    empty_parts = {0, 1, 2}
-    order = np.random.default_rng(seed).permutation(len(videos))
-    for k, v in enumerate(order):
-        remaining = len(order) - k
-        candidates = sorted(empty_parts) if remaining <= len(empty_parts) else [0, 1, 2]
-        need = (target - current) / np.maximum(totals, 1)[None, :]
-        scores = (need * per_video[v][None, :]).sum(axis=1)
-        part = max(candidates, key=lambda p: (scores[p], -p))
-        part_of[v] = part
-        current[part] += per_video[v]
-        empty_parts.discard(part)
-    index = [np.flatnonzero(part_of[video_index] == p) for p in range(3)]
-    names = [tuple(str(v) for v in videos[part_of == p]) for p in range(3)]
-    return Split(index[0], index[1], index[2], names[0], names[1], names[2])
+# --------------------------------------------------------------------------- weights
 
 
 def class_weights(

@@ -64,3 +64,48 @@ def test_console_script_and_module_entry_point(tmp_path):
         [sys.executable, "-m", "tennis_lab", "--help"], capture_output=True, text=True
     )
     assert helped.returncode == 0 and "data" in helped.stdout
+
+
+def test_data_import_with_videos_and_summary_show_players_and_handedness(tmp_path, capsys):
+    src = tmp_path / "extracted"
+    src.mkdir()
+    for i, vid in enumerate(("rally_01", "rally_02", "rally_03")):
+        landmarks = np.random.default_rng(i).uniform(0.1, 1, (60, 60)).astype(np.float32)
+        np.savez(src / f"{vid}.npz", landmarks=landmarks, fps=np.float64(30))
+    ann = tmp_path / "annotations.csv"
+    ann.write_text("video_id,start_frame,end_frame,label\nrally_01,20,50,forehand\n")
+    videos = tmp_path / "my_videos.csv"
+    videos.write_text(
+        "video_id,player,handedness,session\nrally_01,ana,right,day_1\n"
+        "rally_02,bruno,left,day_1\nrally_03,ana,right,day_2\n"
+    )
+    dest = tmp_path / "dataset"
+    args = ["data", "import", "mediapipe", str(src), str(dest), "--annotations", str(ann)]
+    assert main([*args, "--videos", str(videos)]) == 0
+    out = capsys.readouterr().out
+    assert (dest / "videos.csv").read_text() == videos.read_text()
+    assert "(3 video(s) described)" in out and "Players:     2 (ana, bruno)" in out
+
+    assert main(["data", "summary", str(dest)]) == 0
+    out = capsys.readouterr().out
+    assert "Players:     2 (ana, bruno)\n" in out
+    assert "Sessions:    2 (day_1, day_2)\n" in out
+    assert "Handedness:  2 right, 1 left, 0 unknown (videos)\n" in out
+
+    (dest / "videos.csv").unlink()
+    assert main(["data", "summary", str(dest)]) == 0
+    out = capsys.readouterr().out
+    assert "no videos.csv" in out and "Handedness" not in out
+
+
+def test_data_import_with_a_bad_videos_file_exits_2_naming_file_and_line(tmp_path, capsys):
+    src = tmp_path / "extracted"
+    src.mkdir()
+    np.savez(src / "rally_01.npz", landmarks=np.ones((30, 60), np.float32), fps=np.float64(30))
+    videos = tmp_path / "videos.csv"
+    videos.write_text("video_id,handedness\nrally_01,lefty\n")
+    dest = tmp_path / "dataset"
+    assert main(["data", "import", "mediapipe", str(src), str(dest), "--videos", str(videos)]) == 2
+    err = capsys.readouterr().err
+    assert f"{videos}: line 2: handedness of rally_01 is 'lefty'" in err
+    assert not dest.exists()

@@ -6,13 +6,19 @@ import hashlib
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.linear_model import RidgeClassifier
 from sklearn.metrics import f1_score
 
-from tennis_lab import load_dataset, make_demo_dataset, make_windows, split_by_video
-from tennis_lab.demo import ensure_demo_dataset
-from tennis_lab.poses import MEDIAPIPE_CHANNELS, MEDIAPIPE_LANDMARKS, read_labelstudio
+from tennis_lab import load_dataset, make_demo_dataset, make_split, make_windows
+from tennis_lab.demo import _LEFT_HANDED, ensure_demo_dataset
+from tennis_lab.poses import (
+    MEDIAPIPE_CHANNELS,
+    MEDIAPIPE_LANDMARKS,
+    read_labelstudio,
+    read_videos_csv,
+)
 
 SMALL = dict(n_players=3, videos_per_player=1, seconds_per_video=20)
 
@@ -128,7 +134,7 @@ def test_demo_has_left_and_right_handed_players():
 def test_demo_is_learnable_but_not_trivially_separable(demo):
     """A linear model on the raw windows beats chance (0.25) clearly but stays far from 1."""
     ws = make_windows(demo, window_size=45, overlap=30)
-    split = split_by_video(ws.groups, ws.y, seed=42)
+    split = make_split(ws, split_by="video", seed=42)
     X = ws.X[:, ::5].reshape(len(ws), -1)
     model = RidgeClassifier(alpha=10.0).fit(X[split.train], ws.y[split.train])
     scores = [
@@ -157,3 +163,77 @@ def test_ensure_demo_dataset_generates_once(tmp_path, monkeypatch):
 def test_bad_size_is_refused(tmp_path):
     with pytest.raises(ValueError, match="n_players >= 1"):
         make_demo_dataset(tmp_path / "x", n_players=0)
+
+
+def test_demo_videos_csv_lists_every_video_once_with_player_and_handedness(demo):
+    path = demo.root / "videos.csv"
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    assert list(raw.columns) == ["video_id", "player", "handedness", "session"]
+    assert sorted(raw.video_id) == sorted(demo.recordings) and raw.video_id.is_unique
+    assert len(raw) == 60 and raw.player.nunique() == 20
+    assert (raw.video_id == raw.player + "_" + raw.session.str.replace("day_", "0")).all()
+    assert set(raw.session) == {"day_1", "day_2", "day_3"}
+    left = set(raw.player[raw.handedness == "left"])
+    assert left == _LEFT_HANDED and set(raw.handedness) == {"left", "right"}
+    assert len(read_videos_csv(path, demo.recordings)) == 60
+    # the loaded dataset agrees
+    assert demo.handedness == {
+        vid: "left" if vid.rsplit("_", 1)[0] in _LEFT_HANDED else "right" for vid in demo.recordings
+    }
+    assert demo.video_metadata()["bruno_02"] == {
+        "player": "bruno",
+        "handedness": "left",
+        "session": "day_2",
+    }
+    summary = demo.summary()
+    assert summary["handedness"] == {"left": 15, "right": 45, "unknown": 0}
+    assert len(summary["players"]) == 20 and summary["videos_csv"] is True
+
+
+def test_more_players_than_names_keep_the_handedness_of_their_name(tmp_path):
+    root = make_demo_dataset(
+        tmp_path / "d", n_players=22, videos_per_player=1, seconds_per_video=10
+    )
+    hands = load_dataset(root).handedness
+    assert hands["ana1_01"] == "right" and hands["bruno1_01"] == "left"
+    assert hands["bruno_01"] == "left" and len(hands) == 22
+
+
+def test_regenerating_replaces_a_stale_videos_csv(tmp_path):
+    root = tmp_path / "d"
+    root.mkdir()
+    (root / "videos.csv").write_text("video_id,player\nsomeone_01,someone\n")
+    make_demo_dataset(root, **SMALL)
+    ds = load_dataset(root)  # a stale line would be an unknown video id
+    assert sorted(ds.video_metadata()) == ["ana_01", "bruno_01", "carla_01"]
+
+
+def test_ensure_demo_dataset_adds_videos_csv_to_an_older_demo_without_regenerating(
+    tmp_path, monkeypatch
+):
+    import tennis_lab.demo as demo_module
+
+    root = make_demo_dataset(
+        tmp_path / "demo", n_players=3, videos_per_player=2, seconds_per_video=10
+    )
+    fresh = (root / "videos.csv").read_bytes()
+    (root / "videos.csv").unlink()  # as written by a version without videos.csv
+    before = file_digests(root)
+    monkeypatch.setattr(demo_module, "make_demo_dataset", lambda *a, **k: pytest.fail("regen"))
+
+    assert ensure_demo_dataset(root) == root
+    assert (root / "videos.csv").read_bytes() == fresh
+    after = file_digests(root)
+    assert after.pop("videos.csv") and after == before
+    assert load_dataset(root).handedness["bruno_02"] == "left"
+
+
+def test_ensure_demo_dataset_leaves_a_folder_of_other_recordings_alone(
+    tmp_path, monkeypatch, make_dataset, make_recording
+):
+    import tennis_lab.demo as demo_module
+
+    root = make_dataset([make_recording("rally_1", 10)], [("rally_1", 0, 5, "serve")])
+    monkeypatch.setattr(demo_module, "make_demo_dataset", lambda *a, **k: pytest.fail("regen"))
+    ensure_demo_dataset(root)
+    assert not (root / "videos.csv").exists()

@@ -18,6 +18,7 @@ from tennis_lab.importers import (
 from tennis_lab.poses import (
     MEDIAPIPE_CHANNELS,
     MEDIAPIPE_LANDMARKS,
+    VIDEOS_CSV,
     DataFormatError,
     labelstudio_task,
     load_dataset,
@@ -411,3 +412,96 @@ def test_copy_annotations_does_not_replace_a_different_file_unless_asked(tmp_pat
     assert (ds_dir / "annotations.csv").read_bytes() == first.read_bytes()
     copy_annotations(second, ds_dir, overwrite=True)
     assert (ds_dir / "annotations.csv").read_bytes() == second.read_bytes()
+
+
+# --------------------------------------------------------------------------- videos.csv
+
+
+def _mediapipe_sources(tmp_path, ids=("clip1", "clip2")):
+    src = tmp_path / "src"
+    src.mkdir(exist_ok=True)
+    for i, vid in enumerate(ids):
+        np.savez(src / f"{vid}.npz", landmarks=_rows(40, 60, seed=i), fps=30)
+    return src
+
+
+def _videos_file(tmp_path, text, name="meta.csv"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_import_mediapipe_with_videos_copies_the_validated_file(tmp_path):
+    src = _mediapipe_sources(tmp_path)
+    videos = _videos_file(tmp_path, "video_id,player,handedness,session\nclip1,ana,Left,day_1\n")
+    ds_dir = tmp_path / "ds"
+
+    report = import_mediapipe_npz(src, ds_dir, videos=videos)
+
+    assert (ds_dir / VIDEOS_CSV).read_bytes() == videos.read_bytes()  # an unchanged copy
+    assert report.videos_csv == ds_dir / VIDEOS_CSV and report.videos_described == 1
+    assert f"Videos file: {ds_dir / VIDEOS_CSV} (1 video(s) described)" in report.format()
+    assert any("no line for 1 video(s) (clip2)" in n for n in report.notes)
+    copy_annotations(
+        write_annotations_csv(_annotations([("clip1", 0, 10, "serve")]), tmp_path / "a.csv"),
+        ds_dir,
+    )
+    assert load_dataset(ds_dir).handedness == {"clip1": "left", "clip2": None}
+
+
+def test_import_csv_with_videos_accepts_recordings_already_in_the_dataset(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    for vid in ("m1", "m2"):
+        (src / f"{vid}.csv").write_text("a_x,a_y\n0,1\n2,3\n")
+    ds_dir = tmp_path / "ds"
+    import_keypoint_csv(src / "m1.csv", ds_dir, fps=30)
+    videos = _videos_file(tmp_path, "video_id,player\nm1,ana\nm2,bruno\n")
+
+    report = import_keypoint_csv(src / "m2.csv", ds_dir, fps=30, videos=videos)
+
+    assert report.imported == ["m2"] and report.videos_described == 2
+    assert (ds_dir / VIDEOS_CSV).read_bytes() == videos.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        (
+            "video_id,player\nclip1,ana\nclip9,bruno\n",
+            r"line 3: video id 'clip9' has no recording in poses/ "
+            r"\(recordings: \['clip1', 'clip2'\]\)",
+        ),
+        ("video_id,handedness\nclip1,southpaw\n", r"line 2: handedness of clip1 is 'southpaw'"),
+        ("player\nana\n", r"line 1: no 'video_id' column"),
+    ],
+)
+def test_import_with_a_bad_videos_file_writes_nothing(tmp_path, text, match):
+    src = _mediapipe_sources(tmp_path)
+    videos = _videos_file(tmp_path, text)
+    with pytest.raises(DataFormatError, match=re.escape(str(videos)) + ": " + match):
+        import_mediapipe_npz(src, tmp_path / "ds", videos=videos)
+    assert not (tmp_path / "ds").exists()
+
+
+def test_import_with_a_missing_videos_file_writes_nothing(tmp_path):
+    src = _mediapipe_sources(tmp_path)
+    with pytest.raises(DataFormatError, match=r"nope\.csv: does not exist"):
+        import_mediapipe_npz(src, tmp_path / "ds", videos=tmp_path / "nope.csv")
+    assert not (tmp_path / "ds").exists()
+
+
+def test_import_does_not_replace_a_different_videos_csv_unless_asked(tmp_path):
+    src = _mediapipe_sources(tmp_path)
+    ds_dir = tmp_path / "ds"
+    first = _videos_file(tmp_path, "video_id,player\nclip1,ana\n", "first.csv")
+    second = _videos_file(tmp_path, "video_id,player\nclip1,rita\n", "second.csv")
+    import_mediapipe_npz(src, ds_dir, videos=first)
+    import_mediapipe_npz(src, ds_dir, videos=first)  # the same content again is fine
+    stamp = (ds_dir / "poses" / "clip1.npz").stat().st_mtime_ns
+    with pytest.raises(DataFormatError, match=r"videos\.csv: already exists.*overwrite"):
+        import_mediapipe_npz(src, ds_dir, videos=second)
+    assert (ds_dir / VIDEOS_CSV).read_bytes() == first.read_bytes()
+    assert (ds_dir / "poses" / "clip1.npz").stat().st_mtime_ns == stamp  # nothing written
+    import_mediapipe_npz(src, ds_dir, videos=second, overwrite=True)
+    assert (ds_dir / VIDEOS_CSV).read_bytes() == second.read_bytes()

@@ -13,7 +13,11 @@ import yaml
 
 from tennis_lab.poses import (
     ANNOTATION_COLUMNS,
+    HANDEDNESS,
+    VIDEO_COLUMNS,
+    VIDEOS_CSV,
     DataFormatError,
+    PoseDataset,
     Recording,
     Skipped,
     format_summary,
@@ -23,6 +27,7 @@ from tennis_lab.poses import (
     read_dataset_config,
     read_labelstudio,
     read_recording,
+    read_videos_csv,
     video_id_from_path,
     write_annotations_csv,
     write_recording,
@@ -551,3 +556,211 @@ def test_class_names_must_be_usable_as_metric_names(dataset_dir):
     (root / "dataset.yaml").unlink()
     with pytest.raises(DataFormatError, match=r"annotations\.csv: class name 'forehand \(slice\)'"):
         load_dataset(root)
+
+
+# --------------------------------------------------------------------------- videos.csv
+
+VIDEO_IDS = ("video_01", "video_02", "video_03")
+
+
+def write_videos(root, text):
+    path = root / VIDEOS_CSV
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_videos_csv_constants():
+    assert VIDEOS_CSV == "videos.csv"
+    assert HANDEDNESS == ("left", "right")
+    assert VIDEO_COLUMNS == ("player", "handedness", "session")
+
+
+def test_read_videos_csv_reads_text_strips_and_keeps_extra_columns(tmp_path):
+    path = write_videos(
+        tmp_path,
+        "video_id,player,handedness,session,camera\n"
+        "video_02, bruno , LEFT ,2024-03-01,phone\n"
+        "video_01,ana,Right,,\n"
+        "\n"
+        "0b092822-video_03,007,,1,\n",
+    )
+    df = read_videos_csv(path, VIDEO_IDS)
+    assert list(df.columns) == ["video_id", "player", "handedness", "session", "camera"]
+    assert df.to_dict("records") == [
+        {
+            "video_id": "video_02",
+            "player": "bruno",
+            "handedness": "left",
+            "session": "2024-03-01",
+            "camera": "phone",
+        },
+        {"video_id": "video_01", "player": "ana", "handedness": "right", "session": None,
+         "camera": None},
+        # the upload prefix resolves; text stays text ("007", not 7); empty cells are None
+        {"video_id": "video_03", "player": "007", "handedness": None, "session": "1",
+         "camera": None},
+    ]  # fmt: skip
+
+
+def test_read_videos_csv_without_optional_columns(tmp_path):
+    df = read_videos_csv(write_videos(tmp_path, "video_id\nvideo_01\n"), VIDEO_IDS)
+    assert df.to_dict("records") == [
+        {"video_id": "video_01", "player": None, "handedness": None, "session": None}
+    ]
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("player,handedness\nana,left\n", r"line 1: no 'video_id' column; found \['player'"),
+        ("video_id,player\nvideo_01,ana\n ,bruno\n", r"line 3: video_id is empty"),
+        (
+            "video_id,player\nvideo_01,ana\nvideo_02,bruno\nvideo_01,carla\n",
+            r"lines 2 and 4 both describe video 'video_01'.*Fix: keep one line per video",
+        ),
+        (
+            "video_id,player\n1a2b3c4d-video_01,ana\nvideo_01,ana\n",
+            r"lines 2 and 3 both describe video 'video_01'",
+        ),
+        (
+            "video_id,player\nvideo_01,ana\nrally_09,bruno\n",
+            r"line 3: video id 'rally_09' has no recording in poses/ \(recordings: "
+            r"\['video_01', 'video_02', 'video_03'\]\).*Fix: remove the line.*"
+            r"add poses/rally_09\.npz",
+        ),
+        (
+            "video_id,handedness\nvideo_01,left\nvideo_02,l\n",
+            r"line 3: handedness of video_02 is 'l'; expected left or right.*Fix: write left "
+            r"or right, or leave the cell empty",
+        ),
+        ("video_id,handedness\nvideo_01,ambidextrous\n", r"line 2: .* is 'ambidextrous'"),
+        ("video_id,player,player\nvideo_01,a,b\n", r"line 1: column\(s\) \['player'\]"),
+        (",video_id,player\n0,video_01,ana\n", r"line 1: column 1 has no name"),
+        ("video_id,player\nvideo_01,ana,extra\n", r"cannot be read as CSV"),
+        ("", r"cannot be read as CSV"),
+    ],
+)
+def test_bad_videos_csv_names_the_file_the_line_and_the_value(tmp_path, text, match):
+    path = write_videos(tmp_path, text)
+    with pytest.raises(DataFormatError, match=re.escape(str(path)) + ": " + match) as info:
+        read_videos_csv(path, VIDEO_IDS)
+    assert info.value.path == str(path)
+
+
+def test_videos_csv_line_numbers_count_blank_lines(tmp_path):
+    path = write_videos(tmp_path, "video_id,handedness\n\nvideo_01,left\n\nvideo_02,both\n")
+    with pytest.raises(DataFormatError, match=r"line 5: handedness of video_02 is 'both'"):
+        read_videos_csv(path, VIDEO_IDS)
+
+
+def test_load_dataset_reads_videos_csv(dataset_dir):
+    write_videos(
+        dataset_dir,
+        "video_id,session,player,handedness,court\nvideo_02,day_2,bruno,left,clay\n"
+        "video_01,day_1,ana,right,\n",
+    )
+    ds = load_dataset(dataset_dir)
+    # one row per recording, sorted; video_03 has no line: unknown
+    assert ds.videos.to_dict("records") == [
+        {"video_id": "video_01", "player": "ana", "handedness": "right", "session": "day_1",
+         "court": None},
+        {"video_id": "video_02", "player": "bruno", "handedness": "left", "session": "day_2",
+         "court": "clay"},
+        {"video_id": "video_03", "player": None, "handedness": None, "session": None,
+         "court": None},
+    ]  # fmt: skip
+    assert ds.handedness == {"video_01": "right", "video_02": "left", "video_03": None}
+    assert ds.video_metadata() == {
+        "video_01": {"player": "ana", "handedness": "right", "session": "day_1"},
+        "video_02": {"player": "bruno", "handedness": "left", "session": "day_2"},
+        "video_03": {"player": None, "handedness": None, "session": None},
+    }
+
+
+def test_load_dataset_refuses_a_bad_videos_csv(dataset_dir):
+    path = write_videos(dataset_dir, "video_id,handedness\nvideo_01,rechts\n")
+    with pytest.raises(DataFormatError, match=re.escape(str(path)) + r": line 2: .*'rechts'"):
+        load_dataset(dataset_dir)
+
+
+def test_dataset_without_videos_csv_has_unknown_metadata(dataset_dir):
+    ds = load_dataset(dataset_dir)
+    assert list(ds.videos.columns) == ["video_id", "player", "handedness", "session"]
+    assert list(ds.videos["video_id"]) == list(VIDEO_IDS)
+    assert ds.videos[list(VIDEO_COLUMNS)].map(lambda v: v is None).all().all()
+    assert ds.handedness == dict.fromkeys(VIDEO_IDS)
+    assert ds.video_metadata() == {
+        vid: {"player": None, "handedness": None, "session": None} for vid in VIDEO_IDS
+    }
+
+
+def test_pose_dataset_built_in_code_gets_one_videos_row_per_recording(make_recording):
+    recs = {v: make_recording(v, 10) for v in ("b", "a")}
+    ann = pd.DataFrame(columns=[*COLS, "raw_label", "source"])
+    ds = PoseDataset(root=".", recordings=recs, annotations=ann)
+    assert list(ds.videos["video_id"]) == ["a", "b"]
+    assert ds.handedness == {"a": None, "b": None}
+
+
+def test_summary_and_format_summary_with_videos_csv(dataset_dir):
+    write_videos(
+        dataset_dir,
+        "video_id,player,handedness,session\nvideo_01,ana,right,day_1\n"
+        "video_02,bruno,left,day_1\nvideo_03,ana,,day_2\n",
+    )
+    s = load_dataset(dataset_dir).summary()
+    assert s["videos_csv"] is True
+    assert s["players"] == ["ana", "bruno"]
+    assert s["sessions"] == ["day_1", "day_2"]
+    assert s["handedness"] == {"left": 1, "right": 1, "unknown": 1}
+    # plain data: a JSON round trip (the window cache stores summaries) reads the same
+    back = json.loads(json.dumps(s))
+    assert {k: back[k] for k in ("videos_csv", "players", "sessions", "handedness")} == {
+        k: s[k] for k in ("videos_csv", "players", "sessions", "handedness")
+    }
+    text = format_summary(s)
+    assert "Players:     2 (ana, bruno)\n" in text
+    assert "Sessions:    2 (day_1, day_2)\n" in text
+    assert "Handedness:  1 right, 1 left, 1 unknown (videos)\n" in text
+    assert "no videos.csv" not in text
+    assert format_summary(back) == text
+
+
+def test_format_summary_truncates_long_player_lists(make_dataset, make_recording):
+    names = [f"p{i:02d}" for i in range(12)]
+    root = make_dataset([make_recording(n, 10) for n in names], [("p00", 0, 5, "serve")])
+    write_videos(root, "video_id,player\n" + "".join(f"{n},{n}\n" for n in names))
+    text = format_summary(load_dataset(root).summary())
+    assert "Players:     12 (p00, p01, p02, p03, p04, p05, p06, p07, ... (4 more))\n" in text
+    assert "Sessions" not in text
+    assert "Handedness:  0 right, 0 left, 12 unknown (videos)" in text
+
+
+def test_summary_without_videos_csv_says_splits_are_by_video(dataset_dir):
+    s = load_dataset(dataset_dir).summary()
+    assert s["videos_csv"] is False
+    assert (s["players"], s["sessions"]) == ([], [])
+    assert s["handedness"] == {"left": 0, "right": 0, "unknown": 3}
+    text = format_summary(s)
+    (line,) = [t for t in text.splitlines() if "videos.csv" in t]
+    assert "no videos.csv" in line and "by video" in line and "no recording is mirrored" in line
+    assert "Handedness" not in text and "Sessions" not in text
+
+
+def test_videos_csv_without_players_says_splits_are_by_video(dataset_dir):
+    write_videos(dataset_dir, "video_id,handedness\nvideo_01,left\n")
+    text = format_summary(load_dataset(dataset_dir).summary())
+    assert "Players:     none named in videos.csv: splits are by video\n" in text
+    assert "Handedness:  0 right, 1 left, 2 unknown (videos)" in text
+
+
+def test_format_summary_of_an_older_summary_without_video_keys(dataset_dir):
+    """Summaries cached (as JSON) by an older version have no videos.csv keys."""
+    write_videos(dataset_dir, "video_id,player\nvideo_01,ana\n")
+    s = load_dataset(dataset_dir).summary()
+    old = json.loads(json.dumps(s))
+    for key in ("videos_csv", "players", "sessions", "handedness"):
+        del old[key]
+    text = format_summary(old)
+    assert "Strokes:     4" in text and "Videos:      3 (30 fps x2, 60 fps x1)" in text
+    assert "Players" not in text and "Handedness" not in text and "videos.csv" not in text

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import TINY_MODEL as TINY  # noqa: E402
 
-from tennis_lab import load_dataset, make_windows, split_by_video
+from tennis_lab import load_dataset, make_split, make_windows
 from tennis_lab.training import (
     SELECTION_METRIC,
     TrainingError,
@@ -22,7 +22,7 @@ from tennis_lab.training import (
 def data(tiny_demo):
     root = tiny_demo
     windows = make_windows(load_dataset(root), window_size=30, overlap=15)
-    return windows, split_by_video(windows.groups, windows.y, seed=1)
+    return windows, make_split(windows, split_by="video", seed=1)
 
 
 @pytest.fixture(scope="module")

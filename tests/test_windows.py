@@ -9,19 +9,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tennis_lab.poses import Recording
+from tennis_lab.poses import MEDIAPIPE_LANDMARKS, Recording
 from tennis_lab.windows import (
     AMBIGUOUS_CODE,
     IDLE_CODE,
+    TIED_CODE,
     WindowingError,
     check_window_params,
     class_weights,
     fill_missing,
     label_windows,
+    mirror_landmarks,
+    mirror_pairs,
     normalize_body,
     resample,
     sliding_windows,
-    split_by_video,
     window_starts,
 )
 from tennis_lab.windows import make_windows as _make_windows
@@ -116,6 +118,7 @@ def test_make_windows_counts_labels_and_values():
     np.testing.assert_array_equal(ws.y, [EXPECTED[s] for s in kept])
     assert ws.counts == {
         "windows_made": 19, "windows_kept": 7, "dropped_idle": 10, "dropped_ambiguous": 2,
+        "dropped_tied": 0, "mirrored_videos": 0,
     }  # fmt: skip
     assert ws.X.shape == (7, 10, 2) and ws.X.dtype == np.float32
     for x, s in zip(ws.X, ws.starts, strict=True):
@@ -139,6 +142,7 @@ def test_make_windows_include_idle_keeps_idle_windows():
     np.testing.assert_array_equal(ws.y, [3 if EXPECTED[s] == IDL else EXPECTED[s] for s in kept])
     assert ws.counts == {
         "windows_made": 19, "windows_kept": 17, "dropped_idle": 0, "dropped_ambiguous": 2,
+        "dropped_tied": 0, "mirrored_videos": 0,
     }  # fmt: skip
     assert ws.class_counts() == {"backhand": 2, "forehand": 3, "serve": 2, "idle": 10}
 
@@ -415,66 +419,6 @@ def test_no_sequences_when_no_window_reaches_the_coverage():
         make_windows(ds, window_size=10, overlap=0, min_stroke_coverage=0.6)
 
 
-# --------------------------------------------------------------------------- splits
-
-
-def twelve_videos():
-    """12 videos with 3 to 14 windows each, two classes."""
-    groups, y = [], []
-    for v in range(12):
-        n = 3 + v
-        groups += [f"video_{v:02d}"] * n
-        y += [(v + k) % 2 for k in range(n)]
-    return np.array(groups), np.array(y)
-
-
-def test_split_by_video_is_disjoint_and_complete():
-    groups, y = twelve_videos()
-    split = split_by_video(groups, y, seed=0)
-
-    parts = (split.train, split.val, split.test)
-    videos = (split.train_videos, split.val_videos, split.test_videos)
-    assert all(len(p) > 0 for p in parts) and all(len(v) > 0 for v in videos)
-    np.testing.assert_array_equal(np.sort(np.concatenate(parts)), np.arange(len(y)))
-    for part, names in zip(parts, videos, strict=True):
-        assert set(groups[part]) == set(names)
-    all_videos = [v for names in videos for v in names]
-    assert sorted(all_videos) == sorted(set(groups))  # every video in exactly one part
-
-
-def test_split_by_video_depends_on_the_seed_only():
-    groups, y = twelve_videos()
-    a, b = split_by_video(groups, y, seed=7), split_by_video(groups, y, seed=7)
-    assert (a.train_videos, a.val_videos, a.test_videos) == (
-        b.train_videos, b.val_videos, b.test_videos,
-    )  # fmt: skip
-    np.testing.assert_array_equal(a.test, b.test)
-    others = {split_by_video(groups, y, seed=s).test_videos for s in range(10) if s != 7}
-    assert others - {a.test_videos}  # some other seed gives another test set
-
-
-def test_split_by_video_gives_every_part_a_video_with_three_videos():
-    groups = np.array(["a"] * 50 + ["b"] * 2 + ["c"] * 1)
-    y = np.zeros(len(groups), dtype=np.int64)
-    split = split_by_video(groups, y, seed=0)
-    assert sorted(split.train_videos + split.val_videos + split.test_videos) == ["a", "b", "c"]
-    assert all(len(v) == 1 for v in (split.train_videos, split.val_videos, split.test_videos))
-
-
-def test_split_by_video_needs_three_videos():
-    groups = np.array(["a", "a", "b"])
-    with pytest.raises(WindowingError, match=r"at least 3 videos with windows .*got 2 \(a, b\)"):
-        split_by_video(groups, np.array([0, 1, 0]))
-
-
-def test_split_by_video_bad_fractions():
-    groups, y = twelve_videos()
-    with pytest.raises(WindowingError, match=r"val_fraction must be between 0 and 1; got 0"):
-        split_by_video(groups, y, val_fraction=0)
-    with pytest.raises(WindowingError, match=r"val_fraction \+ test_fraction must be below 1"):
-        split_by_video(groups, y, val_fraction=0.5, test_fraction=0.5)
-
-
 # --------------------------------------------------------------------------- weights, strides
 
 
@@ -529,3 +473,152 @@ def test_windows_share_one_frame_buffer_and_batches_match_x():
     sub = ws.subset(np.array([2, 4]))
     assert sub.frames is ws.frames
     np.testing.assert_array_equal(sub.X, X[[2, 4]])
+
+
+# --------------------------------------------------------------------------- ties
+
+
+def test_a_window_shared_equally_by_two_classes_is_tied_not_the_first():
+    # window [10, 40) covers both 25-frame strokes [0, 25) and [25, 50) for 15 frames (0.6)
+    starts = np.array([10, 5, 25])
+    s0, s1 = np.array([0, 25]), np.array([25, 50])
+    labels = label_windows(starts, 30, s0, s1, np.array([FH, BH]), 0.5)
+    # [5, 35): 20 vs 10 frames -> forehand; [25, 55): only the backhand
+    np.testing.assert_array_equal(labels, [TIED_CODE, FH, BH])
+    # two strokes of the same class sharing a window equally are no tie
+    same = label_windows(starts[:1], 30, s0, s1, np.array([FH, FH]), 0.5)
+    np.testing.assert_array_equal(same, [FH])
+    # below the coverage threshold it stays ambiguous, not tied
+    low = label_windows(starts[:1], 30, s0, s1, np.array([FH, BH]), 0.65)
+    np.testing.assert_array_equal(low, [AMBIGUOUS_CODE])
+
+
+def test_make_windows_counts_tied_windows():
+    rows = [("v", 0, 30, "forehand"), ("v", 30, 60, "backhand")]
+    ws = make_windows(dataset([counting_recording("v", 90)], rows), window_size=30, overlap=15)
+    # windows at 0, 15, 30, 45, 60: 15 is half forehand, half backhand
+    assert ws.counts["dropped_tied"] == 1
+    assert 15 not in ws.starts.tolist()
+    assert ws.starts.tolist() == [0, 30, 45]
+
+
+# --------------------------------------------------------------------------- mirroring
+
+
+def test_mirror_pairs_swap_left_and_right_by_name():
+    names = (
+        "nose",
+        "left_wrist",
+        "right_wrist",
+        "mouth_left",
+        "mouth_right",
+        "LeftKnee",
+        "RightKnee",
+    )
+    np.testing.assert_array_equal(mirror_pairs(names), [0, 2, 1, 4, 3, 6, 5])
+    index = mirror_pairs(MEDIAPIPE_LANDMARKS)
+    for i, name in enumerate(MEDIAPIPE_LANDMARKS):
+        other = MEDIAPIPE_LANDMARKS[index[i]]
+        assert other == name.replace("left", "#").replace("right", "left").replace("#", "right")
+    parts = ("eye", "ear", "shoulder", "elbow", "wrist", "hip", "knee", "ankle")
+    movenet = ("nose", *(f"{side}_{p}" for p in parts for side in ("left", "right")))
+    assert sorted(mirror_pairs(movenet).tolist()) == list(range(17))
+
+
+def test_mirror_flips_x_swaps_sides_and_twice_is_identity():
+    rng = np.random.default_rng(0)
+    lm = rng.random((7, 5, 4)).astype(np.float32)
+    once = mirror_landmarks(lm, LANDMARKS, CHANNELS)
+    # left_shoulder of the mirror image is the right shoulder flipped about x = 0.5
+    np.testing.assert_allclose(once[:, 0, 0], 1.0 - lm[:, 1, 0], atol=1e-6)
+    np.testing.assert_allclose(once[:, 0, 1:], lm[:, 1, 1:])  # y, z, visibility unchanged
+    np.testing.assert_allclose(once[:, 4], np.c_[1 - lm[:, 4, :1], lm[:, 4, 1:]], atol=1e-6)
+    np.testing.assert_allclose(mirror_landmarks(once, LANDMARKS, CHANNELS), lm, atol=1e-6)
+    about_zero = mirror_landmarks(lm, LANDMARKS, CHANNELS, centre=0.0)
+    np.testing.assert_allclose(about_zero[:, 0, 0], -lm[:, 1, 0])
+
+
+def test_mirroring_a_layout_without_sides_is_an_error():
+    with pytest.raises(
+        WindowingError, match=r"no landmark name says left or right .*mirror_left_handed=False"
+    ):
+        mirror_pairs(("a", "b"))
+    with pytest.raises(
+        WindowingError, match=r"cannot mirror landmark 'left_hand': the layout has no 'right_hand'"
+    ):
+        mirror_pairs(("left_hand", "nose"))
+    with pytest.raises(WindowingError, match=r"without an 'x' channel"):
+        mirror_landmarks(np.zeros((1, 2, 1)), ("left_a", "right_a"), ("y",))
+
+
+class _Handed(SimpleNamespace):
+    def video_metadata(self):
+        return {
+            v: {"player": v[0], "handedness": h, "session": None}
+            for v, h in self.handedness.items()
+        }
+
+
+def test_make_windows_mirrors_left_handed_recordings_only():
+    rng = np.random.default_rng(1)
+    recs = {
+        v: Recording(v, rng.random((40, 5, 4)).astype(np.float32), 30.0, LANDMARKS, CHANNELS)
+        for v in ("lefty", "righty", "unknown")
+    }
+    ann = pd.DataFrame(
+        [(v, 5, 25, "forehand") for v in recs],
+        columns=["video_id", "start_frame", "end_frame", "label"],
+    )
+    ds = _Handed(recordings=recs, annotations=ann,
+                 handedness={"lefty": "left", "righty": "right", "unknown": None})  # fmt: skip
+    on = make_windows(ds, window_size=20, overlap=10)
+    off = make_windows(ds, window_size=20, overlap=10, mirror_left_handed=False)
+    assert on.counts["mirrored_videos"] == 1 and off.counts["mirrored_videos"] == 0
+    assert on.videos["lefty"]["mirrored"] and not on.videos["righty"]["mirrored"]
+    assert on.videos["lefty"]["handedness"] == "left" and on.videos["unknown"]["handedness"] is None
+    for v in ("righty", "unknown"):
+        np.testing.assert_array_equal(on.X[on.groups == v], off.X[off.groups == v])
+    lefty_on, lefty_off = on.X[on.groups == "lefty"], off.X[off.groups == "lefty"]
+    np.testing.assert_allclose(lefty_on, off.mirror(lefty_off), atol=1e-6)
+    assert not np.allclose(lefty_on, lefty_off)
+
+
+def test_window_set_mirror_uses_x_zero_after_body_normalisation():
+    rng = np.random.default_rng(2)
+    rec = Recording("v", rng.random((40, 5, 4)).astype(np.float32), 30.0, LANDMARKS, CHANNELS)
+    ann = pd.DataFrame(
+        [("v", 5, 25, "forehand")], columns=["video_id", "start_frame", "end_frame", "label"]
+    )
+    ds = _Handed(recordings={"v": rec}, annotations=ann, handedness={"v": "left"})
+    mirrored = _make_windows(ds, window_size=20, overlap=10, normalization="body")
+    plain = _make_windows(
+        ds, window_size=20, overlap=10, normalization="body", mirror_left_handed=False
+    )
+    # mirroring the raw poses, then normalising == normalising, then mirroring about x = 0
+    np.testing.assert_allclose(mirrored.X, plain.mirror(plain.X), atol=1e-5)
+
+
+# --------------------------------------------------------------------------- scoring windows
+
+
+def test_window_set_keeps_every_stroke_on_the_windowing_timeline():
+    recs = [counting_recording("v", 100), counting_recording("short", 8)]
+    rows = [*STROKES, ("short", 1, 6, "serve")]
+    ws = make_windows(dataset(recs, rows), window_size=10, overlap=5)
+    assert ws.strokes["video"].tolist() == ["short", "v", "v", "v"]
+    assert ws.strokes["start"].tolist() == [1, 20, 50, 76]
+    assert ws.strokes["end"].tolist() == [6, 30, 54, 86]
+    assert [ws.classes[c] for c in ws.strokes["y"]] == ["serve", "forehand", "serve", "backhand"]
+    assert "short" not in set(ws.groups)  # too short for a window, its stroke is still known
+
+
+def test_scoring_windows_cover_every_frame_including_the_end():
+    ws = make_windows(dataset([counting_recording("v", 97)], STROKES), window_size=10, overlap=5)
+    offsets, starts, owner = ws.scoring_windows(["v"])
+    # 0, 5, ..., 85 and one aligned to the end (87): frames 95-96 are covered too
+    assert starts.tolist() == [*range(0, 86, 5), 87]
+    assert set(owner) == {"v"}
+    X = ws.frames[offsets[:, None] + np.arange(10)]
+    np.testing.assert_array_equal(X[-1, :, 0], np.arange(87, 97))
+    with pytest.raises(WindowingError, match="not in this window set"):
+        ws.scoring_windows(["nope"])

@@ -235,9 +235,15 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
-def _compatible(value: Any, default: Any) -> bool:
+# Parameters that take a word besides values of their default's type.
+WORD_VALUES: dict[str, tuple[str, ...]] = {"cv_folds": ("loo",)}
+
+
+def _compatible(value: Any, default: Any, key: str | None = None) -> bool:
     if default is None:
         return True  # optional parameter: any type
+    if isinstance(value, str) and value in WORD_VALUES.get(key or "", ()):
+        return True
     expected = _type_name(default)
     actual = _type_name(value)
     if expected == "number" and isinstance(default, int) and isinstance(value, float):
@@ -278,7 +284,7 @@ def validate_grid(grid: Grid, defaults: Mapping[str, Any]) -> None:
                     key=key,
                 )
             for value in values if i else [values]:
-                if not _compatible(value, defaults[key]):
+                if not _compatible(value, defaults[key], key):
                     raise GridError(
                         grid.name,
                         f"{where}: {key} = {value!r} is {_type_name(value)}; the notebook's "

@@ -1,0 +1,282 @@
+"""Tests of tennis_lab.evaluation: grouped splits and folds, stroke scoring, the macro-F1 rule."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from tennis_lab.evaluation import (
+    EvaluationError,
+    aggregate_strokes,
+    check_evaluation_params,
+    group_folds,
+    group_scores,
+    macro_f1,
+    make_folds,
+    make_split,
+    predict_strokes,
+    resolve_split_by,
+    split_by_group,
+    video_groups,
+)
+
+# --------------------------------------------------------------------------- fixtures
+
+
+def twelve_groups():
+    """12 groups with 3 to 14 samples each, two classes."""
+    groups, y = [], []
+    for g in range(12):
+        n = 3 + g
+        groups += [f"g{g:02d}"] * n
+        y += [(g + k) % 2 for k in range(n)]
+    return np.array(groups), np.array(y)
+
+
+def window_set(players: dict[str, str | None], videos_per_player: int = 2, windows_per_video=4):
+    """A stand-in WindowSet: each video has strokes of both classes and labelled windows."""
+    videos, groups, strokes_video, strokes_y = {}, [], [], []
+    for player, hand in players.items():
+        for k in range(videos_per_player):
+            video = f"{player}_{k}"
+            videos[video] = {"player": player, "handedness": hand, "session": f"day{k}"}
+            groups += [video] * windows_per_video
+            strokes_video += [video] * 4
+            strokes_y += [0, 1, 0, 1]
+    return SimpleNamespace(
+        groups=np.array(groups),
+        videos=videos,
+        strokes={"video": np.array(strokes_video), "y": np.array(strokes_y)},
+    )
+
+
+PLAYERS = {"ana": "right", "bruno": "left", "carla": "right", "diego": "right", "eva": "left",
+           "felipe": "right", "gabi": "right", "hugo": None}  # fmt: skip
+
+
+# --------------------------------------------------------------------------- split_by_group
+
+
+def test_split_by_group_is_disjoint_complete_and_seeded():
+    groups, y = twelve_groups()
+    parts = split_by_group(groups, y, seed=0)
+    assert set(parts) == set(groups) and set(parts.values()) == {"train", "val", "test"}
+    again = split_by_group(groups, y, seed=0)
+    assert parts == again
+    others = [split_by_group(groups, y, seed=s) for s in range(1, 10)]
+    assert any(o != parts for o in others)  # another seed gives another split
+
+
+def test_split_by_group_gives_every_part_a_group_with_three():
+    groups = np.array(["a"] * 50 + ["b"] * 2 + ["c"] * 1)
+    parts = split_by_group(groups, np.zeros(len(groups), dtype=int), seed=0)
+    assert sorted(parts.values()) == ["test", "train", "val"]
+
+
+def test_split_by_group_pins_test_groups():
+    groups, y = twelve_groups()
+    for seed in range(5):
+        parts = split_by_group(groups, y, seed=seed, test_groups=["g03", "g07"], by="player")
+        assert sorted(g for g, p in parts.items() if p == "test") == ["g03", "g07"]
+        assert {"train", "val"} <= set(parts.values())
+
+
+def test_split_by_group_errors_name_the_problem():
+    with pytest.raises(
+        EvaluationError,
+        match=r"split by player needs at least 3 players .*got 2 players \(a, b\)",
+    ):
+        split_by_group(np.array(["a", "a", "b"]), np.array([0, 1, 0]), by="player")
+    groups, y = twelve_groups()
+    with pytest.raises(EvaluationError, match=r"test_groups \['zoe'\] are not players"):
+        split_by_group(groups, y, test_groups=["zoe"], by="player")
+    with pytest.raises(EvaluationError, match=r"1 player remain for train and validation"):
+        split_by_group(
+            np.array(["a", "b", "c"]), np.array([0, 1, 0]), test_groups=["a", "b"], by="player"
+        )
+    with pytest.raises(EvaluationError, match=r"val_fraction must be between 0 and 1; got 0"):
+        split_by_group(groups, y, val_fraction=0)
+    with pytest.raises(EvaluationError, match=r"val_fraction \+ test_fraction must be below 1"):
+        split_by_group(groups, y, val_fraction=0.5, test_fraction=0.5)
+
+
+# --------------------------------------------------------------------------- groups of videos
+
+
+def test_split_by_auto_is_player_when_players_are_known():
+    ws = window_set(PLAYERS)
+    assert resolve_split_by("auto", ws.videos) == "player"
+    assert resolve_split_by("auto", {"v": {"player": None}}) == "video"
+    assert resolve_split_by("session", ws.videos) == "session"
+    with pytest.raises(
+        EvaluationError, match=r"split_by='player', but no video has a player.*videos.csv"
+    ):
+        resolve_split_by("player", {"v": {"player": None}})
+    with pytest.raises(EvaluationError, match=r"split_by='team' is not one of"):
+        resolve_split_by("team", ws.videos)
+
+
+def test_video_without_a_player_is_its_own_group():
+    ws = window_set(PLAYERS)
+    groups = video_groups(list(ws.videos), ws.videos, "player")
+    assert groups["ana_0"] == groups["ana_1"] == "ana"
+    assert groups["hugo_0"] == "hugo"  # hugo's handedness is unknown, his name is not
+    groups = video_groups(["x"], {"x": {"player": None}}, "player")
+    assert groups == {"x": "video x"}
+
+
+def test_make_split_never_puts_a_player_in_two_parts():
+    ws = window_set(PLAYERS)
+    for seed in range(8):
+        split = make_split(ws, split_by="player", seed=seed)
+        players = [
+            {v.split("_")[0] for v in ws.groups[getattr(split, part)]}
+            for part in ("train", "val", "test")
+        ]
+        assert not (players[0] & players[1] or players[0] & players[2] or players[1] & players[2])
+        assert set().union(*players) == set(PLAYERS)
+        assert sorted(split.train_groups + split.val_groups + split.test_groups) == sorted(PLAYERS)
+        assert set(split.test_videos) == {
+            v for v in ws.videos if v.split("_")[0] in split.test_groups
+        }
+        assert split.by == "player"
+    by_video = make_split(ws, split_by="video", seed=0)
+    assert by_video.by == "video" and len(by_video.test_groups) >= 1
+
+
+def test_make_split_pins_a_player_to_test():
+    ws = window_set(PLAYERS)
+    split = make_split(ws, split_by="player", seed=3, test_groups=["bruno"])
+    assert split.test_groups == ("bruno",)
+    assert set(ws.groups[split.test]) == {"bruno_0", "bruno_1"}
+
+
+def test_make_split_does_not_depend_on_the_windows():
+    """Parts come from the strokes: other windows (another window size) give the same split."""
+    few, many = window_set(PLAYERS, windows_per_video=2), window_set(PLAYERS, windows_per_video=9)
+    a, b = make_split(few, seed=5), make_split(many, seed=5)
+    assert (a.train_groups, a.val_groups, a.test_groups) == (
+        b.train_groups,
+        b.val_groups,
+        b.test_groups,
+    )
+
+
+# --------------------------------------------------------------------------- folds
+
+
+def test_group_folds_test_every_group_exactly_once():
+    groups, y = twelve_groups()
+    folds = group_folds(groups, y, 4, seed=0)
+    assert len(folds) == 4
+    tested = [g for f in folds for g, p in f.items() if p == "test"]
+    assert sorted(tested) == sorted(set(groups))
+    for f in folds:
+        assert {"train", "val", "test"} == set(f.values())
+
+
+def test_leave_one_group_out():
+    groups, y = twelve_groups()
+    folds = group_folds(groups, y, "loo", seed=0)
+    assert len(folds) == 12
+    assert all(sum(p == "test" for p in f.values()) == 1 for f in folds)
+
+
+def test_make_folds_are_disjoint_by_player():
+    ws = window_set(PLAYERS)
+    folds = make_folds(ws, 3, split_by="player", seed=1)
+    assert [f.fold for f in folds] == [1, 2, 3]
+    assert sorted(g for f in folds for g in f.test_groups) == sorted(PLAYERS)
+    for f in folds:
+        parts = [set(getattr(f, f"{p}_groups")) for p in ("train", "val", "test")]
+        assert not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])
+        np.testing.assert_array_equal(
+            np.sort(np.concatenate([f.train, f.val, f.test])), np.arange(len(ws.groups))
+        )
+
+
+def test_fold_errors():
+    groups, y = twelve_groups()
+    with pytest.raises(
+        EvaluationError, match=r"cv_folds=13 needs at least 13 videos .*got 12 videos"
+    ):
+        group_folds(groups, y, 13)
+    with pytest.raises(EvaluationError, match=r"cv_folds must be a whole number >= 1 .* or 'loo'"):
+        group_folds(groups, y, "five")
+    with pytest.raises(EvaluationError, match=r"cv_folds must be a whole number"):
+        check_evaluation_params("auto", 0)
+    with pytest.raises(
+        EvaluationError, match=r"test_groups=\['bruno'\] pins groups to the one test split"
+    ):
+        check_evaluation_params("player", 3, ["bruno"])
+    with pytest.raises(EvaluationError, match=r"split_by='people' is not one of"):
+        check_evaluation_params("people", 1)
+    assert check_evaluation_params("player", "loo") == 0
+    assert check_evaluation_params("auto", 5) == 5
+
+
+# --------------------------------------------------------------------------- stroke scoring
+
+
+def test_aggregate_strokes_weights_windows_by_shared_frames():
+    # two classes; windows of 10 frames at 0, 5, 10, 15 of video "a", one window of "b"
+    probs = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5], [0.2, 0.8], [0.9, 0.1]])
+    video = np.array(["a", "a", "a", "a", "b"])
+    start = np.array([0, 5, 10, 15, 0])
+    # stroke [3, 8) of a: shares 5 frames with window 0, 3 with window 5 -> (5*[1,0] + 3*[0,1]) / 8
+    # stroke [22, 25) of a: only window 15 -> its probabilities
+    # stroke [0, 4) of c: no window of c -> NaN
+    agg = aggregate_strokes(
+        probs,
+        video,
+        start,
+        10,
+        np.array(["a", "a", "c"]),
+        np.array([3, 22, 0]),
+        np.array([8, 25, 4]),
+    )
+    np.testing.assert_allclose(agg[0], [5 / 8, 3 / 8])
+    np.testing.assert_allclose(agg[1], [0.2, 0.8])
+    assert np.isnan(agg[2]).all()
+    np.testing.assert_array_equal(predict_strokes(agg), [0, 1, -1])
+
+
+def test_every_stroke_gets_one_prediction_whatever_the_windowing():
+    """Two windowings of one video score the same strokes (same count, same truth)."""
+    rng = np.random.default_rng(0)
+    s0, s1 = np.array([5, 40, 80]), np.array([20, 60, 95])
+    for size, stride in ((10, 5), (30, 15), (45, 1)):
+        starts = np.arange(0, 100 - size + 1, stride)
+        probs = rng.dirichlet([1, 1, 1], size=len(starts))
+        agg = aggregate_strokes(
+            probs, np.full(len(starts), "v"), starts, size, np.full(3, "v"), s0, s1
+        )
+        assert agg.shape == (3, 3) and not np.isnan(agg).any()
+        np.testing.assert_allclose(agg.sum(axis=1), 1.0)
+
+
+def test_macro_f1_averages_over_the_classes_present():
+    y_true = np.array([0, 0, 1, 1])  # class 2 is absent from this split
+    y_pred = np.array([0, 0, 1, 1])
+    assert macro_f1(y_true, y_pred) == 1.0  # not 2/3: the absent class does not count
+    # a prediction of an absent class (or none, -1) is an error for the true class
+    assert macro_f1(y_true, np.array([0, 2, 1, -1])) == pytest.approx((2 / 3 + 2 / 3) / 2)
+    assert np.isnan(macro_f1(np.array([], int), np.array([], int)))
+
+
+def test_group_scores_are_per_group_worst_first():
+    y_true = np.array([0, 1, 0, 1, 0, 1])
+    y_pred = np.array([0, 1, 1, 0, 0, 1])
+    groups = np.array(["ana", "ana", "bruno", "bruno", "carla", "carla"])
+    rows = group_scores(y_true, y_pred, groups, extra={"bruno": {"handedness": "left"}})
+    assert [r["group"] for r in rows] == ["bruno", "ana", "carla"]
+    assert rows[0] == {
+        "group": "bruno",
+        "strokes": 2,
+        "macro_f1": 0.0,
+        "accuracy": 0.0,
+        "handedness": "left",
+    }
+    assert rows[1]["macro_f1"] == 1.0 and rows[1]["strokes"] == 2
