@@ -22,7 +22,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from tennis_lab import load_dataset, make_demo_dataset, make_windows, split_by_video
+from tennis_lab import load_dataset, make_demo_dataset, make_split, make_windows
 from tennis_lab.paths import notebooks_dir
 from tennis_lab.training import read_result
 
@@ -41,7 +41,7 @@ def epoch_throughput(data_dir: Path, epochs: int) -> tuple[float, int, list[floa
 
     times: list[float] = []
     windows = make_windows(load_dataset(data_dir))
-    split = split_by_video(windows.groups, windows.y)
+    split = make_split(windows)
     params = {"epochs": epochs, "early_stopping_patience": epochs + 1}
     train_and_evaluate(windows, split, params, callbacks=[EpochTimer()])
     steady = statistics.median(times[1:])
@@ -84,7 +84,7 @@ def notebook_run(data_dir: Path, workdir: Path, name: str, lstm_layers: list[int
     for label, marker in (
         ("imports", "import warnings"),
         ("data loading and windowing", "load_windows(data_path"),
-        ("split and class counts", "split_by_video("),
+        ("split and class counts", "make_split("),
         ("model summary (imports TensorFlow)", "build_lstm(model_params"),
     ):
         cell = next(c for c in code if marker in c.source)

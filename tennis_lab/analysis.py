@@ -9,14 +9,23 @@ Only :func:`load_results` and :func:`load_results_mlflow` do I/O; everything els
 pure function of a DataFrame. Runs that are not COMPLETED are counted
 (:func:`search_overview`) but never ranked, and a completed run without a value for
 the metric in question is left out of that ranking. A table where nothing completed
-gives empty results, never an exception. Model selection uses the validation macro F1
-(``val_macro_f1_score``); the test figures are only reported.
+gives empty results, never an exception.
+
+Model selection uses :data:`tennis_lab.training.SELECTION_METRIC`, the validation macro
+F1 over annotated strokes (``val_stroke_macro_f1``); the test figures are only
+reported. Results written before stroke-level scores existed have no such column: for
+them every ranking falls back to the window-level ``val_macro_f1_score``
+(:func:`selection_metric` says which one a table uses). A cross-validated run's scores
+are means over its folds, with ``<metric>_std`` beside them; :func:`tied_with_best`
+says which runs the best is not clearly ahead of.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import math
+import os
 import re
 from collections.abc import Hashable
 from pathlib import Path
@@ -32,11 +41,27 @@ from tennis_lab.training import SELECTION_METRIC
 BOOKKEEPING = ("run_number", "run_id", "config_id", "status", "error", "notebook", "run_seconds")
 _TEXT_COLUMNS = ("run_id", "config_id", "error")
 _FIRST_COLUMNS = RUN_COLUMNS  # the results CSV starts with these (see tennis_lab.search)
+# Results written before stroke-level scores rank by this (see selection_metric).
+VAL_WINDOW_METRIC = "val_macro_f1_score"  # validation macro F1 over windows
+LEGACY_SELECTION_METRIC = VAL_WINDOW_METRIC
+STD_SUFFIX = "_std"  # <metric>_std: the sample std over a cross-validated run's folds
+TEST_STROKE_METRIC = "test_stroke_macro_f1"
+WORST_GROUP_METRIC = "worst_group_macro_f1"
 _PLAIN_METRICS = {
+    SELECTION_METRIC, TEST_STROKE_METRIC, WORST_GROUP_METRIC, "val_stroke_accuracy",
+    "test_stroke_accuracy", "val_strokes", "test_strokes", "test_strokes_unreached",
     "val_macro_f1_score", "train_macro_f1_score", "test_accuracy", "test_loss",
     "macro_f1_score", "epochs_trained", "training_time_seconds", "training_time_minutes",
     "trainable_params", "inference_ms_per_window",
 }  # fmt: skip
+# What a run resolved (split_by=auto -> player, session or video): a fact of the run,
+# neither a parameter one chose nor a score.
+_FACTS = ("split_by_resolved",)
+_GROUP_WORDS = ("player", "session", "video")
+_METRIC_WORDS = {
+    SELECTION_METRIC: "validation macro F1 over strokes",
+    LEGACY_SELECTION_METRIC: "validation macro F1 over windows",
+}
 _AVERAGE_METRIC = re.compile(r"^(macro|weighted)_avg_(precision|recall|f1_score|support)$")
 _CLASS_METRIC = re.compile(r"^(.+)_(precision|recall|f1_score|support)$")
 _MLFLOW_STATUS = {
@@ -74,22 +99,29 @@ def metric_columns(df: pd.DataFrame) -> list[str]:
     Returns
     -------
     list of str
-        The known metric names present: validation/train/test macro F1, test accuracy
-        and loss, macro and weighted averages, ``<class>_precision/_recall/_f1_score/
-        _support``, epochs trained, training time, trainable params, inference time.
+        The known metric names present: stroke-level scores (validation and test
+        macro F1 and accuracy, the worst group's macro F1, stroke counts), window-level
+        validation/train/test macro F1, test accuracy and loss, macro and weighted
+        averages, ``<class>_precision/_recall/_f1_score/_support``, epochs trained,
+        training time, trainable params, inference time; and ``<metric>_std`` of any
+        of these (spread over folds).
     """
-    return [
-        c
-        for c in df.columns
-        if c not in BOOKKEEPING
-        and (c in _PLAIN_METRICS or _AVERAGE_METRIC.match(c) or _CLASS_METRIC.match(c))
-    ]
+    return [c for c in df.columns if c not in BOOKKEEPING and c not in _FACTS and _is_metric(c)]
+
+
+def _is_metric(column: str) -> bool:
+    if column.endswith(STD_SUFFIX):
+        column = column[: -len(STD_SUFFIX)]
+    return bool(
+        column in _PLAIN_METRICS or _AVERAGE_METRIC.match(column) or _CLASS_METRIC.match(column)
+    )
 
 
 def parameter_columns(df: pd.DataFrame) -> list[str]:
-    """The parameter columns: every column neither bookkeeping nor a metric, in table order."""
+    """The parameter columns: every column neither bookkeeping, a metric nor a resolved
+    fact (``split_by_resolved``), in table order."""
     metrics = set(metric_columns(df))
-    return [c for c in df.columns if c not in BOOKKEEPING and c not in metrics]
+    return [c for c in df.columns if c not in BOOKKEEPING and c not in _FACTS and c not in metrics]
 
 
 def varied_parameters(df: pd.DataFrame) -> list[str]:
@@ -109,12 +141,51 @@ def varied_parameters(df: pd.DataFrame) -> list[str]:
 
 
 def class_names(df: pd.DataFrame) -> list[str]:
-    """The classes of a results table, from its ``<class>_recall`` columns (not averages)."""
+    """The classes of a results table, from its ``<class>_recall`` columns (not averages,
+    not the named metrics, not spreads over folds)."""
     return [
         c[: -len("_recall")]
         for c in metric_columns(df)
-        if c.endswith("_recall") and not _AVERAGE_METRIC.match(c)
+        if c.endswith("_recall") and not _AVERAGE_METRIC.match(c) and c not in _PLAIN_METRICS
     ]
+
+
+def selection_metric(df: pd.DataFrame) -> str:
+    """The metric a results table is ranked by when none is named.
+
+    :data:`SELECTION_METRIC` (``val_stroke_macro_f1``) when a completed run has a value
+    of it. Otherwise, for results written before stroke-level scores existed,
+    ``val_macro_f1_score`` (the window-level figure) when a completed run has a value
+    of that. Otherwise (nothing completed) :data:`SELECTION_METRIC`. In a table where
+    only some runs have the stroke-level score, the others are not ranked.
+    """
+    done = completed(df)
+    for name in (SELECTION_METRIC, LEGACY_SELECTION_METRIC):
+        if name in done.columns and pd.to_numeric(done[name], errors="coerce").notna().any():
+            return name
+    return SELECTION_METRIC
+
+
+def _metric(df: pd.DataFrame, metric: str | None) -> str:
+    return metric or selection_metric(df)
+
+
+def std_column(metric: str) -> str:
+    """The column holding ``metric``'s sample std over folds: ``<metric>_std``."""
+    return f"{metric}{STD_SUFFIX}"
+
+
+def cross_validated(df: pd.DataFrame) -> pd.Series:
+    """Which rows are COMPLETED cross-validated runs (``cv_folds`` above 1, or a std
+    of the selection metric), aligned with ``df``."""
+    flags = pd.Series(False, index=df.index)
+    done = completed(df).index
+    if "cv_folds" in df.columns:
+        flags |= pd.to_numeric(df["cv_folds"], errors="coerce").fillna(0) > 1
+    for name in (SELECTION_METRIC, LEGACY_SELECTION_METRIC):
+        if std_column(name) in df.columns:
+            flags |= pd.to_numeric(df[std_column(name)], errors="coerce").notna()
+    return flags & df.index.isin(done)
 
 
 def completed(df: pd.DataFrame) -> pd.DataFrame:
@@ -278,6 +349,15 @@ def _typed(values: pd.Series) -> pd.Series:
     return values
 
 
+def _as_param_text(value: Any) -> str | None:
+    """A value as MLflow writes a param (whole floats as integers), None when missing."""
+    if _missing(value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _notebook_path(search_id: Any, number: Any, config_id: str) -> str:
     """The executed notebook the search kept for this run, when it is where the search puts it."""
     if not isinstance(search_id, str) or not search_id or pd.isna(number) or not config_id:
@@ -309,7 +389,9 @@ def load_results_mlflow(
         The CSV's shape: run_number (from the run name's ``_run_NNN``), run_id,
         config_id (tag), status (FINISHED -> COMPLETED; FAILED, RUNNING, KILLED as
         they are), error (tag), the parameters (typed as in the CSV, without the
-        data facts training adds), the final metrics (no per-epoch curves), notebook.
+        data facts training adds), the final metrics (no per-epoch or per-fold
+        series; a name that is both, such as ``cv_folds``, takes the metric where the
+        run logged one, as the CSV does), notebook.
         One row per config id: its completed run, else its newest. ``df.attrs`` holds
         experiment, tracking_uri, parent_run_id and the search_id and grid tags.
 
@@ -366,7 +448,11 @@ def load_results_mlflow(
         if c.startswith("metrics.") and not c[8:].startswith(tracking.SERIES_PREFIXES)
     ]
     for column in metrics:
-        df[column[len("metrics.") :]] = pd.to_numeric(raw[column], errors="coerce")
+        name, values = column[len("metrics.") :], pd.to_numeric(raw[column], errors="coerce")
+        if name in df.columns:  # a parameter the run also logs as a metric (cv_folds):
+            values = values.astype(object).where(values.notna(), df[name])  # as the CSV row
+            values = _typed(values.map(_as_param_text))
+        df[name] = values
     if "macro_avg_f1_score" in df.columns and "macro_f1_score" not in df.columns:
         df["macro_f1_score"] = df["macro_avg_f1_score"]
     search_ids = tag("search_id")
@@ -477,7 +563,7 @@ def _plural(n: int, word: str) -> str:
 # --------------------------------------------------------------------------- tables
 
 
-def leaderboard(df: pd.DataFrame, k: int = 10, metric: str = SELECTION_METRIC) -> pd.DataFrame:
+def leaderboard(df: pd.DataFrame, k: int = 10, metric: str | None = None) -> pd.DataFrame:
     """The best ``k`` completed runs by ``metric``.
 
     Parameters
@@ -486,18 +572,26 @@ def leaderboard(df: pd.DataFrame, k: int = 10, metric: str = SELECTION_METRIC) -
         A results table.
     k : int
         How many runs.
-    metric : str
-        Column to rank by, higher is better; ties go to the lower run number.
+    metric : str, optional
+        Column to rank by, higher is better; ties go to the lower run number. Default:
+        :func:`selection_metric`.
 
     Returns
     -------
     pandas.DataFrame
-        Index ``rank`` (1 = best); columns run_number, ``metric``, macro_f1_score (test),
-        test_accuracy, training_time_minutes, the varied parameters, notebook (those
-        present). No rows when nothing completed.
+        Index ``rank`` (1 = best); columns run_number, ``metric`` and
+        ``<metric>_std``, test_stroke_macro_f1 and its ``_std``, worst_group_macro_f1,
+        macro_f1_score (test windows), test_accuracy, training_time_minutes, the
+        varied parameters, notebook (those present; a ``_std`` only where the table
+        has it). worst_group_macro_f1 comes without a std: in a cross-validated run it
+        is the worst group over all folds, a minimum rather than a mean. No rows when
+        nothing completed.
     """
+    metric = _metric(df, metric)
     ranked = _ranked(df, metric)
-    wanted = ["run_number", metric, "macro_f1_score", "test_accuracy", "training_time_minutes"]
+    wanted = ["run_number", metric, std_column(metric), TEST_STROKE_METRIC,
+              std_column(TEST_STROKE_METRIC), WORST_GROUP_METRIC, "macro_f1_score",
+              "test_accuracy", "training_time_minutes"]  # fmt: skip
     wanted += varied_parameters(df) + ["notebook"]
     columns = [c for c in dict.fromkeys(wanted) if c in df.columns or c == metric]
     top = ranked.head(max(int(k), 0)).reindex(columns=columns).reset_index(drop=True)
@@ -506,7 +600,7 @@ def leaderboard(df: pd.DataFrame, k: int = 10, metric: str = SELECTION_METRIC) -
 
 
 def value_table(
-    df: pd.DataFrame, param: str, metric: str = SELECTION_METRIC, k: int = 5
+    df: pd.DataFrame, param: str, metric: str | None = None, k: int = 5
 ) -> pd.DataFrame:
     """How ``metric`` varies with the values of one parameter.
 
@@ -515,7 +609,8 @@ def value_table(
     df : pandas.DataFrame
     param : str
         A parameter column.
-    metric : str
+    metric : str, optional
+        Default: :func:`selection_metric`.
     k : int
         Size of the top group the shares compare.
 
@@ -527,6 +622,7 @@ def value_table(
         value) and share_all (share of all ranked runs).
     """
     _require(df, param)
+    metric = _metric(df, metric)
     columns = ["runs", "mean", "median", "min", "max", "share_top_k", "share_all"]
     ranked = _ranked(df, metric)
     if ranked.empty:
@@ -546,9 +642,7 @@ def value_table(
     return stats[columns]
 
 
-def interaction_table(
-    df: pd.DataFrame, a: str, b: str, metric: str = SELECTION_METRIC
-) -> pd.DataFrame:
+def interaction_table(df: pd.DataFrame, a: str, b: str, metric: str | None = None) -> pd.DataFrame:
     """Mean ``metric`` for each pair of values of parameters ``a`` (rows) and ``b`` (columns).
 
     Returns
@@ -557,6 +651,7 @@ def interaction_table(
         NaN where no completed run has the pair; empty when nothing completed.
     """
     _require(df, a, b)
+    metric = _metric(df, metric)
     ranked = _ranked(df, metric)
     if ranked.empty:
         return pd.DataFrame(index=pd.Index([], name=a), columns=pd.Index([], name=b))
@@ -566,7 +661,7 @@ def interaction_table(
     return table.reindex(index=_ordered(table.index), columns=_ordered(table.columns))
 
 
-def pattern_sentences(df: pd.DataFrame, k: int = 5, metric: str = SELECTION_METRIC) -> list[str]:
+def pattern_sentences(df: pd.DataFrame, k: int = 5, metric: str | None = None) -> list[str]:
     """What the best ``k`` runs have in common, as plain sentences.
 
     One sentence per varied parameter: for a numeric one, its range in the top ``k``
@@ -578,7 +673,8 @@ def pattern_sentences(df: pd.DataFrame, k: int = 5, metric: str = SELECTION_METR
     ----------
     df : pandas.DataFrame
     k : int
-    metric : str
+    metric : str, optional
+        Default: :func:`selection_metric`.
 
     Returns
     -------
@@ -586,6 +682,7 @@ def pattern_sentences(df: pd.DataFrame, k: int = 5, metric: str = SELECTION_METR
         E.g. ``"All of the top 5 use use_batch_norm = True (50% of all runs)."``. With
         no more than ``k`` completed runs, one sentence saying so instead.
     """
+    metric = _metric(df, metric)
     ranked = _ranked(df, metric)
     n, k = len(ranked), max(int(k), 1)
     if n == 0:
@@ -650,7 +747,7 @@ def _groups(values: pd.Series) -> tuple[pd.Series, bool]:
 
 
 def parameter_importance(
-    df: pd.DataFrame, metric: str = SELECTION_METRIC
+    df: pd.DataFrame, metric: str | None = None
 ) -> tuple[pd.DataFrame, str | None]:
     """How much of the variance of ``metric`` each varied parameter explains.
 
@@ -662,7 +759,8 @@ def parameter_importance(
     Parameters
     ----------
     df : pandas.DataFrame
-    metric : str
+    metric : str, optional
+        Default: :func:`selection_metric`.
 
     Returns
     -------
@@ -674,6 +772,7 @@ def parameter_importance(
         per value of a parameter on average; None otherwise.
     """
     columns = ["parameter", "eta_squared", "groups", "runs_per_group", "binned"]
+    metric = _metric(df, metric)
     ranked = _ranked(df, metric)
     n = len(ranked)
     if n == 0:
@@ -713,14 +812,14 @@ def parameter_importance(
 
 def pareto_front(
     df: pd.DataFrame,
-    maximize: str = SELECTION_METRIC,
+    maximize: str | None = None,
     minimize: str = "training_time_minutes",
 ) -> pd.Series:
     """Which completed runs are on the trade-off front of two metrics.
 
     A run is on the front when no other run is at least as good on both (``maximize``
     higher, ``minimize`` lower) and strictly better on one. Runs with the same values
-    are all on the front or none is.
+    are all on the front or none is. ``maximize`` defaults to :func:`selection_metric`.
 
     Returns
     -------
@@ -731,6 +830,7 @@ def pareto_front(
     done = completed(df)
     if done.empty:
         return front
+    maximize = _metric(df, maximize)
     _require(df, maximize, minimize)
     good = pd.to_numeric(done[maximize], errors="coerce").to_numpy(dtype=float)
     cost = pd.to_numeric(done[minimize], errors="coerce").to_numpy(dtype=float)
@@ -747,9 +847,10 @@ def pareto_front(
 
 
 def class_balance(
-    df: pd.DataFrame, k: int = 5, metric: str = SELECTION_METRIC, threshold: float = 0.15
+    df: pd.DataFrame, k: int = 5, metric: str | None = None, threshold: float = 0.15
 ) -> pd.DataFrame:
-    """Per-class recall of the best ``k`` runs, and whether it is unbalanced.
+    """Per-class recall (test windows) of the best ``k`` runs by ``metric`` (default:
+    :func:`selection_metric`), and whether it is unbalanced.
 
     Returns
     -------
@@ -759,6 +860,7 @@ def class_balance(
         ``threshold``).
     """
     recalls = [f"{c}_recall" for c in class_names(df)]
+    metric = _metric(df, metric)
     top = _ranked(df, metric).head(max(int(k), 0))
     columns = [c for c in ("run_number", metric) if c in df.columns or c == metric]
     table = top.reindex(columns=columns + recalls).reset_index(drop=True)
@@ -777,8 +879,14 @@ def _weakest(recalls: np.ndarray, names: list[str]) -> str:
     return min(known)[1] if known else ""
 
 
-def overfitting(df: pd.DataFrame, k: int | None = None, gap: float = 0.10) -> pd.DataFrame:
-    """Train against validation macro F1 of the completed runs, best validation F1 first.
+def overfitting(
+    df: pd.DataFrame, k: int | None = None, gap: float = 0.10, metric: str | None = None
+) -> pd.DataFrame:
+    """Train against validation macro F1 of the completed runs, best run first.
+
+    Train macro F1 is only scored on windows, so the gap compares like with like: train
+    minus validation macro F1 over windows (``val_macro_f1_score``). The runs are
+    still ranked by ``metric``.
 
     Parameters
     ----------
@@ -787,21 +895,33 @@ def overfitting(df: pd.DataFrame, k: int | None = None, gap: float = 0.10) -> pd
         Only the best ``k`` runs; all when None.
     gap : float
         A train minus validation macro F1 above this flags overfitting.
+    metric : str, optional
+        The ranking; default :func:`selection_metric`.
 
     Returns
     -------
     pandas.DataFrame
-        Index ``rank``; columns run_number, train_macro_f1_score, val_macro_f1_score,
-        macro_f1_score (test), train_val_gap, overfitting.
+        Index ``rank``; columns run_number, ``metric``, train_macro_f1_score,
+        val_macro_f1_score, macro_f1_score (test windows), train_val_gap,
+        overfitting; ``val_macro_f1_score_std`` and ``macro_f1_score_std`` (from
+        ``macro_avg_f1_score_std``) when the table has spreads over folds.
     """
-    ranked = _ranked(df, SELECTION_METRIC)
+    metric = _metric(df, metric)
+    ranked = _ranked(df, metric)
     if k is not None:
         ranked = ranked.head(max(int(k), 0))
-    columns = ["run_number", "train_macro_f1_score", SELECTION_METRIC, "macro_f1_score"]
+    if std_column("macro_avg_f1_score") in ranked.columns:
+        ranked = ranked.assign(macro_f1_score_std=ranked[std_column("macro_avg_f1_score")])
+    scores = ["train_macro_f1_score", VAL_WINDOW_METRIC, "macro_f1_score"]
+    spreads = [std_column(c) for c in scores[1:] if std_column(c) in ranked.columns]
+    columns = list(dict.fromkeys(["run_number", metric, *scores]))
     table = ranked.reindex(columns=columns).reset_index(drop=True)
     train = pd.to_numeric(table["train_macro_f1_score"], errors="coerce")
-    table["train_val_gap"] = train - pd.to_numeric(table[SELECTION_METRIC], errors="coerce")
+    val = pd.to_numeric(table[VAL_WINDOW_METRIC], errors="coerce")
+    table["train_val_gap"] = train - val
     table["overfitting"] = (table["train_val_gap"] > gap).astype(bool)
+    for column in spreads:
+        table[column] = pd.to_numeric(ranked[column], errors="coerce").to_numpy()
     table.index = pd.RangeIndex(1, len(table) + 1, name="rank")
     return table
 
@@ -814,25 +934,144 @@ def _float(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
-def search_overview(df: pd.DataFrame) -> dict[str, Any]:
+def _pm(value: Any, std: Any = None, digits: int = 4) -> str:
+    """``0.8123 ± 0.0400``; the value alone without a std; ``n/a`` without a value."""
+    value, std = _float(value), _float(std)
+    if value is None:
+        return "n/a"
+    return f"{value:.{digits}f}" + (f" ± {std:.{digits}f}" if std is not None else "")
+
+
+# --------------------------------------------------------------------------- uncertainty
+
+
+def tied_with_best(df: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
+    """The runs the best run is not clearly ahead of, by ``metric``.
+
+    The rule: a run is tied with the best when their intervals of mean ± one std
+    (``<metric>_std``, the sample std over a cross-validated run's folds) overlap, i.e.
+    ``best - mean <= best_std + std``. A run without a std (one split, or no
+    ``_std`` column at all) counts as std 0: then a run is tied only when its mean is
+    within the best's std, and two single-split runs only when their scores are equal.
+    This is a rough rule (one std, not a test); it says where the folds do not
+    decide a ranking.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+    metric : str, optional
+        Default: :func:`selection_metric`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The tied runs, best first, without the best itself: index ``rank`` (as in
+        :func:`leaderboard`), columns run_number, ``metric``, ``<metric>_std``. No rows
+        when nothing is tied or nothing completed.
+    """
+    metric = _metric(df, metric)
+    spread = std_column(metric)
+    ranked = _ranked(df, metric)
+    table = ranked.reindex(columns=["run_number", metric, spread]).reset_index(drop=True)
+    table.index = pd.RangeIndex(1, len(table) + 1, name="rank")
+    if len(table) < 2:
+        return table.iloc[0:0]
+    means = table[metric].astype(float)
+    stds = pd.to_numeric(table[spread], errors="coerce").fillna(0.0).clip(lower=0.0)
+    best, best_std = float(means.iloc[0]), float(stds.iloc[0])
+    tied = (best - means) <= (best_std + stds) + 1e-12
+    tied.iloc[0] = False
+    return table[tied.to_numpy()]
+
+
+def tie_sentence(df: pd.DataFrame, metric: str | None = None) -> str | None:
+    """A plain sentence on whether the spread over folds decides the top of the ranking.
+
+    Returns
+    -------
+    str or None
+        When the table has ``<metric>_std`` for a ranked run and at least two runs
+        are ranked: which runs the best is tied with (see :func:`tied_with_best`),
+        or that it is ahead of the next by more than their stds combined. None
+        otherwise (no uncertainty known, or nothing to compare).
+    """
+    metric = _metric(df, metric)
+    spread = std_column(metric)
+    ranked = _ranked(df, metric)
+    if len(ranked) < 2 or spread not in ranked.columns:
+        return None
+    if pd.to_numeric(ranked[spread], errors="coerce").isna().all():
+        return None
+
+    def describe(row: pd.Series) -> str:
+        number = _number(row.get("run_number"))
+        name = f"run {number}" if number is not None else "a run"
+        return f"{name} ({_pm(row[metric], row.get(spread))})"
+
+    best = describe(ranked.iloc[0])
+    best = best[:1].upper() + best[1:]
+    tied = tied_with_best(ranked, metric)
+    if tied.empty:
+        return (
+            f"{best} is ahead of every other run by {metric} by more than their "
+            f"stds combined; the next is {describe(ranked.iloc[1])}."
+        )
+    others = [describe(row) for _, row in tied.iterrows()]
+    listed = others[0] if len(others) == 1 else ", ".join(others[:-1]) + " and " + others[-1]
+    return (
+        f"{best} is not clearly better than {listed}: their mean ± std intervals of "
+        f"{metric} overlap, so the ranking between them is not decided by these scores."
+    )
+
+
+# --------------------------------------------------------------------------- overview
+
+
+def _group_word(row: pd.Series | None) -> str:
+    """What a group is in a run: player, session or video (from split_by_resolved or
+    split_by), else "group"."""
+    if row is None:
+        return "group"
+    for column in ("split_by_resolved", "split_by"):
+        value = row.get(column)
+        if isinstance(value, str) and value in _GROUP_WORDS:
+            return value
+    return "group"
+
+
+def search_overview(df: pd.DataFrame, metric: str | None = None) -> dict[str, Any]:
     """The state of a search in numbers.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+    metric : str, optional
+        The ranking; default :func:`selection_metric`.
 
     Returns
     -------
     dict
-        runs, completed, failed, running, killed (counts); best_run (run number by
-        validation macro F1, None when nothing completed) with its
-        best_val_macro_f1_score, best_macro_f1_score (test) and best_test_accuracy;
-        errors: ``[{"error", "count", "runs"}]`` of the failed runs, most common first.
+        runs, completed, failed, running, killed (counts); metric (the ranking used);
+        best_run (run number, None when nothing completed) with best_score and
+        best_score_std (its ``metric`` and spread), best_val_stroke_macro_f1,
+        best_test_stroke_macro_f1, best_worst_group_macro_f1, best_val_macro_f1_score
+        (windows), best_macro_f1_score (test windows), best_test_accuracy (None where
+        the table has no such value); group_word (player, session, video or group, of
+        the best run); cross_validated (completed runs with folds); unranked (run
+        numbers of completed runs without a value of ``metric``); errors:
+        ``[{"error", "count", "runs"}]`` of the failed runs, most common first.
     """
+    metric = _metric(df, metric)
     status = df["status"].astype(object) if "status" in df.columns else pd.Series(dtype=object)
     count = lambda s: int((status == s).sum())  # noqa: E731
-    ranked = _ranked(df, SELECTION_METRIC)
+    ranked = _ranked(df, metric)
     best = ranked.iloc[0] if not ranked.empty else None
 
     def best_value(column: str) -> float | None:
         return _float(best.get(column)) if best is not None else None
 
+    done = completed(df)
+    unranked = done.drop(index=ranked.index)
     failed = df[status == "FAILED"] if "status" in df.columns else df.iloc[0:0]
     errors: dict[str, list] = {}
     for _, row in failed.iterrows():
@@ -845,20 +1084,36 @@ def search_overview(df: pd.DataFrame) -> dict[str, Any]:
     ]
     return {
         "runs": int(len(df)),
-        "completed": len(completed(df)) if "status" in df.columns else int(len(df)),
+        "completed": len(done),
         "failed": count("FAILED"),
         "running": count("RUNNING"),
         "killed": count("KILLED"),
+        "metric": metric,
         "best_run": _number(best.get("run_number")) if best is not None else None,
-        "best_val_macro_f1_score": best_value(SELECTION_METRIC),
+        "best_score": best_value(metric),
+        "best_score_std": best_value(std_column(metric)),
+        "best_val_stroke_macro_f1": best_value(SELECTION_METRIC),
+        "best_test_stroke_macro_f1": best_value(TEST_STROKE_METRIC),
+        "best_worst_group_macro_f1": best_value(WORST_GROUP_METRIC),
+        "best_val_macro_f1_score": best_value(VAL_WINDOW_METRIC),
         "best_macro_f1_score": best_value("macro_f1_score"),
         "best_test_accuracy": best_value("test_accuracy"),
+        "group_word": _group_word(best),
+        "cross_validated": int(cross_validated(df).sum()),
+        "unranked": [_number(n) for n in unranked.get("run_number", pd.Series(dtype=float))],
         "errors": grouped,
     }
 
 
+def _md(text: Any) -> str:
+    """Text for a Markdown cell: HTML escaped, Markdown's emphasis and link marks escaped."""
+    return re.sub(r"([\\`*_\[\]#|])", r"\\\1", html.escape(str(text)))
+
+
 def report_header(df: pd.DataFrame, overview: dict[str, Any] | None = None) -> str:
-    """Markdown header of a search's report: search, grid, data, date, runs completed/failed."""
+    """Markdown header of a search's report: search, grid, data, date, runs
+    completed/failed, the best run and its scores. Every value from the table is
+    escaped (HTML and Markdown)."""
     overview = overview or search_overview(df)
     attrs = df.attrs
     search = attrs.get("search_id") or Path(str(attrs.get("csv_path", "results"))).stem
@@ -868,31 +1123,79 @@ def report_header(df: pd.DataFrame, overview: dict[str, Any] | None = None) -> s
         stamp = Path(attrs["csv_path"]).stat().st_mtime
         date = pd.Timestamp(stamp, unit="s").strftime("%Y-%m-%d %H:%M")
     lines = [
-        f"# Search {search}",
+        f"# Search {_md(search)}",
         "",
-        f"- **Grid:** {attrs.get('grid', 'unknown')}",
-        f"- **Data:** {data or 'the built-in demo dataset'}",
-        f"- **Results:** {attrs.get('csv_path', attrs.get('source', ''))}"
+        f"- **Grid:** {_md(attrs.get('grid', 'unknown'))}",
+        f"- **Data:** {_md(data) if data else 'the built-in demo dataset'}",
+        f"- **Results:** {_md(attrs.get('csv_path', attrs.get('source', '')))}"
         + (f" ({date})" if date else ""),
         f"- **Runs:** {overview['runs']}: {overview['completed']} completed, "
         f"{overview['failed']} failed"
         + (f", {overview['running']} running" if overview.get("running") else ""),
     ]
+    metric = overview.get("metric", SELECTION_METRIC)
     if overview.get("best_run") is not None:
+        words = _METRIC_WORDS.get(metric, f"by {_md(metric)}")
+        what = "validation" if metric in _METRIC_WORDS else _md(metric)
+        best = f"- **Best ({words}):** run {overview['best_run']}, {what} " + _pm(
+            overview["best_score"], overview.get("best_score_std")
+        )
+        if metric == SELECTION_METRIC or overview.get("best_test_stroke_macro_f1") is not None:
+            best += (
+                f"; test macro F1 over strokes {_pm(overview.get('best_test_stroke_macro_f1'))}"
+                f"; worst {overview.get('group_word', 'group')} "
+                f"{_pm(overview.get('best_worst_group_macro_f1'))}"
+                f"; test windows: macro F1 {_pm(overview.get('best_macro_f1_score'))}, "
+                f"accuracy {_pm(overview.get('best_test_accuracy'))}"
+            )
+        else:
+            best += (
+                f"; test macro F1 {_pm(overview.get('best_macro_f1_score'))}"
+                f"; test accuracy {_pm(overview.get('best_test_accuracy'))}"
+            )
+        lines.append(best)
+        if metric == LEGACY_SELECTION_METRIC:
+            lines.append(
+                f"- **Note:** these results have no {_md(SELECTION_METRIC)} (they predate "
+                "stroke-level scores), so runs are ranked by the window-level "
+                f"{_md(LEGACY_SELECTION_METRIC)}."
+            )
+    if overview.get("cross_validated"):
         lines.append(
-            f"- **Best (validation macro F1):** run {overview['best_run']}, "
-            f"validation {overview['best_val_macro_f1_score']:.4f}, "
-            f"test macro F1 {overview['best_macro_f1_score']:.4f}, "
-            f"test accuracy {overview['best_test_accuracy']:.4f}"
+            f"- **Cross-validation:** {overview['cross_validated']} of "
+            f"{overview['completed']} completed runs; their scores are means over folds "
+            "± the std over folds."
+        )
+    if overview.get("unranked"):
+        numbers = ", ".join(str(n) for n in overview["unranked"] if n is not None)
+        lines.append(
+            f"- **Not ranked:** {len(overview['unranked'])} completed run(s) without "
+            f"{_md(metric)}" + (f" (runs {numbers})" if numbers else "")
         )
     return "\n".join(lines)
 
 
+# --------------------------------------------------------------------------- display
+
+
+def format_scores(board: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
+    """``board`` with each ``<metric>`` that has a ``<metric>_std`` column as text
+    ``"0.8123 ± 0.0400"`` (the value alone where the std is missing, ``""`` without a
+    value) and the ``_std`` columns dropped. Other columns are left as they are."""
+    out = board.copy()
+    for column in list(out.columns):
+        spread = std_column(column)
+        if spread in out.columns:
+            out[column] = [
+                "" if _float(v) is None else _pm(v, s, digits)
+                for v, s in zip(out[column], out[spread], strict=True)
+            ]
+            out = out.drop(columns=spread)
+    return out
+
+
 def link_notebooks(board: pd.DataFrame, relative_to: str | Path) -> pd.DataFrame:
     """``board`` with its ``notebook`` column as HTML links, relative to ``relative_to``."""
-    import html
-    import os
-
     out = board.copy()
     if "notebook" not in out:
         return out
@@ -905,3 +1208,127 @@ def link_notebooks(board: pd.DataFrame, relative_to: str | Path) -> pd.DataFrame
 
     out["notebook"] = out["notebook"].map(link)
     return out
+
+
+# Metrics that count things: shown as numbers, not to four decimals.
+_COUNTS = {"epochs_trained", "val_strokes", "test_strokes", "test_strokes_unreached",
+           "trainable_params", "strokes", "cv_folds"}  # fmt: skip
+
+
+def table_html(table: pd.DataFrame, relative_to: str | Path | None = None, digits: int = 4) -> str:
+    """A results table (a leaderboard, a groups or folds table) as an HTML table.
+
+    Scores with a ``_std`` column are shown as mean ± std (:func:`format_scores`),
+    metric values to ``digits`` decimals, parameter values as the sentences show them;
+    every cell, column name and index label is HTML-escaped, except the ``notebook``
+    links (made by :func:`link_notebooks` when ``relative_to`` is given).
+    """
+    shown = format_scores(table, digits)
+    scores = (set(metric_columns(shown)) | {"macro_f1", "accuracy"}) - _COUNTS
+
+    def cell(value: Any, column: str) -> str:
+        if isinstance(value, str):
+            return html.escape(value)
+        if _missing(value) or value is pd.NA:
+            return ""
+        if column in scores and isinstance(value, float | np.floating):
+            return f"{float(value):.{digits}f}"
+        return html.escape(_fmt(value))
+
+    out = pd.DataFrame(index=shown.index)
+    for column in shown.columns:
+        if column == "notebook" and relative_to is not None:
+            out[column] = link_notebooks(shown[[column]], relative_to)[column]
+        else:
+            out[column] = [cell(v, column) for v in shown[column]]
+    out.columns = [html.escape(str(c)) for c in shown.columns]
+    out.index = [html.escape(_fmt(i)) for i in shown.index]
+    out.index.name = html.escape(str(shown.index.name)) if shown.index.name else None
+    return out.to_html(escape=False)
+
+
+# --------------------------------------------------------------------------- the best run
+
+
+def best_run_details(df: pd.DataFrame, metric: str | None = None) -> dict[str, Any]:
+    """The best run's details from MLflow (confusion matrix, curves, groups, folds).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A results table; ``df.attrs["tracking_uri"]`` says where its runs are.
+    metric : str, optional
+        The ranking; default :func:`selection_metric`.
+
+    Returns
+    -------
+    dict
+        ``run`` (run number or None), ``run_id``, ``group_word`` (player, session,
+        video or group), ``details`` (:func:`tennis_lab.tracking.run_details`, or
+        None when unavailable) and ``note`` (one line saying why it is unavailable,
+        else None).
+    """
+    metric = _metric(df, metric)
+    ranked = _ranked(df, metric)
+    info: dict[str, Any] = {"run": None, "run_id": "", "group_word": "group",
+                            "details": None, "note": None}  # fmt: skip
+    if ranked.empty:
+        info["note"] = f"No completed run with {metric}: no best run to show."
+        return info
+    best = ranked.iloc[0]
+    info.update(run=_number(best.get("run_number")), group_word=_group_word(best))
+    run_id = best.get("run_id")
+    info["run_id"] = run_id if isinstance(run_id, str) else ""
+    uri = df.attrs.get("tracking_uri")
+    if not info["run_id"]:
+        info["note"] = f"Run {info['run']} has no MLflow run id: it was not logged to MLflow."
+    elif not uri:
+        info["note"] = (
+            f"Run {info['run']}'s MLflow store is not known (no search state names its "
+            "tracking URI): its details are not shown."
+        )
+    else:
+        try:
+            info["details"] = tracking.run_details(info["run_id"], tracking_uri=uri)
+        except Exception as exc:  # noqa: BLE001 - a report shows what it can
+            info["note"] = (
+                f"Run {info['run']}'s details could not be read from MLflow at {uri} "
+                f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})."
+            )
+    return info
+
+
+_GROUP_COLUMNS = ("group", "handedness", "strokes", "macro_f1", "accuracy", "fold", "videos")
+
+
+def groups_table(groups: list[dict[str, Any]]) -> pd.DataFrame:
+    """Per-group test scores (as ``per_group.json`` / ``run_details()["groups"]``) as
+    a table, worst macro F1 first.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``group``; columns handedness, strokes, macro_f1, accuracy, fold,
+        videos (those present), then any others. Empty without groups.
+    """
+    table = pd.DataFrame(list(groups))
+    if table.empty or "group" not in table.columns:
+        return pd.DataFrame(index=pd.Index([], name="group"))
+    if "macro_f1" in table.columns:
+        table = table.assign(_score=pd.to_numeric(table["macro_f1"], errors="coerce"))
+        table = table.sort_values(["_score", "group"], kind="stable", na_position="last")
+        table = table.drop(columns="_score")
+    first = [c for c in _GROUP_COLUMNS if c in table.columns]
+    table = table[first + [c for c in table.columns if c not in first]]
+    return table.set_index("group")
+
+
+def folds_table(folds: list[dict[str, Any]]) -> pd.DataFrame:
+    """Per-fold headline metrics (as ``folds.json`` / ``run_details()["folds"]``),
+    index ``fold``; empty without folds."""
+    table = pd.DataFrame(list(folds))
+    if table.empty:
+        return pd.DataFrame(index=pd.Index([], name="fold"))
+    if "fold" not in table.columns:
+        table["fold"] = range(1, len(table) + 1)
+    return table.sort_values("fold", kind="stable").set_index("fold")

@@ -404,21 +404,33 @@ def group_scores_figure(groups: Sequence[Mapping], title: str | None = None) -> 
 
 # --- figures of a search's results table ------------------------------------------------
 
+# The selection metric, as tennis_lab.training.SELECTION_METRIC names it (this module
+# imports no other module of the package; a test checks that the two agree).
+SELECTION_METRIC = "val_stroke_macro_f1"
+STD_SUFFIX = "_std"  # <metric>_std: the spread over a cross-validated run's folds
 HIGHLIGHT_GID = "highlight"
 PARETO_FRONT_GID = "pareto_front"
 CAUTION_GID = "caution"
 FLAGGED_GID = "flagged"
+ERRORBAR_GID = "std"
+TIED_GID = "tied"
 FLAG_COLOR = "tab:red"
+# Train macro F1 is only scored on windows: the three bars compare like with like.
 _SPLIT_F1_COLUMNS = (
     ("train", "train_macro_f1_score"),
     ("validation", "val_macro_f1_score"),
     ("test", "macro_f1_score"),
 )
 _COLUMN_LABELS = {
-    "val_macro_f1_score": "validation macro F1",
-    "macro_f1_score": "test macro F1",
-    "train_macro_f1_score": "train macro F1",
-    "test_accuracy": "test accuracy",
+    "val_stroke_macro_f1": "validation macro F1 (strokes)",
+    "test_stroke_macro_f1": "test macro F1 (strokes)",
+    "worst_group_macro_f1": "worst group macro F1",
+    "val_stroke_accuracy": "validation accuracy (strokes)",
+    "test_stroke_accuracy": "test accuracy (strokes)",
+    "val_macro_f1_score": "validation macro F1 (windows)",
+    "macro_f1_score": "test macro F1 (windows)",
+    "train_macro_f1_score": "train macro F1 (windows)",
+    "test_accuracy": "test accuracy (windows)",
     "training_time_minutes": "training time (minutes)",
     "trainable_params": "trainable parameters",
     "inference_ms_per_window": "inference (ms per window)",
@@ -427,7 +439,18 @@ _COLUMN_LABELS = {
 
 def _column_label(column: str) -> str:
     """A readable axis label for a results column (the name itself when unknown)."""
+    if column.endswith(STD_SUFFIX) and column[: -len(STD_SUFFIX)] in _COLUMN_LABELS:
+        return f"{_COLUMN_LABELS[column[: -len(STD_SUFFIX)]]} (std over folds)"
     return _COLUMN_LABELS.get(column, column)
+
+
+def _spread(df: pd.DataFrame, column: str) -> np.ndarray | None:
+    """``<column>_std`` as floats, or None when ``df`` has no finite one."""
+    name = column + STD_SUFFIX
+    if name not in df.columns:
+        return None
+    values = _numeric(df[name])
+    return values if np.isfinite(values).any() else None
 
 
 def _sentence(text: str) -> str:
@@ -537,7 +560,7 @@ def _colour_flagged(labels: Sequence[Text], flags: np.ndarray) -> None:
 def metric_by_value_figure(
     df: pd.DataFrame,
     param: str,
-    metric: str = "val_macro_f1_score",
+    metric: str = SELECTION_METRIC,
     top_runs: Iterable[int] | None = None,
     title: str | None = None,
 ) -> Figure:
@@ -555,7 +578,8 @@ def metric_by_value_figure(
         stable sorted order: numbers by size, then lists (shorter first, then element
         by element), then text, missing values (``n/a``) last.
     metric : str
-        Metric column; defaults to the validation macro F1.
+        Metric column; defaults to the selection metric (validation macro F1 over
+        strokes).
     top_runs : iterable of int, optional
         Run numbers to emphasise: drawn as labelled stars (gid ``"highlight"``) instead
         of plain points. Run numbers not in ``df`` are ignored.
@@ -829,7 +853,7 @@ def pareto_figure(
     df: pd.DataFrame,
     on_front: pd.Series | Sequence[bool],
     x: str = "training_time_minutes",
-    y: str = "val_macro_f1_score",
+    y: str = SELECTION_METRIC,
     label: str = "run_number",
     title: str | None = None,
 ) -> Figure:
@@ -839,13 +863,14 @@ def pareto_figure(
     ----------
     df : pandas.DataFrame
         Results table with columns ``x``, ``y`` and ``label``; rows with NaN ``x`` or
-        ``y`` are left out.
+        ``y`` are left out. With a ``<y>_std`` column (cross-validated runs), each run
+        with a std gets a vertical error bar of ± one std (gid ``"std"``).
     on_front : pandas.Series of bool, or sequence of bool
         Which rows are on the front (as computed by the analysis). A Series is
         aligned with ``df`` by index (missing or NaN counts as False); a sequence
         must have one flag per row.
     x, y : str
-        Columns for the axes; by default training time and validation macro F1.
+        Columns for the axes; by default training time and the selection metric.
     label : str
         Column whose values label the front's points (run numbers by default).
     title : str, optional
@@ -883,11 +908,19 @@ def pareto_figure(
     data["front"] = front_mask[data.index]
     front = data[data["front"]].sort_values([x, y], ascending=[True, False], kind="stable")
     others = data[~data["front"]]
+    spread = _spread(df, y)
 
     palette = sns.color_palette()
     with sns.axes_style("whitegrid"):
         fig = Figure(figsize=(7.5, 5.0))
         ax = fig.subplots()
+    if spread is not None:
+        std = spread[data.index]
+        known = np.isfinite(std)
+        ax.errorbar(
+            data[x][known], data[y][known], yerr=std[known], fmt="none", ecolor="0.6",
+            elinewidth=1, capsize=2, zorder=1, gid=ERRORBAR_GID, label="± std over folds",
+        )  # fmt: skip
     ax.scatter(others[x], others[y], s=22, color="0.55", alpha=0.8, linewidths=0, label="runs")
     if not front.empty:
         ax.plot(
@@ -931,7 +964,7 @@ def pareto_figure(
 
 def tradeoff_figure(
     df: pd.DataFrame,
-    y: str = "val_macro_f1_score",
+    y: str = SELECTION_METRIC,
     title: str | None = None,
     highlight: Iterable[int] | None = None,
 ) -> Figure:
@@ -945,7 +978,7 @@ def tradeoff_figure(
         Each panel leaves out the rows whose values it needs are NaN (or, on the log
         axis, not positive); a panel without any says "no data".
     y : str
-        Metric column; defaults to the validation macro F1.
+        Metric column; defaults to the selection metric.
     title : str, optional
         Figure title; defaults to "Trade-offs of <y label>".
     highlight : iterable of int, optional
@@ -1092,12 +1125,13 @@ def overfitting_figure(table: pd.DataFrame, title: str | None = None) -> Figure:
     ----------
     table : pandas.DataFrame
         One row per run, in the order drawn: ``train_macro_f1_score``,
-        ``val_macro_f1_score`` and ``macro_f1_score`` (test), ``run_number`` (else
-        the index numbers the runs) and optionally a boolean ``overfitting``
-        (missing or NaN counts as False). A NaN score has no bar and is labelled
-        "n/a".
+        ``val_macro_f1_score`` and ``macro_f1_score`` (test), all over windows (train
+        is only scored on windows), ``run_number`` (else the index numbers the runs)
+        and optionally a boolean ``overfitting`` (missing or NaN counts as False). A
+        NaN score has no bar and is labelled "n/a". A ``<score>_std`` column (spread
+        over folds) gives that score's bars error bars of ± one std.
     title : str, optional
-        Defaults to "Train, validation and test macro F1".
+        Defaults to "Train, validation and test macro F1 (windows)".
 
     Returns
     -------
@@ -1138,6 +1172,12 @@ def overfitting_figure(table: pd.DataFrame, title: str | None = None) -> Figure:
             color=palette[k],
             label=split,
         )
+        spread = _spread(table, column)
+        if spread is not None:  # only the runs with a std (and a score) get a bar
+            known = np.isfinite(spread) & np.isfinite(scores)
+            ax.errorbar(positions[known] + (k - 1) * width, scores[known], yerr=spread[known],
+                        fmt="none", ecolor="0.25", elinewidth=1, capsize=2, zorder=3,
+                        gid=ERRORBAR_GID)  # fmt: skip
         ax.bar_label(
             bars,
             labels=[f"{s:.2f}" if np.isfinite(s) else "n/a" for s in scores],
@@ -1160,6 +1200,85 @@ def overfitting_figure(table: pd.DataFrame, title: str | None = None) -> Figure:
     ax.set_ylim(0.0, 1.1)
     ax.set_xlabel("")
     ax.set_ylabel("macro F1")
-    ax.set_title(title or "Train, validation and test macro F1")
+    ax.set_title(title or "Train, validation and test macro F1 (windows)")
+    fig.tight_layout()
+    return fig
+
+
+def ranking_figure(
+    board: pd.DataFrame,
+    metric: str = SELECTION_METRIC,
+    tied: Iterable[int] | None = None,
+    title: str | None = None,
+) -> Figure:
+    """The ranked runs' scores as points with ± one std, best at the top.
+
+    Parameters
+    ----------
+    board : pandas.DataFrame
+        One row per run, in rank order (as the leaderboard): ``run_number`` (else
+        the index numbers the runs), ``metric`` and optionally ``<metric>_std``
+        (missing or NaN: no error bar). Rows without a value of ``metric`` are left out.
+    metric : str
+        Defaults to the selection metric.
+    tied : iterable of int, optional
+        Run numbers the best is tied with (computed by the analysis): drawn in red
+        (gid ``"tied"``), their tick labels "run N (tied)".
+    title : str, optional
+        Defaults to "Ranking by <metric label>".
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes: a row per run, the first at the top; each score a point with a
+        horizontal error bar of its std (gid ``"std"``; none without a std); the best
+        run's interval shaded.
+
+    Raises
+    ------
+    ValueError
+        When ``board`` is empty, lacks ``metric``, or no row has a value of it.
+    """
+    _check_table(board, "board", [metric], "pass the leaderboard of a search.")
+    scores = _numeric(board[metric])
+    keep = np.isfinite(scores)
+    if not keep.any():
+        raise ValueError(f"no run in board has a value of {metric!r}; all {len(board)} are NaN.")
+    table = board[keep]
+    scores = scores[keep]
+    spread = _spread(table, metric)
+    labels = _run_labels(table)
+    runs = _numeric(table["run_number"]) if "run_number" in table.columns else np.full(
+        len(table), np.nan
+    )  # fmt: skip
+    flags = np.isin(runs, list(_run_set(tied)))
+    labels = _flagged_labels(labels, flags, "(tied)")
+    positions = np.arange(len(table))
+
+    palette = sns.color_palette()
+    with sns.axes_style("whitegrid"):
+        fig = Figure(figsize=(7.0, max(2.4, 0.42 * len(table) + 1.5)))
+        ax = fig.subplots()
+    if spread is not None:
+        best_std = spread[0] if np.isfinite(spread[0]) else 0.0
+        ax.axvspan(scores[0] - best_std, scores[0] + best_std, color=palette[0], alpha=0.12,
+                   linewidth=0, zorder=0, label="best ± std")  # fmt: skip
+        known = np.isfinite(spread)
+        ax.errorbar(
+            scores[known], positions[known], xerr=spread[known], fmt="none",
+            ecolor="0.35", elinewidth=1.2, capsize=3, zorder=2, gid=ERRORBAR_GID,
+        )  # fmt: skip
+    plain = ~flags
+    ax.scatter(scores[plain], positions[plain], s=40, color=palette[0], zorder=3, label="run")
+    if flags.any():
+        ax.scatter(scores[flags], positions[flags], s=55, color=FLAG_COLOR, zorder=4,
+                   gid=TIED_GID, label="tied with the best")  # fmt: skip
+    ax.set_yticks(positions, labels)
+    _colour_flagged(ax.get_yticklabels(), flags)
+    ax.invert_yaxis()
+    ax.set_xlabel(_column_label(metric) + (" (± std over folds)" if spread is not None else ""))
+    ax.set_ylabel("")
+    ax.legend(fontsize="small", loc="best")
+    ax.set_title(title or f"Ranking by {_column_label(metric)}")
     fig.tight_layout()
     return fig

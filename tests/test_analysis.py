@@ -1,8 +1,10 @@
 """analysis: results-table helpers on small hand-made tables; loading from CSV and MLflow.
 
-Tables are built by hand (no training, no TensorFlow). The loaders read files written
-in tmp_path, the real minimal-grid CSV in output/ (read only), and a real SQLite MLflow
-store in a temporary folder.
+Tables are built by hand (no training, no TensorFlow): new-style tables score runs by
+the stroke-level selection metric (val_stroke_macro_f1, with <metric>_std for
+cross-validated runs); old-style tables (written before stroke-level scores) have
+only the window-level val_macro_f1_score. The loaders read files written in tmp_path
+and a real SQLite MLflow store in a temporary folder.
 """
 
 from __future__ import annotations
@@ -18,9 +20,14 @@ import pytest
 from tennis_lab import analysis
 from tennis_lab.analysis import (
     AnalysisError,
+    best_run_details,
     class_balance,
     class_names,
     completed,
+    cross_validated,
+    folds_table,
+    format_scores,
+    groups_table,
     interaction_table,
     leaderboard,
     load_results,
@@ -31,11 +38,19 @@ from tennis_lab.analysis import (
     parameter_importance,
     pareto_front,
     pattern_sentences,
+    report_header,
     search_overview,
+    selection_metric,
+    table_html,
+    tie_sentence,
+    tied_with_best,
     value_table,
     varied_parameters,
 )
 from tennis_lab.search import result_row, write_csv_atomic
+from tennis_lab.training import SELECTION_METRIC
+
+WINDOW_VAL = "val_macro_f1_score"  # the window-level figure; old tables rank by it
 
 
 @pytest.fixture(autouse=True)
@@ -45,8 +60,9 @@ def _private_root(monkeypatch, tmp_path):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
 
 
-def run(number, val, status="COMPLETED", error="", **values) -> dict:
-    """One results row: ids, status, the validation F1 and whatever else is given."""
+def run(number, val, status="COMPLETED", error="", metric=SELECTION_METRIC, **values) -> dict:
+    """One results row: ids, status, the validation F1 (``metric``: stroke level unless
+    told) and whatever else is given."""
     failed = status != "COMPLETED"
     row = {
         "run_number": number,
@@ -54,7 +70,7 @@ def run(number, val, status="COMPLETED", error="", **values) -> dict:
         "config_id": f"c{number}",
         "status": status,
         "error": error,
-        "val_macro_f1_score": np.nan if failed else val,
+        metric: np.nan if failed else val,
     }
     row.update(values)
     row.setdefault("notebook", f"nb/{number:03d}.ipynb")
@@ -114,7 +130,7 @@ def test_columns_split_into_bookkeeping_metrics_and_parameters():
         ]
     )  # fmt: skip
     assert set(metric_columns(df)) == {
-        "val_macro_f1_score", "test_accuracy", "macro_f1_score", "macro_avg_recall",
+        SELECTION_METRIC, "test_accuracy", "macro_f1_score", "macro_avg_recall",
         "weighted_avg_f1_score", "forehand_recall", "forehand_support", "serve_recall",
         "serve_f1_score", "training_time_minutes", "trainable_params",
     }  # fmt: skip
@@ -123,6 +139,52 @@ def test_columns_split_into_bookkeeping_metrics_and_parameters():
     assert varied_parameters(df) == ["lstm_layers"]
     assert class_names(df) == ["forehand", "serve"]
     assert completed(df)["run_number"].tolist() == [1, 2]
+
+
+# The columns a cross-validated stroke-level run adds (as training logs them).
+STROKE_METRICS = {
+    "test_stroke_macro_f1": 0.7, "worst_group_macro_f1": 0.5, "val_stroke_accuracy": 0.8,
+    "test_stroke_accuracy": 0.75, "val_strokes": 40.0, "test_strokes": 42.0,
+    "test_strokes_unreached": 1.0, "val_macro_f1_score": 0.6, "macro_avg_f1_score": 0.65,
+    "macro_avg_recall": 0.6, "test_accuracy": 0.7, "forehand_recall": 0.9,
+    "forehand_f1_score": 0.85, "serve_recall": 0.5,
+}  # fmt: skip
+SPREADS = {
+    "val_stroke_macro_f1_std": 0.04, "test_stroke_macro_f1_std": 0.05,
+    "worst_group_macro_f1_std": 0.1, "val_macro_f1_score_std": 0.03,
+    "macro_avg_f1_score_std": 0.02, "test_accuracy_std": 0.01,
+}  # fmt: skip
+
+
+def test_stroke_level_metrics_and_spreads_are_metrics_not_classes_or_parameters():
+    df = pd.DataFrame(
+        [
+            run(1, 0.8, **STROKE_METRICS, **SPREADS, cv_folds=3, split_by="player",
+                split_by_resolved="player", lstm_layers="[64]"),
+            run(2, 0.7, **STROKE_METRICS, cv_folds=1, split_by="player",
+                split_by_resolved="player", lstm_layers="[64]"),
+        ]
+    )  # fmt: skip
+    metrics = set(metric_columns(df))
+    assert {SELECTION_METRIC, *STROKE_METRICS, *SPREADS} == metrics
+    # The classes are the real ones: no "test_stroke_macro", "worst_group_macro", "val_stroke".
+    assert class_names(df) == ["forehand", "serve"]
+    # cv_folds is a parameter one chooses; split_by_resolved is what a run resolved.
+    assert parameter_columns(df) == ["cv_folds", "split_by", "lstm_layers"]
+    assert varied_parameters(df) == ["cv_folds"]
+    assert cross_validated(df).tolist() == [True, False]
+
+
+def test_selection_metric_falls_back_to_the_window_level_figure_for_old_tables():
+    new = pd.DataFrame([run(1, 0.8, **{WINDOW_VAL: 0.6}), run(2, 0.9, **{WINDOW_VAL: 0.5})])
+    assert selection_metric(new) == SELECTION_METRIC == "val_stroke_macro_f1"
+    old = pd.DataFrame([run(1, 0.6, metric=WINDOW_VAL), run(2, 0.5, metric=WINDOW_VAL)])
+    assert selection_metric(old) == WINDOW_VAL
+    # The stroke column exists but no completed run has a value (a failed new run).
+    mixed = pd.concat([old, pd.DataFrame([run(3, None, "FAILED")])], ignore_index=True)
+    assert selection_metric(mixed) == WINDOW_VAL
+    # Nothing completed, no metric at all: the selection metric (and empty results).
+    assert selection_metric(pd.DataFrame([run(1, None, "FAILED")])) == SELECTION_METRIC
 
 
 # --------------------------------------------------------------------------- leaderboard
@@ -139,7 +201,7 @@ def test_leaderboard_ranks_completed_runs_with_ties_by_run_number(pattern_table)
     assert top["run_number"].tolist() == [3, 7, 13, 1]
     assert top.index.tolist() == [1, 2, 3, 4]
     assert list(top.columns) == [
-        "run_number", "val_macro_f1_score", "use_batch_norm", "learning_rate", "lstm_layers",
+        "run_number", SELECTION_METRIC, "use_batch_norm", "learning_rate", "lstm_layers",
         "notebook",
     ]  # fmt: skip
     assert len(leaderboard(df, k=100)) == 11
@@ -154,7 +216,7 @@ def test_failed_runs_are_not_ranked_but_counted_in_the_overview(pattern_table):
         ])],
         ignore_index=True,
     )  # fmt: skip
-    df.loc[df["status"] == "FAILED", "val_macro_f1_score"] = 0.99  # even a stray value
+    df.loc[df["status"] == "FAILED", SELECTION_METRIC] = 0.99  # even a stray value
     assert 11 not in leaderboard(df, k=20)["run_number"].tolist()
     assert len(leaderboard(df, k=20)) == 10  # run 12 completed without a metric
     overview = search_overview(df)
@@ -163,11 +225,238 @@ def test_failed_runs_are_not_ranked_but_counted_in_the_overview(pattern_table):
     assert overview["failed"] == 3
     assert overview["running"] == 1
     assert overview["best_run"] == 3
-    assert overview["best_val_macro_f1_score"] == pytest.approx(0.95)
+    assert overview["metric"] == SELECTION_METRIC
+    assert overview["best_val_stroke_macro_f1"] == pytest.approx(0.95)
+    assert overview["best_score"] == pytest.approx(0.95)
+    assert overview["unranked"] == [12]  # completed without a score
     assert overview["errors"] == [
         {"error": "ValueError: no windows", "count": 2, "runs": [11, 13]},
         {"error": "unknown error", "count": 1, "runs": [14]},
     ]
+
+
+def cv_table() -> pd.DataFrame:
+    """Cross-validated runs (mean ± std over folds) and single-split ones.
+
+    Best is run 1 at 0.90 ± 0.04. Run 2 (0.87, no std) is within the best's std; run 3
+    (0.84 ± 0.03) overlaps it; run 7 (0.85 ± 0.01) touches it exactly (0.05 = 0.04 +
+    0.01); run 4 (0.84 ± 0.01) and run 5 (0.80, no std) are clear of it. Run 6 failed.
+    """
+    rows = [
+        (1, 0.90, 0.04, 0.81, 0.02, 0.60),
+        (2, 0.87, np.nan, 0.80, np.nan, 0.70),
+        (3, 0.84, 0.03, 0.83, 0.05, 0.75),
+        (4, 0.84, 0.01, 0.78, 0.01, 0.55),
+        (5, 0.80, np.nan, 0.79, np.nan, 0.65),
+        (7, 0.85, 0.01, 0.77, 0.03, 0.50),
+    ]
+    table = [
+        run(n, val, val_stroke_macro_f1_std=sd, test_stroke_macro_f1=test,
+            test_stroke_macro_f1_std=test_sd, worst_group_macro_f1=worst,
+            worst_group_macro_f1_std=0.1, macro_f1_score=0.7, test_accuracy=0.72,
+            training_time_minutes=float(n), cv_folds=1 if np.isnan(sd) else 3,
+            split_by_resolved="player", lstm_layers="[64]" if n % 2 else "[128]")
+        for n, val, sd, test, test_sd, worst in rows
+    ]  # fmt: skip
+    table.append(run(6, None, "FAILED", "boom", cv_folds=3, lstm_layers="[64]"))
+    return pd.DataFrame(table)
+
+
+def test_leaderboard_shows_stroke_scores_the_worst_group_and_spreads_beside_the_metric():
+    board = leaderboard(cv_table(), k=3)
+    assert board["run_number"].tolist() == [1, 2, 7]
+    assert list(board.columns) == [
+        "run_number", SELECTION_METRIC, "val_stroke_macro_f1_std", "test_stroke_macro_f1",
+        "test_stroke_macro_f1_std", "worst_group_macro_f1", "macro_f1_score",
+        "test_accuracy", "training_time_minutes", "cv_folds", "lstm_layers", "notebook",
+    ]  # fmt: skip
+    # The worst group is a minimum over folds: no std beside it.
+    assert "worst_group_macro_f1_std" not in board.columns
+    assert board["val_stroke_macro_f1_std"].tolist()[0] == pytest.approx(0.04)
+    shown = format_scores(board)
+    assert shown[SELECTION_METRIC].tolist() == ["0.9000 ± 0.0400", "0.8700", "0.8500 ± 0.0100"]
+    assert shown["test_stroke_macro_f1"].tolist()[0] == "0.8100 ± 0.0200"
+    assert not [c for c in shown.columns if c.endswith("_std")]
+    assert shown["worst_group_macro_f1"].tolist() == pytest.approx([0.6, 0.7, 0.5])
+
+
+def test_tied_with_best_are_the_runs_whose_mean_std_interval_overlaps_the_best():
+    tied = tied_with_best(cv_table())
+    assert tied["run_number"].tolist() == [2, 7, 3]  # in rank order; 4 and 5 are clear
+    assert tied.index.tolist() == [2, 3, 4]  # their leaderboard ranks
+    assert list(tied.columns) == ["run_number", SELECTION_METRIC, "val_stroke_macro_f1_std"]
+    # Narrow the best's interval: only the runs whose own std reaches it stay tied.
+    narrow = cv_table()
+    narrow.loc[narrow["run_number"] == 1, "val_stroke_macro_f1_std"] = 0.0
+    assert tied_with_best(narrow)["run_number"].tolist() == []
+    narrow.loc[narrow["run_number"] == 3, "val_stroke_macro_f1_std"] = 0.06
+    assert tied_with_best(narrow)["run_number"].tolist() == [3]
+    # Another metric, with its own spread: the best (run 3, 0.83 ± 0.05) reaches down to
+    # 0.78, and run 7 (0.77 ± 0.03) reaches up to 0.80: every run is tied with it.
+    by_test = tied_with_best(cv_table(), "test_stroke_macro_f1")
+    assert by_test["run_number"].tolist() == [1, 2, 5, 4, 7]
+
+
+def test_without_spreads_only_equal_scores_are_tied_and_no_sentence_is_made(pattern_table):
+    assert tied_with_best(pattern_table).empty
+    equal = pd.concat([pattern_table, pd.DataFrame([run(13, 0.95)])], ignore_index=True)
+    assert tied_with_best(equal)["run_number"].tolist() == [13]
+    assert tie_sentence(pattern_table) is None
+    assert tie_sentence(pd.DataFrame([run(1, 0.9, val_stroke_macro_f1_std=0.1)])) is None
+    assert tied_with_best(pd.DataFrame([run(1, None, "FAILED")])).empty
+
+
+def test_tie_sentence_says_whether_the_spread_decides_the_ranking():
+    assert tie_sentence(cv_table()) == (
+        "Run 1 (0.9000 ± 0.0400) is not clearly better than run 2 (0.8700), run 7 "
+        "(0.8500 ± 0.0100) and run 3 (0.8400 ± 0.0300): their mean ± std intervals of "
+        "val_stroke_macro_f1 overlap, so the ranking between them is not decided by "
+        "these scores."
+    )
+    clear = cv_table()
+    clear.loc[clear["run_number"] == 1, [SELECTION_METRIC, "val_stroke_macro_f1_std"]] = [
+        0.99,
+        0.01,
+    ]
+    assert tie_sentence(clear) == (
+        "Run 1 (0.9900 ± 0.0100) is ahead of every other run by val_stroke_macro_f1 by "
+        "more than their stds combined; the next is run 2 (0.8700)."
+    )
+
+
+def test_overview_and_header_name_the_stroke_level_scores_and_the_spread():
+    df = cv_table()
+    df.attrs = {"search_id": "s<1>", "grid": "<b>g</b>"}
+    overview = search_overview(df)
+    assert overview["metric"] == SELECTION_METRIC
+    assert overview["best_run"] == 1
+    assert overview["best_val_stroke_macro_f1"] == pytest.approx(0.90)
+    assert overview["best_score_std"] == pytest.approx(0.04)
+    assert overview["best_test_stroke_macro_f1"] == pytest.approx(0.81)
+    assert overview["best_worst_group_macro_f1"] == pytest.approx(0.60)
+    assert overview["best_val_macro_f1_score"] is None  # not in this table
+    assert overview["group_word"] == "player"
+    assert overview["cross_validated"] == 4  # runs 1, 3, 4 and 7
+    assert "best_val_macro_f1_score" in overview and "best_macro_f1_score" in overview
+    header = report_header(df, overview)
+    assert (
+        "- **Best (validation macro F1 over strokes):** run 1, validation 0.9000 ± 0.0400; "
+        "test macro F1 over strokes 0.8100; worst player 0.6000; test windows: macro F1 "
+        "0.7000, accuracy 0.7200"
+    ) in header
+    assert "- **Cross-validation:** 4 of 6 completed runs" in header
+    assert "<b>" not in header and "&lt;b&gt;g&lt;/b&gt;" in header  # escaped
+    assert "# Search s&lt;1&gt;" in header
+
+
+def old_table() -> pd.DataFrame:
+    """Results written before stroke-level scores: only the window-level figures."""
+    rows = [
+        run(n, f, metric=WINDOW_VAL, macro_f1_score=f - 0.05, test_accuracy=f - 0.02,
+            train_macro_f1_score=f + 0.05, training_time_minutes=1.0, forehand_recall=0.8,
+            serve_recall=0.6, learning_rate=lr)
+        for n, f, lr in [(1, 0.80, 0.001), (2, 0.90, 0.01), (3, 0.85, 0.001)]
+    ]  # fmt: skip
+    rows.append(run(4, None, "FAILED", "boom", metric=WINDOW_VAL, learning_rate=0.1))
+    return pd.DataFrame(rows)
+
+
+def test_an_old_table_is_ranked_by_the_window_level_figure_and_says_so():
+    df = old_table()
+    assert leaderboard(df)["run_number"].tolist() == [2, 3, 1]
+    assert list(leaderboard(df).columns)[:2] == ["run_number", WINDOW_VAL]
+    assert pattern_sentences(df, k=1) == [
+        "learning_rate in the top 1: 0.01 (all runs: 0.001 to 0.01)."
+    ]
+    assert value_table(df, "learning_rate")["runs"].tolist() == [2, 1]
+    assert parameter_importance(df)[0]["parameter"].tolist() == ["learning_rate"]
+    assert df.loc[pareto_front(df), "run_number"].tolist() == [2]
+    assert class_balance(df)["run_number"].tolist() == [2, 3, 1]
+    assert tied_with_best(df).empty and tie_sentence(df) is None
+    overview = search_overview(df)
+    assert overview["metric"] == WINDOW_VAL
+    assert overview["best_run"] == 2
+    assert overview["best_val_stroke_macro_f1"] is None
+    assert overview["best_val_macro_f1_score"] == pytest.approx(0.90)
+    assert overview["cross_validated"] == 0 and overview["unranked"] == []
+    header = report_header(df, overview)
+    assert (
+        "- **Best (validation macro F1 over windows):** run 2, validation 0.9000; "
+        "test macro F1 0.8500; test accuracy 0.8800"
+    ) in header
+    assert "predate stroke-level scores" in header
+    assert "Cross-validation" not in header
+
+
+def test_a_table_mixing_old_and_new_rows_ranks_the_new_and_names_the_others():
+    df = pd.concat([old_table(), pd.DataFrame([run(5, 0.5, **{WINDOW_VAL: 0.4})])])
+    df = df.reset_index(drop=True)
+    assert selection_metric(df) == SELECTION_METRIC
+    assert leaderboard(df)["run_number"].tolist() == [5]
+    overview = search_overview(df)
+    assert overview["unranked"] == [1, 2, 3]
+    assert (
+        "- **Not ranked:** 3 completed run(s) without val\\_stroke\\_macro\\_f1 (runs 1, 2, 3)"
+        in (report_header(df, overview))
+    )
+
+
+def test_table_html_escapes_every_cell_and_name_but_keeps_notebook_links(tmp_path):
+    board = leaderboard(cv_table(), k=2)
+    board["lstm_layers"] = ["<script>x</script>", "a & b"]
+    board = board.rename(columns={"cv_folds": "<i>folds</i>"})
+    board["notebook"] = [str(tmp_path / "runs" / "001.ipynb"), ""]
+    page = table_html(board, relative_to=tmp_path)
+    assert "<script>" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
+    assert "a &amp; b" in page
+    assert "<i>" not in page and "&lt;i&gt;folds&lt;/i&gt;" in page
+    assert '<a href="runs/001.ipynb">001.ipynb</a>' in page
+    assert "<td>0.9000 ± 0.0400</td>" in page and "<td>0.8700</td>" in page
+    assert "_std" not in page
+    assert "<td>3</td>" in page  # cv_folds as a count, not 3.0000
+
+
+def test_groups_and_folds_tables_from_run_details():
+    groups = [
+        {"group": "bob", "strokes": 12, "macro_f1": 0.8, "accuracy": 0.83, "handedness": "left",
+         "videos": "bob_01 bob_02", "fold": 2},
+        {"group": "ana", "strokes": 10, "macro_f1": 0.5, "accuracy": 0.6, "handedness": "right",
+         "videos": "ana_01", "fold": 1},
+    ]  # fmt: skip
+    table = groups_table(groups)
+    assert table.index.tolist() == ["ana", "bob"]  # worst first
+    assert table.index.name == "group"
+    assert list(table.columns) == [
+        "handedness",
+        "strokes",
+        "macro_f1",
+        "accuracy",
+        "fold",
+        "videos",
+    ]
+    assert groups_table([]).empty
+    page = table_html(table)
+    assert "<td>0.5000</td>" in page and "<td>10</td>" in page and "bob_01 bob_02" in page
+    folds = folds_table([{"fold": 2, SELECTION_METRIC: 0.7, "test_groups": "bob"},
+                         {"fold": 1, SELECTION_METRIC: 0.9, "test_groups": "ana"}])  # fmt: skip
+    assert folds.index.tolist() == [1, 2] and folds.index.name == "fold"
+    assert folds[SELECTION_METRIC].tolist() == [0.9, 0.7]
+    assert folds_table([]).empty
+
+
+def test_best_run_details_says_in_one_line_why_they_are_unavailable():
+    df = cv_table()
+    info = best_run_details(df)
+    assert (info["run"], info["run_id"], info["details"]) == (1, "r1", None)
+    assert info["group_word"] == "player"
+    assert info["note"] == (
+        "Run 1's MLflow store is not known (no search state names its tracking URI): its "
+        "details are not shown."
+    )
+    df.loc[0, "run_id"] = ""
+    assert "has no MLflow run id" in best_run_details(df)["note"]
+    nothing = pd.DataFrame([run(1, None, "FAILED")])
+    assert best_run_details(nothing)["note"].startswith("No completed run with")
 
 
 # --------------------------------------------------------------------------- patterns
@@ -208,7 +497,7 @@ def test_pattern_sentences_say_when_there_are_too_few_runs(pattern_table):
 
 
 def test_value_table_counts_stats_and_top_k_shares(pattern_table):
-    table = value_table(pattern_table, "lstm_layers", "val_macro_f1_score", k=5)
+    table = value_table(pattern_table, "lstm_layers", SELECTION_METRIC, k=5)
     assert table.index.tolist() == ["[64, 32]", "[128, 64]", "[256, 128]"]
     assert table["runs"].tolist() == [5, 4, 1]
     assert table.loc["[128, 64]", "mean"] == pytest.approx((0.95 + 0.93 + 0.90 + 0.89) / 4)
@@ -234,7 +523,7 @@ def test_interaction_table_is_a_pivot_of_mean_metric(pattern_table):
 def test_an_unknown_column_names_the_known_ones(pattern_table):
     with pytest.raises(AnalysisError, match="no column 'dropout'.*lstm_layers"):
         value_table(pattern_table, "dropout")
-    with pytest.raises(AnalysisError, match="no column 'val_f1'.*val_macro_f1_score"):
+    with pytest.raises(AnalysisError, match="no column 'val_f1'.*val_stroke_macro_f1"):
         leaderboard(pattern_table, metric="val_f1")
 
 
@@ -334,7 +623,7 @@ def test_class_balance_flags_a_spread_above_the_threshold():
     table = class_balance(df, k=3)
     assert table["run_number"].tolist() == [1, 2, 3]
     assert list(table.columns) == [
-        "run_number", "val_macro_f1_score", "backhand_recall", "forehand_recall", "spread",
+        "run_number", SELECTION_METRIC, "backhand_recall", "forehand_recall", "spread",
         "weakest_class", "unbalanced",
     ]  # fmt: skip
     assert table["spread"].tolist()[:2] == pytest.approx([0.03, 0.21])
@@ -343,21 +632,39 @@ def test_class_balance_flags_a_spread_above_the_threshold():
     assert class_balance(df, k=3, threshold=0.01)["unbalanced"].tolist() == [True, True, False]
 
 
-def test_overfitting_flags_a_train_val_gap_above_the_threshold():
+def test_overfitting_compares_train_with_validation_windows_ranked_by_the_selection_metric():
+    # Train F1 is scored on windows: the gap is against val_macro_f1_score (windows), not
+    # the stroke-level selection metric, which only orders the runs.
     df = pd.DataFrame(
         [
-            run(1, 0.80, train_macro_f1_score=0.98, macro_f1_score=0.78),
-            run(2, 0.85, train_macro_f1_score=0.90, macro_f1_score=0.84),
-            run(3, 0.70, train_macro_f1_score=np.nan, macro_f1_score=0.70),
+            run(1, 0.80, train_macro_f1_score=0.98, val_macro_f1_score=0.75, macro_f1_score=0.78),
+            run(2, 0.85, train_macro_f1_score=0.90, val_macro_f1_score=0.88, macro_f1_score=0.84),
+            run(3, 0.70, train_macro_f1_score=np.nan, val_macro_f1_score=0.7, macro_f1_score=0.7),
             run(4, None, "FAILED", train_macro_f1_score=0.99),
         ]
-    )
+    )  # fmt: skip
     table = overfitting(df)
     assert table["run_number"].tolist() == [2, 1, 3]
-    assert table["train_val_gap"].tolist()[:2] == pytest.approx([0.05, 0.18])
+    assert list(table.columns) == [
+        "run_number", SELECTION_METRIC, "train_macro_f1_score", WINDOW_VAL, "macro_f1_score",
+        "train_val_gap", "overfitting",
+    ]  # fmt: skip
+    assert table["train_val_gap"].tolist()[:2] == pytest.approx([0.02, 0.23])
     assert table["overfitting"].tolist() == [False, True, False]
     assert overfitting(df, gap=0.01)["overfitting"].tolist() == [True, True, False]
     assert overfitting(df, k=1)["run_number"].tolist() == [2]
+    # Spreads over folds come along for the figure's error bars.
+    spread = df.assign(val_macro_f1_score_std=[0.01, 0.02, np.nan, np.nan],
+                       macro_avg_f1_score_std=[0.03, 0.04, np.nan, np.nan])  # fmt: skip
+    table = overfitting(spread)
+    assert table["val_macro_f1_score_std"].tolist()[:2] == pytest.approx([0.02, 0.01])
+    assert table["macro_f1_score_std"].tolist()[:2] == pytest.approx([0.04, 0.03])
+    # An old table ranks by the window-level figure; its column is not repeated.
+    old = df.drop(columns=SELECTION_METRIC)
+    assert list(overfitting(old).columns)[:4] == [
+        "run_number", WINDOW_VAL, "train_macro_f1_score", "macro_f1_score",
+    ]  # fmt: skip
+    assert overfitting(old)["run_number"].tolist() == [2, 1, 3]
 
 
 # --------------------------------------------------------------------------- edge tables
@@ -386,12 +693,12 @@ def test_a_table_where_nothing_completed_gives_empty_results():
     df = pd.DataFrame(
         [run(1, None, "FAILED", "OOM", lstm_layers="[64, 32]", learning_rate=0.1),
          run(2, None, "FAILED", "OOM", lstm_layers="[128, 64]", learning_rate=0.2)]
-    ).drop(columns="val_macro_f1_score")  # fmt: skip
+    ).drop(columns=SELECTION_METRIC)  # fmt: skip
     assert leaderboard(df).empty
     assert "run_number" in leaderboard(df).columns
     assert value_table(df, "lstm_layers").empty
     assert interaction_table(df, "lstm_layers", "learning_rate").empty
-    assert pattern_sentences(df) == ["No completed runs with val_macro_f1_score yet: nothing to "
+    assert pattern_sentences(df) == ["No completed runs with val_stroke_macro_f1 yet: nothing to "
                                      "compare."]  # fmt: skip
     table, caution = parameter_importance(df)
     assert table.empty and caution
@@ -416,7 +723,9 @@ def write_search(output: Path, stamp: str, grid: str = "minimal", rows=None) -> 
     csv = output / f"grid_search_results_{stamp}.csv"
     if rows is None:
         params = {"lstm_layers": [64, 32], "learning_rate": 0.001, "use_batch_norm": True}
-        metrics = {"val_macro_f1_score": 0.8, "macro_avg_f1_score": 0.7, "test_accuracy": 0.75,
+        metrics = {SELECTION_METRIC: 0.8, "test_stroke_macro_f1": 0.72,
+                   "worst_group_macro_f1": 0.6, "val_macro_f1_score": 0.78,
+                   "macro_avg_f1_score": 0.7, "test_accuracy": 0.75,
                    "train_macro_f1_score": 0.9, "training_time_minutes": 1.5}  # fmt: skip
         rows = [
             result_row(1, "012345678901", params, "COMPLETED", Path("nb/001.ipynb"),
@@ -503,10 +812,20 @@ def test_load_results_errors_say_what_was_looked_for_and_how_to_fix(tmp_path):
 # --------------------------------------------------------------------------- MLflow
 
 
+FOLDS = [0.79, 0.85, 0.82]
+GROUPS = [
+    {"group": "ana", "strokes": 10, "macro_f1": 0.5, "accuracy": 0.6, "handedness": "left",
+     "videos": "ana_01", "fold": 1},
+    {"group": "bo", "strokes": 12, "macro_f1": 0.9, "accuracy": 0.92, "handedness": "right",
+     "videos": "bo_01", "fold": 2},
+]  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def mlflow_search(tmp_path_factory) -> dict:
     """A real SQLite store: a search parent with a KILLED then a FINISHED child for
-    config c1 (run 1), a FAILED child (run 2), a RUNNING one (run 3); a stray run."""
+    config c1 (run 1, cross-validated over 3 folds, with per-group and per-fold
+    artifacts), a FAILED child (run 2), a RUNNING one (run 3); a stray run."""
     pytest.importorskip("mlflow")
     from mlflow import MlflowClient
     from mlflow.entities import Metric
@@ -522,7 +841,7 @@ def mlflow_search(tmp_path_factory) -> dict:
     )  # fmt: skip
     client = MlflowClient(tracking_uri=uri)
     params = {"lstm_layers": [128, 64], "learning_rate": 0.001, "use_batch_norm": True,
-              "window_size": 45, "class_weight": "balanced"}  # fmt: skip
+              "window_size": 45, "class_weight": "balanced", "cv_folds": 1}  # fmt: skip
 
     def child(number: int, config: str, extra_tags=None):
         tags = {"mlflow.parentRunId": parent, "search_id": search, "config_id": config,
@@ -534,18 +853,26 @@ def mlflow_search(tmp_path_factory) -> dict:
     killed = child(1, "c1")
     client.set_terminated(killed, "KILLED")
     finished = child(1, "c1")
-    data = {**tracking.run_params(params), "num_classes": "4", "train_samples": "120",
+    data = {**tracking.run_params({**params, "cv_folds": 3}), "num_classes": "4",
+            "train_samples": "120",
             "train_count_serve": "30", "classes": '["forehand", "serve"]'}  # fmt: skip
     for key, value in data.items():
         client.log_param(finished, key, value)
     now = 0
     metrics = {"val_macro_f1_score": 0.8, "macro_avg_f1_score": 0.7, "test_accuracy": 0.75,
                "train_macro_f1_score": 0.9, "training_time_minutes": 1.5,
-               "forehand_recall": 0.9, "serve_recall": 0.6}  # fmt: skip
+               "forehand_recall": 0.9, "serve_recall": 0.6, SELECTION_METRIC: 0.82,
+               "val_stroke_macro_f1_std": 0.03, "test_stroke_macro_f1": 0.7,
+               "worst_group_macro_f1": 0.5, "cv_folds": 3.0}  # fmt: skip
     client.log_batch(
         finished,
         metrics=[Metric(k, v, now, 0) for k, v in metrics.items()]
-        + [Metric("epoch_loss", v, now, i) for i, v in enumerate([0.9, 0.5])],
+        + [Metric("epoch_loss", v, now, i) for i, v in enumerate([0.9, 0.5])]
+        + [Metric(f"fold_{SELECTION_METRIC}", v, now, i + 1) for i, v in enumerate(FOLDS)],
+    )
+    client.log_dict(finished, GROUPS, "per_group.json")
+    client.log_dict(
+        finished, [{"fold": i + 1, SELECTION_METRIC: v} for i, v in enumerate(FOLDS)], "folds.json"
     )
     client.set_terminated(finished, "FINISHED")
     failed = tracking.record_failed_run(
@@ -576,8 +903,13 @@ def test_load_results_mlflow_rebuilds_the_csv_shape_of_a_running_search(mlflow_s
     assert df.loc[0, "macro_f1_score"] == pytest.approx(0.7)
     assert df.loc[0, "val_macro_f1_score"] == pytest.approx(0.8)
     for gone in ("num_classes", "train_samples", "train_count_serve", "classes",
-                 "uses_batch_normalization", "epoch_loss"):  # fmt: skip
+                 "uses_batch_normalization", "epoch_loss", f"fold_{SELECTION_METRIC}"):  # fmt: skip
         assert gone not in df.columns
+    # cv_folds is a param of every run and a metric of a cross-validated one: one column.
+    assert df["cv_folds"].tolist()[:2] == [3, 1]
+    assert df.loc[0, SELECTION_METRIC] == pytest.approx(0.82)
+    assert df.loc[0, "val_stroke_macro_f1_std"] == pytest.approx(0.03)
+    assert cross_validated(df).tolist() == [True, False, False]
     assert not any(c.startswith(("params.", "metrics.", "tags.")) for c in df.columns)
     assert list(df.columns[:5]) == ["run_number", "run_id", "config_id", "status", "error"]
     assert df.attrs["search_id"] == s["search"] and df.attrs["grid"] == "minimal"
@@ -593,6 +925,44 @@ def test_load_results_mlflow_rebuilds_the_csv_shape_of_a_running_search(mlflow_s
         load_results_mlflow("nope", s["parent"], tracking_uri=s["uri"])
 
 
+def test_best_run_details_reads_the_groups_and_folds_from_mlflow(mlflow_search):
+    s = mlflow_search
+    df = load_results_mlflow("analysis_test", s["parent"], tracking_uri=s["uri"])
+    info = best_run_details(df)
+    assert (info["run"], info["run_id"], info["note"]) == (1, s["finished"], None)
+    details = info["details"]
+    assert details["groups"] == GROUPS
+    assert [f[SELECTION_METRIC] for f in details["folds"]] == FOLDS
+    assert groups_table(details["groups"]).index.tolist() == ["ana", "bo"]
+    assert folds_table(details["folds"]).index.tolist() == [1, 2, 3]
+    # A run id the store does not know: a one-line note, not an exception.
+    gone = df.assign(run_id=["0" * 32, *df["run_id"][1:]])
+    gone.attrs = df.attrs
+    note = best_run_details(gone)["note"]
+    assert note.startswith("Run 1's details could not be read from MLflow at sqlite:")
+    assert "\n" not in note
+
+
+def test_an_old_csv_loads_and_ranks_by_the_window_level_figure(tmp_path):
+    out = tmp_path / "out"
+    params = {"lstm_layers": [64, 32], "learning_rate": 0.001}
+    old = {"val_macro_f1_score": 0.8, "macro_avg_f1_score": 0.7, "test_accuracy": 0.75,
+           "train_macro_f1_score": 0.9, "training_time_minutes": 1.5}  # fmt: skip
+    rows = [
+        result_row(n, f"c{n}", {**params, "learning_rate": lr}, "COMPLETED", Path(f"{n}.ipynb"),
+                   {"metrics": {**old, "val_macro_f1_score": f}, "run_id": f"r{n}"})
+        for n, f, lr in [(1, 0.8, 0.001), (2, 0.9, 0.01)]
+    ]  # fmt: skip
+    _, csv = write_search(out, "20250101_120000", rows=rows)
+    df = load_results(csv, output_dir=out)
+    assert SELECTION_METRIC not in df.columns
+    assert selection_metric(df) == WINDOW_VAL
+    assert leaderboard(df)["run_number"].tolist() == [2, 1]
+    assert search_overview(df)["best_val_macro_f1_score"] == pytest.approx(0.9)
+    assert "validation macro F1 over windows" in report_header(df)
+    assert parameter_columns(df) == ["lstm_layers", "learning_rate"]
+
+
 def test_importing_analysis_does_not_import_mlflow_or_tensorflow():
     import subprocess
     import sys
@@ -603,4 +973,5 @@ def test_importing_analysis_does_not_import_mlflow_or_tensorflow():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
-    assert analysis.SELECTION_METRIC == "val_macro_f1_score"
+    assert analysis.SELECTION_METRIC == "val_stroke_macro_f1"
+    assert analysis.LEGACY_SELECTION_METRIC == "val_macro_f1_score"

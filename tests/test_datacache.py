@@ -26,11 +26,19 @@ def test_second_call_reads_the_cache_and_gives_identical_windows(data, tmp_path)
     stamp = entry.stat().st_mtime_ns
     second, summary2 = load_windows(data, cache_dir=cache, window_size=30, overlap=15)
     assert entry.stat().st_mtime_ns == stamp  # read, not rewritten
-    for name in ("frames", "offsets", "y", "groups", "starts"):
+    for name in ("frames", "offsets", "y", "groups", "starts", "video_offsets", "video_lengths"):
         np.testing.assert_array_equal(getattr(first, name), getattr(second, name))
+    for name in ("video", "start", "end", "y"):  # every stroke, for stroke-level scoring
+        np.testing.assert_array_equal(first.strokes[name], second.strokes[name])
     assert (second.classes, second.window_size, second.params, second.counts) == (
         first.classes, first.window_size, first.params, first.counts,
     )  # fmt: skip
+    assert (second.landmark_names, second.channel_names, second.video_ids, second.videos) == (
+        first.landmark_names, first.channel_names, first.video_ids, first.videos,
+    )  # fmt: skip
+    assert second.videos["bruno_01"] == {
+        "player": "bruno", "handedness": "left", "session": "day_1", "mirrored": True,
+    }  # fmt: skip
     assert format_summary(summary2) == format_summary(summary)
 
 

@@ -22,9 +22,11 @@ from tennis_lab import plots  # noqa: E402
 from tennis_lab.plots import (  # noqa: E402
     BEST_EPOCH_GID,
     CAUTION_GID,
+    ERRORBAR_GID,
     FLAGGED_GID,
     HIGHLIGHT_GID,
     PARETO_FRONT_GID,
+    TIED_GID,
     class_counts_figure,
     class_recall_figure,
     confusion_matrix_figure,
@@ -35,6 +37,7 @@ from tennis_lab.plots import (  # noqa: E402
     overfitting_figure,
     pareto_figure,
     per_class_figure,
+    ranking_figure,
     tradeoff_figure,
 )
 
@@ -338,12 +341,25 @@ RESULTS = pd.DataFrame(
         ],
         "learning_rate": [0.001, 0.001, 0.0005, 0.0005, 0.0001, 0.0001, 0.0001],
         "window_size": [30, 45, 45, 30, 30, 45, 30],
-        "val_macro_f1_score": [0.80, 0.88, 0.84, np.nan, 0.91, 0.86, 0.82],
+        "val_stroke_macro_f1": [0.80, 0.88, 0.84, np.nan, 0.91, 0.86, 0.82],
+        "val_macro_f1_score": [0.75, 0.83, 0.80, np.nan, 0.86, 0.81, 0.78],  # windows
         "macro_f1_score": [0.78, 0.86, 0.83, np.nan, 0.87, 0.85, 0.81],
         "train_macro_f1_score": [0.90, 0.97, 0.88, np.nan, 0.99, 0.95, 0.86],
         "training_time_minutes": [1.0, 2.0, 1.5, np.nan, 3.0, 2.5, 0.9],
         "trainable_params": [30_000, 120_000, 30_000, 120_000, 150_000, 120_000, 30_000],
         "inference_ms_per_window": [0.8, 1.2, 0.8, np.nan, 1.5, 1.1, 0.7],
+    }
+)
+SELECTION = "val_stroke_macro_f1"
+# Runs 2, 3 and 5 were cross-validated: their scores have a std over folds.
+WITH_STD = RESULTS.assign(
+    val_stroke_macro_f1_std=[np.nan, 0.02, 0.03, np.nan, 0.05, np.nan, np.nan]
+)
+BOARD = pd.DataFrame(
+    {
+        "run_number": [5, 2, 6, 3],
+        SELECTION: [0.91, 0.88, 0.86, 0.84],
+        "val_stroke_macro_f1_std": [0.05, 0.02, np.nan, 0.03],
     }
 )
 # Lower training time and higher validation F1: runs 7, 3, 2 and 5 (in time order).
@@ -397,6 +413,45 @@ def texts_with_gid(ax, gid: str) -> list[str]:
     return [t.get_text() for t in ax.texts if t.get_gid() == gid]
 
 
+# --- labels and the selection metric ----------------------------------------------------
+
+
+def test_the_default_metric_is_the_training_selection_metric():
+    from tennis_lab.training import SELECTION_METRIC
+
+    assert plots.SELECTION_METRIC == SELECTION_METRIC
+    assert metric_by_value_figure(RESULTS, "window_size").axes[0].get_ylabel() == (
+        "validation macro F1 (strokes)"
+    )
+
+
+@pytest.mark.parametrize(
+    "column, label",
+    [
+        ("val_stroke_macro_f1", "validation macro F1 (strokes)"),
+        ("test_stroke_macro_f1", "test macro F1 (strokes)"),
+        ("worst_group_macro_f1", "worst group macro F1"),
+        ("val_macro_f1_score", "validation macro F1 (windows)"),
+        ("macro_f1_score", "test macro F1 (windows)"),
+        ("val_stroke_macro_f1_std", "validation macro F1 (strokes) (std over folds)"),
+        ("dropout", "dropout"),
+    ],
+)
+def test_axis_labels_say_which_score_a_column_is(column, label):
+    df = RESULTS.assign(**{column: RESULTS[SELECTION]})
+    assert metric_by_value_figure(df, "window_size", metric=column).axes[0].get_ylabel() == label
+
+
+def error_segments(ax) -> list[np.ndarray]:
+    """The segments of the error bars (gid ``"std"``) in ``ax``."""
+    return [
+        np.asarray(seg)
+        for c in ax.collections
+        if c.get_gid() == ERRORBAR_GID
+        for seg in c.get_segments()
+    ]
+
+
 # --- metric by parameter value ----------------------------------------------------------
 
 
@@ -419,14 +474,14 @@ def test_metric_by_value_draws_every_completed_run_in_its_value_column():
     assert isinstance(fig, Figure)
     (ax,) = fig.axes
     drawn = points(ax)
-    expected_y = RESULTS["val_macro_f1_score"].dropna().sort_values()
+    expected_y = RESULTS[SELECTION].dropna().sort_values()
     np.testing.assert_allclose(np.sort(drawn[:, 1]), expected_y)
     column = {0.80: 0, 0.84: 0, 0.82: 0, 0.88: 1, 0.86: 1, 0.91: 2}
     for x, y in drawn:
         assert abs(x - column[round(y, 2)]) <= 0.16, (x, y)
     assert ax.get_xlabel() == "lstm_layers"
-    assert ax.get_ylabel() == "validation macro F1"
-    assert ax.get_title() == "Validation macro F1 by lstm_layers"
+    assert ax.get_ylabel() == "validation macro F1 (strokes)"
+    assert ax.get_title() == "Validation macro F1 (strokes) by lstm_layers"
     other = metric_by_value_figure(RESULTS, "lstm_layers", metric="macro_f1_score", title="T")
     assert other.axes[0].get_title() == "T"
     np.testing.assert_allclose(
@@ -475,7 +530,7 @@ def test_metric_by_value_is_reproducible_and_leaves_global_random_state_alone():
         (RESULTS.iloc[:0], {}, "df is empty"),
         (RESULTS, {"param": "dense_units"}, r"lacks column\(s\) \['dense_units'\]"),
         (RESULTS.drop(columns="run_number"), {"top_runs": [1]}, "run_number"),
-        (RESULTS.iloc[[3]], {}, "no run in df has a value of 'val_macro_f1_score'"),
+        (RESULTS.iloc[[3]], {}, "no run in df has a value of 'val_stroke_macro_f1'"),
     ],
 )
 def test_metric_by_value_rejects_empty_or_incomplete_tables(df, kwargs, match):
@@ -581,11 +636,14 @@ def test_pareto_front_step_line_joins_front_points_in_x_order():
     assert line.get_drawstyle() == "steps-post"
     assert texts_with_gid(ax, PARETO_FRONT_GID) == ["7", "3", "2", "5"]
     # every run with both values is drawn once (run 4 has none)
-    expected = RESULTS[["training_time_minutes", "val_macro_f1_score"]].dropna().to_numpy()
+    expected = RESULTS[["training_time_minutes", SELECTION]].dropna().to_numpy()
     np.testing.assert_allclose(sorted_rows(points(ax)), sorted_rows(expected))
     assert ax.get_xlabel() == "training time (minutes)"
-    assert ax.get_ylabel() == "validation macro F1"
-    assert ax.get_title() == "Pareto front: validation macro F1 against training time (minutes)"
+    assert ax.get_ylabel() == "validation macro F1 (strokes)"
+    assert (
+        ax.get_title()
+        == "Pareto front: validation macro F1 (strokes) against training time (minutes)"
+    )
     assert "Pareto front" in tick_texts(ax.get_legend().get_texts())
 
 
@@ -622,6 +680,17 @@ def test_pareto_rejects_empty_or_misaligned_input(df, on_front, match):
         pareto_figure(df, on_front)
 
 
+def test_pareto_draws_error_bars_of_one_std_for_cross_validated_runs():
+    ax = pareto_figure(WITH_STD, ON_FRONT).axes[0]
+    segments = sorted(error_segments(ax), key=lambda seg: seg[0, 0])
+    # runs 3 (1.5 min), 2 (2.0) and 5 (3.0): a vertical bar from mean - std to mean + std
+    assert [seg[0, 0] for seg in segments] == [1.5, 2.0, 3.0]
+    np.testing.assert_allclose([seg[:, 1] for seg in segments],
+                               [[0.81, 0.87], [0.86, 0.90], [0.86, 0.96]])  # fmt: skip
+    assert "± std over folds" in tick_texts(ax.get_legend().get_texts())
+    assert error_segments(pareto_figure(RESULTS, ON_FRONT).axes[0]) == []
+
+
 # --- trade-offs -------------------------------------------------------------------------
 
 
@@ -631,13 +700,13 @@ def test_tradeoff_panels_plot_metric_against_size_on_log_axis_and_inference_time
     size, speed = fig.axes
     assert size.get_xscale() == "log" and speed.get_xscale() == "linear"
     assert size.get_shared_y_axes().joined(size, speed)
-    completed = RESULTS.dropna(subset=["val_macro_f1_score"])
+    completed = RESULTS.dropna(subset=[SELECTION])
     for ax, column in ((size, "trainable_params"), (speed, "inference_ms_per_window")):
-        expected = completed[[column, "val_macro_f1_score"]].to_numpy(dtype=float)
+        expected = completed[[column, SELECTION]].to_numpy(dtype=float)
         np.testing.assert_allclose(sorted_rows(points(ax)), sorted_rows(expected))
-    assert size.get_ylabel() == "validation macro F1"
+    assert size.get_ylabel() == "validation macro F1 (strokes)"
     assert size.get_xlabel() == "trainable parameters (log scale)"
-    assert fig.get_suptitle() == "Trade-offs of validation macro F1"
+    assert fig.get_suptitle() == "Trade-offs of validation macro F1 (strokes)"
     assert tradeoff_figure(RESULTS, y="macro_f1_score", title="T").get_suptitle() == "T"
 
 
@@ -659,7 +728,7 @@ def test_tradeoff_highlights_runs_and_says_no_data_for_an_empty_panel():
     [
         (RESULTS.iloc[:0], "df is empty"),
         (RESULTS.drop(columns="trainable_params"), "trainable_params"),
-        (RESULTS.iloc[[3]], "no run in df has a value of 'val_macro_f1_score'"),
+        (RESULTS.iloc[[3]], "no run in df has a value of 'val_stroke_macro_f1'"),
     ],
 )
 def test_tradeoff_rejects_empty_or_incomplete_tables(df, match):
@@ -729,7 +798,7 @@ def test_overfitting_bars_equal_train_validation_and_test_f1_per_run():
         "flagged: overfitting",
     ]
     assert ax.get_ylim() == (0.0, 1.1)
-    assert ax.get_title() == "Train, validation and test macro F1"
+    assert ax.get_title() == "Train, validation and test macro F1 (windows)"
     assert overfitting_figure(OVERFITTING, title="T").axes[0].get_title() == "T"
 
 
@@ -762,15 +831,71 @@ def test_overfitting_rejects_empty_or_incomplete_tables(table, match):
         overfitting_figure(table)
 
 
+def test_overfitting_has_error_bars_where_a_score_has_a_std():
+    table = OVERFITTING.assign(val_macro_f1_score_std=[0.02, np.nan, 0.01])
+    ax = overfitting_figure(table).axes[0]
+    # Only validation has a std, for runs 5 and 7 (not run 2): the middle bars, at x 0 and 2.
+    segments = error_segments(ax)
+    np.testing.assert_allclose([seg[:, 0] for seg in segments], [[0.0, 0.0], [2.0, 2.0]])
+    np.testing.assert_allclose([seg[:, 1] for seg in segments], [[0.89, 0.93], [0.81, 0.83]])
+    assert error_segments(overfitting_figure(OVERFITTING).axes[0]) == []
+
+
+# --- ranking ----------------------------------------------------------------------------
+
+
+def test_ranking_draws_each_run_with_its_std_best_at_the_top_and_marks_ties():
+    fig = ranking_figure(BOARD, tied=[2, 3, 99])
+    (ax,) = fig.axes
+    assert tick_texts(ax.get_yticklabels()) == ["run 5", "run 2 (tied)", "run 6", "run 3 (tied)"]
+    assert ax.yaxis_inverted()
+    drawn = np.array([[0.91, 0], [0.88, 1], [0.86, 2], [0.84, 3]])
+    np.testing.assert_allclose(sorted_rows(points(ax)), sorted_rows(drawn))
+    np.testing.assert_allclose(sorted_rows(points(ax, TIED_GID)), [[0.84, 3], [0.88, 1]])
+    segments = sorted(error_segments(ax), key=lambda seg: seg[0, 1])
+    # run 6 has no std: no bar (not one of length 0)
+    np.testing.assert_allclose([seg[:, 0] for seg in segments],
+                               [[0.86, 0.96], [0.86, 0.90], [0.81, 0.87]])  # fmt: skip
+    fig.draw_without_rendering()
+    colours = [matplotlib.colors.to_hex(t.get_color()) for t in ax.get_yticklabels()]
+    flagged = matplotlib.colors.to_hex(plots.FLAG_COLOR)
+    assert [c == flagged for c in colours] == [False, True, False, True]
+    assert ax.get_xlabel() == "validation macro F1 (strokes) (± std over folds)"
+    assert ax.get_title() == "Ranking by validation macro F1 (strokes)"
+    assert "tied with the best" in tick_texts(ax.get_legend().get_texts())
+
+
+def test_ranking_without_spreads_draws_no_error_bars_and_leaves_out_missing_scores():
+    board = BOARD.drop(columns="val_stroke_macro_f1_std")
+    board.loc[2, SELECTION] = np.nan
+    ax = ranking_figure(board, title="T").axes[0]
+    assert error_segments(ax) == [] and points(ax, TIED_GID).size == 0
+    assert tick_texts(ax.get_yticklabels()) == ["run 5", "run 2", "run 3"]
+    assert ax.get_title() == "T" and ax.get_xlabel() == "validation macro F1 (strokes)"
+
+
+@pytest.mark.parametrize(
+    "board, match",
+    [
+        (BOARD.iloc[:0], "board is empty"),
+        (BOARD.drop(columns=SELECTION), "val_stroke_macro_f1"),
+        (BOARD.assign(**{SELECTION: np.nan}), "no run in board has a value"),
+    ],
+)
+def test_ranking_rejects_empty_or_incomplete_boards(board, match):
+    with pytest.raises(ValueError, match=match):
+        ranking_figure(board)
+
+
 # --- all results-table figures ----------------------------------------------------------
 
 ONE_RUN = RESULTS.iloc[[1]]
 RESULTS_FIGURES = {
     "metric_by_value": lambda df: metric_by_value_figure(df, "lstm_layers", top_runs=[2]),
     "interaction": lambda df: interaction_heatmap(
-        df.pivot_table(
-            index="lstm_layers", columns="learning_rate", values="val_macro_f1_score"
-        ).reindex(columns=[0.0001, 0.0005, 0.001]),  # a column of NaN
+        df.pivot_table(index="lstm_layers", columns="learning_rate", values=SELECTION).reindex(
+            columns=[0.0001, 0.0005, 0.001]
+        ),  # a column of NaN
         "mean validation macro F1",
     ),
     "importance": lambda df: importance_figure(
@@ -782,8 +907,9 @@ RESULTS_FIGURES = {
         df.assign(serve_recall=0.9, slice_recall=np.nan, unbalanced=True), ["serve", "slice"]
     ),
     "overfitting": lambda df: overfitting_figure(df.assign(overfitting=True)),
+    "ranking": lambda df: ranking_figure(df, tied=[2]),
 }
-DATASETS = {"runs": RESULTS, "one_run": ONE_RUN}
+DATASETS = {"runs": RESULTS, "one_run": ONE_RUN, "with_std": WITH_STD}
 
 
 @pytest.mark.parametrize("data", sorted(DATASETS))

@@ -1,12 +1,21 @@
-"""notebooks/analysis.ipynb and the HTML report, built from a real small search."""
+"""notebooks/analysis.ipynb and the HTML report, built from a real small search.
+
+The search has two single-split runs, a failed one and a cross-validated one (three
+folds by player). Variants of its results table (the cross-validated run made the
+best, an old-style table without stroke-level scores) are written beside it.
+"""
 
 from __future__ import annotations
 
+import html as html_lib
+import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 import yaml
 from conftest import TINY_MODEL
@@ -14,6 +23,7 @@ from conftest import TINY_MODEL
 from tennis_lab.paths import notebooks_dir
 from tennis_lab.report import build_report
 from tennis_lab.search import SearchConfig, run_search
+from tennis_lab.tracking import run_details
 
 NOTEBOOK = notebooks_dir() / "analysis.ipynb"
 
@@ -36,6 +46,7 @@ def searched(tiny_demo, tmp_path_factory):
                 "grid": [
                     {"lstm_layers": [[8], [12]]},
                     {"lstm_layers": [[8]], "window_size": [5000]},
+                    {"lstm_layers": [[8]], "cv_folds": [3], "split_by": ["player"]},
                 ],
             }
         )
@@ -55,8 +66,16 @@ def test_report_is_one_html_file_with_header_leaderboard_and_figures(searched):
     html = html_path.read_text(encoding="utf-8")
     assert html_path.parent == tmp / "reports" and html_path.suffix == ".html"
     search_id = html_path.stem
-    assert search_id in html and "2 completed" in html and "1 failed" in html
+    assert search_id in html and "3 completed" in html and "1 failed" in html
     assert "Leaderboard" in html and "<table" in html and "run_number" in html
+    assert "Best (validation macro F1 over strokes)" in html
+    assert "<th>worst_group_macro_f1</th>" in html and "<th>test_stroke_macro_f1</th>" in html
+    assert "Cross-validation:</strong> 1 of 3 completed runs" in html
+    assert " ± " in html  # the cross-validated run's mean ± std in the leaderboard
+    assert "<th>val_stroke_macro_f1_std</th>" not in html
+    assert "Players (or groups)" in html
+    # The best run's groups (from MLflow), or the one line saying why not.
+    assert re.search(r"Test strokes of run \d+ per player|was not logged to MLflow", html)
     images = re.findall(r'<img[^>]+src="data:image/png;base64,', html)
     assert len(images) >= 5  # figures are embedded, not linked
     assert 'jp-InputArea-editor"' not in html  # no code cells
@@ -81,7 +100,77 @@ def test_report_reads_results_from_mlflow(searched):
     html = build_report(
         None, reports_dir=tmp / "from_mlflow", output_dir=tmp / "output", source="mlflow"
     ).read_text(encoding="utf-8")
-    assert "2 completed" in html and "1 failed" in html
+    assert "3 completed" in html and "1 failed" in html
+    assert "Players (or groups)" in html and "Test strokes of run" in html
+
+
+def copy_search(tmp: Path, name: str, change: Callable[[pd.DataFrame], pd.DataFrame]) -> Path:
+    """The search's state and results CSV copied to ``tmp/name/output``, the CSV changed."""
+    (state_file,) = (tmp / "output" / "searches").glob("*.json")
+    state = json.loads(state_file.read_text(encoding="utf-8"))
+    out = tmp / name / "output"
+    (out / "searches").mkdir(parents=True)
+    csv = out / Path(state["csv_path"]).name
+    change(pd.read_csv(state["csv_path"])).to_csv(csv, index=False)
+    state["csv_path"] = str(csv)
+    (out / "searches" / state_file.name).write_text(json.dumps(state), encoding="utf-8")
+    return out
+
+
+def test_report_of_a_cross_validated_best_shows_its_groups_folds_and_the_tie(searched):
+    tmp, _ = searched
+    found = {}
+
+    def cross_validated_best(df: pd.DataFrame) -> pd.DataFrame:
+        cv = df["cv_folds"].astype(str).isin(["3", "3.0"])
+        single = df.index[~cv & (df["status"] == "COMPLETED")][0]
+        df.loc[cv, ["val_stroke_macro_f1", "val_stroke_macro_f1_std"]] = [0.99, 0.05]
+        df.loc[single, "val_stroke_macro_f1"] = 0.97  # within the best's std: tied
+        df.loc[df["status"] == "FAILED", "error"] = "WindowingError: <b>bad</b> & co"
+        found["best"] = int(df.loc[cv, "run_number"].iloc[0])
+        found["tied"] = int(df.loc[single, "run_number"])
+        found["run_id"] = df.loc[cv, "run_id"].iloc[0]
+        return df
+
+    out = copy_search(tmp, "cv_best", cross_validated_best)
+    html = build_report(None, reports_dir=tmp / "cv_best" / "reports", output_dir=out).read_text(
+        encoding="utf-8"
+    )
+    best, tied = found["best"], found["tied"]
+    assert f"run {best}, validation 0.9900 ± 0.0500" in html
+    assert "<td>0.9900 ± 0.0500</td>" in html
+    assert f"Run {best} (0.9900 ± 0.0500) is not clearly better than run {tied} (0.9700)" in html
+    # The per-player table and figure of the best run, and its three folds.
+    details = run_details(found["run_id"], tracking_uri=f"sqlite:///{tmp / 'mlflow.db'}")
+    assert len(details["groups"]) == 6 and len(details["folds"]) == 3
+    assert f"Test strokes of run {best} per player, worst first" in html
+    for group in details["groups"]:
+        assert f"<th>{html_lib.escape(group['group'])}</th>" in html
+    assert f"Folds of run {best} (each player is tested in one fold)" in html
+    folds = html.split(f"Folds of run {best}")[1]
+    assert "<th>test_groups</th>" in folds and "<th>val_stroke_macro_f1</th>" in folds
+    assert folds.split("</table>")[0].count("<tr>") == 1 + 3  # the index name row, 3 folds
+    # Text from the results is escaped, never markup.
+    assert "<b>bad</b>" not in html and "&lt;b&gt;bad&lt;/b&gt; &amp; co" in html
+    images = re.findall(r'<img[^>]+src="data:image/png;base64,', html)
+    assert len(images) >= 8  # ranking and per-player figures beside the others
+
+
+def test_report_of_an_old_results_table_ranks_by_the_window_level_figure(searched):
+    tmp, _ = searched
+
+    def old_style(df: pd.DataFrame) -> pd.DataFrame:
+        new = [c for c in df.columns if "stroke" in c or "worst_group" in c or c.endswith("_std")]
+        return df.drop(columns=new + ["split_by_resolved", "cv_folds", "split_by"])
+
+    out = copy_search(tmp, "old", old_style)
+    html = build_report(None, reports_dir=tmp / "old" / "reports", output_dir=out).read_text(
+        encoding="utf-8"
+    )
+    assert "Best (validation macro F1 over windows)" in html
+    assert "predate stroke-level scores" in html
+    assert "<th>val_macro_f1_score</th>" in html and "worst_group_macro_f1" not in html
+    assert "3 completed" in html and "Leaderboard" in html
 
 
 def test_report_without_any_search_says_so(tmp_path, capsys):

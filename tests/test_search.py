@@ -79,9 +79,14 @@ def test_csv_has_one_row_per_combination_with_params_metrics_and_notebook(search
     for col in (
         "lstm_layers", "dense_units", "learning_rate", "window_size", "epochs", "test_accuracy",
         "macro_f1_score", "macro_avg_f1_score", "val_macro_f1_score",
+        "val_stroke_macro_f1", "test_stroke_macro_f1", "worst_group_macro_f1",
+        "split_by_resolved", "mirror_left_handed", "cv_folds",
         "training_time_minutes", "forehand_recall", "notebook",
     ):  # fmt: skip
         assert col in csv.columns, col
+    done = csv[csv["status"] == "COMPLETED"]
+    assert (done["split_by_resolved"] == "player").all()  # the demo's videos.csv names players
+    assert done["worst_group_macro_f1"].le(done["test_stroke_macro_f1"] + 1e-9).all()
     assert csv.loc[0, "lstm_layers"] == "[8]" and csv.loc[1, "lstm_layers"] == "[16]"
     assert csv["config_id"].is_unique and csv["run_id"].str.len().min() == 32
     assert Path(state["csv_path"]).name.startswith("grid_search_results_")
@@ -127,7 +132,9 @@ def test_console_shows_headers_results_progress_and_summary(search):
     assert "GRID SEARCH RUN 1/3" in console and "  lstm_layers: [8]" in console
     assert "✅ Run 1/3 complete:" in console and f"MLflow Run ID: {rows[0]['run_id']}" in console
     assert "📊 Progress: 3/3 (100.0%)" in console and "Estimated remaining" in console
-    assert "GRID SEARCH COMPLETE!" in console and "BEST MODEL (by validation macro F1)" in console
+    assert "GRID SEARCH COMPLETE!" in console
+    assert "BEST MODEL (by validation macro F1 over strokes)" in console
+    assert "Worst player (test strokes):" in console and "   Worst player: " in console
     assert "TOP 5 MODELS" in console and "Total grid search time" in console
 
 

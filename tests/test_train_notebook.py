@@ -34,6 +34,7 @@ def test_notebook_is_committed_clean_with_every_parameter():
         "lstm_layers", "dense_units", "dropout_rates", "use_batch_norm", "use_bidirectional",
         "learning_rate", "batch_size", "epochs", "seed",
         "tracking_uri", "experiment", "parent_run_id", "search_id", "config_id",
+        "mirror_left_handed", "augment_mirror", "split_by", "test_groups", "cv_folds",
     }  # fmt: skip
     assert expected <= names
 
@@ -83,8 +84,12 @@ def test_mlflow_run_has_params_metrics_and_artifacts(executed):
     assert int(p["num_classes"]) == len(result["classes"])
     m = run.data.metrics
     assert m["macro_avg_f1_score"] == pytest.approx(result["metrics"]["macro_avg_f1_score"])
-    for name in ("test_accuracy", "training_time_minutes", "val_macro_f1_score", "forehand_recall"):
+    for name in (
+        "test_accuracy", "training_time_minutes", "val_macro_f1_score", "forehand_recall",
+        "val_stroke_macro_f1", "test_stroke_macro_f1", "worst_group_macro_f1",
+    ):  # fmt: skip
         assert name in m
+    assert p["split_by"] == "auto" and p["mirror_left_handed"] == "True"
     history = client.get_metric_history(run.info.run_id, "epoch_val_loss")
     assert [h.step for h in history] == [0, 1]
     assert run.data.tags["search_id"] == "search-1" and run.data.tags["config_id"] == "cfg123"
@@ -98,7 +103,57 @@ def test_mlflow_run_has_params_metrics_and_artifacts(executed):
         "plots/confusion_matrix.png",
         "classification_report.txt",
         "label_classes.json",
+        "per_group.json",
+        "plots/group_scores.png",
     } <= artifacts
+    local = client.download_artifacts(run.info.run_id, "per_group.json", str(_tmp(uri)))
+    groups = json.loads(Path(local).read_text(encoding="utf-8"))
+    assert [g["group"] for g in groups] == [g["group"] for g in result["groups"]]
+    assert {g["group"] for g in groups} == set(result["data"]["test_groups"])
+
+
+def _tmp(uri: str) -> Path:
+    folder = Path(uri.removeprefix("sqlite:///")).parent / "downloads"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def test_cross_validation_by_player_tests_every_player_once(tiny_data, tmp_path):
+    """cv_folds=3, split_by=player on six players: three folds, each player tested once."""
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    out = tmp_path / "cv.ipynb"
+    params = {
+        **TINY, "data_dir": str(tiny_data), "cv_folds": 3, "split_by": "player",
+        "tracking_uri": uri, "experiment": "cv_test", "result_path": str(tmp_path / "r.json"),
+    }  # fmt: skip
+    papermill.execute_notebook(str(NOTEBOOK), str(out), parameters=params, progress_bar=False)
+    result = read_result(tmp_path / "r.json")
+    players = {"ana", "bruno", "carla", "diego", "eva", "felipe"}
+    assert sorted(g["group"] for g in result["groups"]) == sorted(players)  # each exactly once
+    assert [f["fold"] for f in result["folds"]] == [1, 2, 3]
+    assert {p for f in result["folds"] for p in f["test_groups"].split()} == players
+    m = result["metrics"]
+    assert m["cv_folds"] == 3
+    folds_val = [f["val_stroke_macro_f1"] for f in result["folds"]]
+    assert m["val_stroke_macro_f1"] == pytest.approx(sum(folds_val) / 3)
+    assert m["val_stroke_macro_f1_std"] >= 0 and "test_stroke_macro_f1_std" in m
+    assert m["worst_group_macro_f1"] == min(g["macro_f1"] for g in result["groups"])
+    hands = {g["group"]: g["handedness"] for g in result["groups"]}
+    assert hands["bruno"] == hands["eva"] == "left" and hands["ana"] == "right"
+
+    nb = nbformat.read(out, as_version=4)
+    text = json.dumps([c.get("outputs", []) for c in nb.cells if c.cell_type == "code"])
+    assert "fold 1: train" in text and "fold 3: train" in text  # the folds are shown
+    assert "test_groups" in text  # the folds table
+
+    client = MlflowClient(tracking_uri=uri)
+    history = client.get_metric_history(result["run_id"], "fold_val_stroke_macro_f1")
+    assert sorted(h.step for h in history) == [1, 2, 3]
+    assert [h.value for h in sorted(history, key=lambda h: h.step)] == pytest.approx(folds_val)
+    names = {a.path for a in client.list_artifacts(result["run_id"])}
+    assert {"per_group.json", "folds.json"} <= names
 
 
 def test_bad_parameter_fails_before_training_with_a_clear_error(tiny_data, tmp_path):

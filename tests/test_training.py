@@ -7,9 +7,11 @@ import pytest
 from conftest import TINY_MODEL as TINY  # noqa: E402
 
 from tennis_lab import load_dataset, make_split, make_windows
+from tennis_lab.evaluation import macro_f1, make_folds
 from tennis_lab.training import (
     SELECTION_METRIC,
     TrainingError,
+    cross_validate,
     fit_standardizer,
     metrics_table,
     read_result,
@@ -108,3 +110,50 @@ def test_metrics_table_and_result_file(result, tmp_path):
     back = read_result(tmp_path / "r" / "result.json")
     assert back["run_id"] == "abc" and back["metrics"] == result.metrics
     assert back["confusion"] == result.confusion.tolist()
+
+
+def test_strokes_are_scored_per_group_with_the_same_rule(data, result):
+    windows, split = data
+    m = result.metrics
+    assert SELECTION_METRIC == "val_stroke_macro_f1"
+    test_strokes = np.isin(windows.strokes["video"], split.test_videos)
+    assert m["test_strokes"] == test_strokes.sum() and m["test_strokes_unreached"] == 0
+    assert m["val_strokes"] == np.isin(windows.strokes["video"], split.val_videos).sum()
+    # split by video here: one group per test video, all test strokes scored once
+    assert sorted(g["group"] for g in result.groups) == sorted(split.test_groups)
+    assert sum(g["strokes"] for g in result.groups) == m["test_strokes"]
+    assert m["worst_group_macro_f1"] == min(g["macro_f1"] for g in result.groups)
+    for value in (m[SELECTION_METRIC], m["test_stroke_macro_f1"], m["worst_group_macro_f1"]):
+        assert 0 <= value <= 1
+    # window-level macro F1 follows the same rule: classes present in the test windows
+    assert m["macro_avg_f1_score"] == pytest.approx(macro_f1(result.test_true, result.test_pred))
+
+
+def test_augment_mirror_doubles_the_training_windows(data, result):
+    windows, split = data
+    mirrored = train_and_evaluate(windows, split, {**TINY, "augment_mirror": True}, seed=3)
+    assert mirrored.data["train_samples"] == 2 * result.data["train_samples"]
+    assert mirrored.data["augment_mirror"] is True
+    assert mirrored.data["val_samples"] == result.data["val_samples"]  # only training grows
+    with pytest.raises(TrainingError, match="augment_mirror must be True or False; got 'yes'"):
+        train_and_evaluate(windows, split, {**TINY, "augment_mirror": "yes"})
+
+
+def test_cross_validate_means_folds_and_tests_every_group_once(data):
+    windows, _ = data
+    folds = make_folds(windows, 3, split_by="video", seed=2)
+    cv = cross_validate(windows, folds, TINY, seed=3)
+    assert [f["fold"] for f in cv.folds] == [1, 2, 3]
+    values = [f[SELECTION_METRIC] for f in cv.folds]
+    assert cv.metrics[SELECTION_METRIC] == pytest.approx(np.mean(values))
+    assert cv.metrics[f"{SELECTION_METRIC}_std"] == pytest.approx(np.std(values, ddof=1))
+    assert cv.metrics["cv_folds"] == 3
+    tested = sorted(g["group"] for g in cv.groups)
+    assert tested == sorted(set(windows.video_ids) & set(windows.strokes["video"]))
+    assert cv.metrics["worst_group_macro_f1"] == min(g["macro_f1"] for g in cv.groups)
+    assert cv.confusion.sum() == sum(len(f.test) for f in folds)  # pooled over folds
+    best = int(np.argmax(values))
+    assert cv.data["model_fold"] == best + 1
+    assert cv.metrics["training_time_seconds"] > max(
+        f["training_time_minutes"] * 60 for f in cv.folds
+    )  # the sum of the folds
