@@ -442,6 +442,21 @@ def make_folds(
     return splits
 
 
+def make_splits(
+    windows: Any,
+    cv_folds: int | str = 1,
+    split_by: str = "auto",
+    val_fraction: float = 0.15,
+    test_fraction: float = 0.15,
+    seed: int = 42,
+    test_groups: Sequence[str] = (),
+) -> list[Split]:
+    """The splits a run trains on: ``[make_split(...)]`` for ``cv_folds=1``, else the folds."""
+    if check_evaluation_params(split_by, cv_folds, test_groups) == 1:
+        return [make_split(windows, split_by, val_fraction, test_fraction, seed, test_groups)]
+    return make_folds(windows, cv_folds, split_by, val_fraction, seed)
+
+
 # --------------------------------------------------------------------------- scoring
 
 
@@ -519,9 +534,9 @@ def aggregate_strokes(
 def predict_strokes(stroke_probs: np.ndarray) -> np.ndarray:
     """The predicted class of each stroke; -1 where no window reached it."""
     stroke_probs = np.asarray(stroke_probs)
-    missing = np.isnan(stroke_probs).any(axis=1)
-    pred = np.where(missing, 0, np.nan_to_num(stroke_probs, nan=-1.0).argmax(axis=1))
-    return np.where(missing, -1, pred).astype(np.int64)
+    pred = np.nan_to_num(stroke_probs, nan=-1.0).argmax(axis=1).astype(np.int64)
+    pred[np.isnan(stroke_probs).any(axis=1)] = -1
+    return pred
 
 
 def group_scores(

@@ -393,7 +393,8 @@ def cross_validate(
     ----------
     windows : WindowSet
     splits : list of Split
-        From :func:`tennis_lab.evaluation.make_folds`; each group is tested once.
+        From :func:`tennis_lab.evaluation.make_splits`: the folds (each group is
+        tested once), or one split, which is :func:`train_and_evaluate` itself.
     params, seed, verbose, callbacks
         As :func:`train_and_evaluate` (the same seed on every fold).
 
@@ -411,6 +412,8 @@ def cross_validate(
 
     if not splits:
         raise TrainingError("cross_validate needs at least one fold.")
+    if len(splits) == 1 and splits[0].fold is None:  # one split: nothing to combine
+        return train_and_evaluate(windows, splits[0], params, seed, verbose, callbacks)
     results = []
     for split in splits:
         if verbose:

@@ -16,6 +16,7 @@ from tennis_lab.evaluation import (
     macro_f1,
     make_folds,
     make_split,
+    make_splits,
     predict_strokes,
     resolve_split_by,
     split_by_group,
@@ -280,3 +281,19 @@ def test_group_scores_are_per_group_worst_first():
         "handedness": "left",
     }
     assert rows[1]["macro_f1"] == 1.0 and rows[1]["strokes"] == 2
+
+
+def test_make_splits_is_one_split_or_the_folds():
+    ws = window_set(PLAYERS)
+    (one,) = make_splits(ws, 1, "player", seed=4, test_groups=["bruno"])
+    assert one.fold is None and one.test_groups == ("bruno",)
+    same = make_split(ws, "player", seed=4, test_groups=["bruno"])
+    assert (one.train_groups, one.val_groups) == (same.train_groups, same.val_groups)
+    np.testing.assert_array_equal(one.train, same.train)
+    folds = make_splits(ws, 4, "player", seed=4)
+    assert [f.fold for f in folds] == [1, 2, 3, 4]
+    assert [f.test_groups for f in folds] == [
+        f.test_groups for f in make_folds(ws, 4, "player", seed=4)
+    ]
+    with pytest.raises(EvaluationError, match="pins groups to the one test split"):
+        make_splits(ws, 4, "player", test_groups=["bruno"])

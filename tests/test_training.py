@@ -74,7 +74,9 @@ def test_confusion_and_report_describe_the_test_split(data, result):
 
 
 def test_same_seed_same_metrics(data, result):
-    again = train_and_evaluate(*data, TINY, seed=3)
+    windows, split = data
+    again = cross_validate(windows, [split], TINY, seed=3)  # one split: train_and_evaluate
+    assert again.folds == [] and "cv_folds" not in again.metrics
     timing = {"training_time_seconds", "training_time_minutes", "inference_ms_per_window"}
     first = {k: v for k, v in result.metrics.items() if k not in timing}
     second = {k: v for k, v in again.metrics.items() if k not in timing}
