@@ -73,8 +73,7 @@ def ranking(data_dir, folds: int, epochs: int) -> None:
         rows.append((m[SELECTION_METRIC], m[f"{SELECTION_METRIC}_std"], layers, lr, per_fold))
         print(
             f"  lstm {layers} lr {lr}: {m[SELECTION_METRIC]:.3f} +- "
-            f"{m[f'{SELECTION_METRIC}_std']:.3f}  folds "
-            + " ".join(f"{v:.3f}" for v in per_fold)
+            f"{m[f'{SELECTION_METRIC}_std']:.3f}  folds " + " ".join(f"{v:.3f}" for v in per_fold)
         )
     rows.sort(key=lambda r: -r[0])
     best = rows[0]
@@ -84,7 +83,7 @@ def ranking(data_dir, folds: int, epochs: int) -> None:
         print(f"  gap to best for lstm {layers} lr {lr}: {gap:.3f} ({verdict} one fold std)")
     # Paired view: the same folds test the same players, so per-fold differences
     # remove the fold difficulty that the plain std includes.
-    for mean, std, layers, lr, per_fold in rows[1:]:
+    for _mean, _std, layers, lr, per_fold in rows[1:]:
         diffs = [b - o for b, o in zip(best[4], per_fold, strict=True)]
         wins = sum(d > 0 for d in diffs)
         print(
