@@ -37,7 +37,7 @@ ifdef TRACKING_URI
 GRID_FLAGS += --tracking-uri $(TRACKING_URI)
 endif
 
-.PHONY: help setup test lint bench grid grids show-grid report demo data-summary train mlflow-ui lab clean
+.PHONY: help setup test test-fast lint bench grid grids show-grid report demo data-summary train mlflow-ui lab clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -53,6 +53,9 @@ setup: $(STAMP) ## create .venv and install tennis-lab with its dependencies (do
 
 test: $(STAMP) ## run the test suite
 	$(PY) -m pytest
+
+test-fast: $(STAMP) ## the unit tests only, no training or kernels (under 2 minutes)
+	$(PY) -m pytest -m "not slow" -q
 
 lint: $(STAMP) ## check style with ruff
 	$(VENV)/bin/ruff check tennis_lab tests bench

@@ -60,6 +60,10 @@ IMAGE_CENTRE_X = 0.5
 _SIDE = re.compile(r"left|right", re.IGNORECASE)
 
 
+# Version of WindowSet.preprocessing(): a model records it with its data parameters.
+PREPROCESSING_VERSION = 1
+
+
 class WindowingError(ValueError):
     """Windowing parameters that cannot work, or data that gives no windows."""
 
@@ -208,6 +212,33 @@ class WindowSet:
         return mirror_landmarks(
             landmarks, self.landmark_names, self.channel_names, centre=centre
         ).reshape(shape)
+
+    def preprocessing(self) -> dict[str, Any]:
+        """What turns a raw recording into this set's windows, as plain JSON data.
+
+        The windowing parameters (:func:`make_windows`), the frame layout
+        (``landmark_names``, ``channel_names``, ``feature_names``), the ``classes``
+        and the ``input_shape`` of a window. A trained model carries this so that it
+        can be applied to new recordings (:mod:`tennis_lab.predict`).
+        """
+        keys = (
+            "window_size", "overlap", "stride", "enable_fps_scaling", "reference_fps",
+            "min_stroke_coverage", "include_idle", "normalization", "missing_frames",
+            "mirror_left_handed",
+        )  # fmt: skip
+        spec = {k: self.params[k] for k in keys if k in self.params}
+        spec.update(
+            format_version=PREPROCESSING_VERSION,
+            landmark_names=list(self.landmark_names),
+            channel_names=list(self.channel_names),
+            feature_names=list(self.feature_names),
+            classes=list(self.classes),
+            input_shape=[int(self.window_size), len(self.feature_names)],
+        )
+        for key, value in spec.items():  # numpy scalars -> Python, for JSON
+            if isinstance(value, np.generic):
+                spec[key] = value.item()
+        return spec
 
 
 # --------------------------------------------------------------------------- frames
@@ -498,6 +529,52 @@ def check_window_params(window_size: int, overlap: int) -> int:
     return int(window_size - overlap)
 
 
+def prepare_frames(
+    landmarks: np.ndarray,
+    fps: float,
+    landmark_names: Sequence[str],
+    channel_names: Sequence[str],
+    *,
+    mirror: bool = False,
+    normalization: str = "body",
+    missing_frames: str = "interpolate",
+    enable_fps_scaling: bool = True,
+    reference_fps: float = 30.0,
+) -> tuple[np.ndarray, float]:
+    """One recording's frames as the model sees them, before windowing.
+
+    In order: missing frames filled (:func:`fill_missing`), mirrored into a
+    right-handed frame when ``mirror`` (:func:`mirror_landmarks`), body normalisation
+    (:func:`normalize_body`) when ``normalization="body"``, resampled to
+    ``reference_fps`` when ``enable_fps_scaling``. Training (:func:`make_windows`) and
+    prediction (:mod:`tennis_lab.predict`) both prepare recordings with this.
+
+    Parameters
+    ----------
+    landmarks : ndarray, (frames, landmarks, channels)
+    fps : float
+    landmark_names, channel_names : sequence of str
+    mirror, normalization, missing_frames, enable_fps_scaling, reference_fps
+        As :func:`make_windows`.
+
+    Returns
+    -------
+    frames : ndarray, float32, (frames', landmarks x channels)
+    scale : float
+        Frames of the result per frame of the recording (``reference_fps / fps``
+        with fps scaling, else 1).
+    """
+    frames = fill_missing(np.asarray(landmarks, dtype=np.float32), missing_frames)
+    if mirror:
+        frames = mirror_landmarks(frames, landmark_names, channel_names)
+    if normalization == "body":
+        frames = normalize_body(frames, landmark_names, channel_names)
+    scale = reference_fps / fps if enable_fps_scaling else 1.0
+    if enable_fps_scaling:
+        frames = resample(frames, fps, reference_fps)
+    return frames.reshape(frames.shape[0], -1), float(scale)
+
+
 def make_windows(
     dataset: Any,
     window_size: int = 45,
@@ -605,15 +682,12 @@ def make_windows(
     longest = 0
     for video_id, length in zip(order, lengths, strict=True):
         rec = recordings[video_id]
-        frames = fill_missing(np.asarray(rec.landmarks, dtype=np.float32), missing_frames)
-        if video_id in to_mirror:
-            frames = mirror_landmarks(frames, rec.landmark_names, rec.channel_names)
-        if normalization == "body":
-            frames = normalize_body(frames, rec.landmark_names, rec.channel_names)
-        scale = reference_fps / rec.fps if enable_fps_scaling else 1.0
-        if enable_fps_scaling:
-            frames = resample(frames, rec.fps, reference_fps)
-        frames = frames.reshape(frames.shape[0], -1)
+        frames, scale = prepare_frames(
+            rec.landmarks, rec.fps, rec.landmark_names, rec.channel_names,
+            mirror=video_id in to_mirror, normalization=normalization,
+            missing_frames=missing_frames, enable_fps_scaling=enable_fps_scaling,
+            reference_fps=reference_fps,
+        )  # fmt: skip
         if frames.shape != (length, buffer.shape[1]):
             raise WindowingError(
                 f"video {video_id}: its frames have layout {frames.shape[1]} features, the first "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pandas as pd
+import pytest
 import yaml
 from conftest import TINY_MODEL
 
@@ -42,6 +43,7 @@ def test_executors_report_every_outcome_even_out_of_order():
     assert isinstance(make_executor(workers=1), SequentialExecutor)
 
 
+@pytest.mark.slow
 def test_each_job_gets_its_share_of_the_cores_and_no_malloc_trimming():
     with SequentialExecutor() as seq:  # one run at a time: the machine is its own
         assert list(seq.run(_check_share, [0])) == [(0, None)]
@@ -79,6 +81,7 @@ def test_expected_cost_orders_runs_by_training_work():
     assert expected_cost({}) == expected_cost(large)  # the defaults: [128, 64], 45/30
 
 
+@pytest.mark.slow
 def test_four_combinations_on_two_workers(tiny_demo, tmp_path):
     fixed = {k: v for k, v in TINY_MODEL.items() if k not in ("lstm_layers", "epochs")}
     grid = tmp_path / "four.yaml"
@@ -130,6 +133,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_workers_log_over_http_to_a_real_mlflow_server(tiny_demo, tmp_path):
     import signal
     import subprocess
@@ -173,6 +177,7 @@ def test_workers_log_over_http_to_a_real_mlflow_server(tiny_demo, tmp_path):
         server.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_a_killed_worker_leaves_its_run_failed_and_resume_completes(tiny_demo, tmp_path):
     import signal
     import subprocess

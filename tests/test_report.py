@@ -25,6 +25,8 @@ from tennis_lab.report import build_report
 from tennis_lab.search import SearchConfig, run_search
 from tennis_lab.tracking import run_details
 
+pytestmark = pytest.mark.slow  # trains models and starts kernels
+
 NOTEBOOK = notebooks_dir() / "analysis.ipynb"
 
 

@@ -23,6 +23,8 @@ from tennis_lab.grids import GridError
 from tennis_lab.paths import notebooks_dir
 from tennis_lab.search import SearchConfig, SearchError, plan, run_search, tunable_defaults
 
+pytestmark = pytest.mark.slow  # trains models and starts kernels
+
 FIXED = {
     **{k: v for k, v in TINY_MODEL.items() if k not in ("lstm_layers", "epochs")},
     "window_size": 30,

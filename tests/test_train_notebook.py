@@ -14,6 +14,8 @@ from conftest import TINY_MODEL  # noqa: E402
 from tennis_lab.paths import notebooks_dir
 from tennis_lab.training import read_result
 
+pytestmark = pytest.mark.slow  # trains models and starts kernels
+
 NOTEBOOK = notebooks_dir() / "train.ipynb"
 TINY = {"window_size": 30, "overlap": 15, **TINY_MODEL}
 

@@ -19,6 +19,8 @@ from tennis_lab.training import (
     write_result,
 )
 
+pytestmark = pytest.mark.slow  # trains models and starts kernels
+
 
 @pytest.fixture(scope="module")
 def data(tiny_demo):
