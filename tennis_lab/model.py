@@ -4,7 +4,8 @@ A pure function: parameters in, compiled Keras model out; no I/O, no training.
 
 Architecture, in order::
 
-    Input (window_size, features)
+    Input (window_size, features)        raw windows, as tennis_lab.windows prepares them
+    Normalization                        (x - mean) / std per feature, the training split's
     for each units in lstm_layers:       LSTM(units)  (all but the last return sequences)
                                          wrapped in Bidirectional when use_bidirectional
                                          BatchNormalization when use_batch_norm
@@ -115,7 +116,12 @@ def check_model_params(params: Mapping[str, Any]) -> dict[str, Any]:
     return p
 
 
-def build_lstm(params: Mapping[str, Any], input_shape: tuple[int, int], n_classes: int):
+def build_lstm(
+    params: Mapping[str, Any],
+    input_shape: tuple[int, int],
+    n_classes: int,
+    standardizer: tuple[Any, Any] | None = None,
+):
     """Build and compile the LSTM classifier.
 
     Parameters
@@ -125,6 +131,10 @@ def build_lstm(params: Mapping[str, Any], input_shape: tuple[int, int], n_classe
     input_shape : (window_size, features)
     n_classes : int
         At least 2.
+    standardizer : (mean, std), optional
+        Per-feature mean and standard deviation of the training windows: the
+        model's first layer standardises its input with them, so the saved model
+        takes raw windows. Default: mean 0, std 1 (for a summary before training).
 
     Returns
     -------
@@ -140,10 +150,21 @@ def build_lstm(params: Mapping[str, Any], input_shape: tuple[int, int], n_classe
         raise ModelParamError(f"n_classes must be at least 2; got {n_classes!r}.")
 
     import keras
+    import numpy as np
     from keras import layers
 
+    features = int(input_shape[1])
+    if standardizer is None:
+        mean, std = np.zeros(features), np.ones(features)
+    else:
+        mean, std = (np.asarray(a, dtype=np.float64).reshape(-1) for a in standardizer)
+        if mean.shape != (features,) or std.shape != (features,) or not (std > 0).all():
+            raise ModelParamError(
+                f"standardizer must be a mean and a positive std of {features} features each; "
+                f"got shapes {mean.shape} and {std.shape}."
+            )
     inputs = keras.Input(shape=tuple(int(d) for d in input_shape), name="poses")
-    x = inputs
+    x = layers.Normalization(axis=-1, mean=mean, variance=std**2, name="standardize")(inputs)
     last = len(p["lstm_layers"]) - 1
     for i, units in enumerate(p["lstm_layers"]):
         lstm = layers.LSTM(units, return_sequences=i < last, name=f"lstm_{i + 1}")

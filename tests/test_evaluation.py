@@ -11,12 +11,16 @@ from tennis_lab.evaluation import (
     EvaluationError,
     aggregate_strokes,
     check_evaluation_params,
+    detect_strokes,
+    event_scores,
+    frame_probabilities,
     group_folds,
     group_scores,
     macro_f1,
     make_folds,
     make_split,
     make_splits,
+    match_events,
     predict_strokes,
     resolve_split_by,
     split_by_group,
@@ -297,3 +301,256 @@ def test_make_splits_is_one_split_or_the_folds():
     ]
     with pytest.raises(EvaluationError, match="pins groups to the one test split"):
         make_splits(ws, 4, "player", test_groups=["bruno"])
+
+
+# --------------------------------------------------------------------------- events on recordings
+
+EVENT_CLASSES = ["idle", "forehand", "serve"]
+
+
+def test_frame_probabilities_average_the_covering_windows_by_hand():
+    # windows of 3 frames at 0, 2 and 3 of a 9-frame recording; frames 6 to 8 uncovered
+    probs = np.array([[0.6, 0.4], [0.2, 0.8], [0.0, 1.0]])
+    frames = frame_probabilities(probs, np.array([0, 2, 3]), 3, 9)
+    expected = [
+        [0.6, 0.4],  # frame 0: window 0
+        [0.6, 0.4],  # frame 1: window 0
+        [0.4, 0.6],  # frame 2: windows 0 and 1
+        [0.1, 0.9],  # frame 3: windows 1 and 2
+        [0.1, 0.9],  # frame 4: windows 1 and 2
+        [0.0, 1.0],  # frame 5: window 2
+    ]
+    assert frames.shape == (9, 2) and frames.dtype == np.float64
+    np.testing.assert_allclose(frames[:6], expected)
+    assert np.isnan(frames[6:]).all()
+
+
+def test_frame_probabilities_match_a_per_frame_mean_on_a_long_recording():
+    rng = np.random.default_rng(1)
+    starts = np.arange(0, 17_950, 7)  # the last window, at 17_948, ends at frame 17_993
+    probs = rng.dirichlet([1, 1, 1], size=len(starts))
+    frames = frame_probabilities(probs, starts, 45, 18_000)
+    for f in (0, 6, 7, 44, 45, 9_001, 17_992):
+        covering = (starts <= f) & (f < starts + 45)
+        np.testing.assert_allclose(frames[f], probs[covering].mean(axis=0), rtol=1e-12)
+    assert np.isnan(frames[17_993:]).all() and not np.isnan(frames[:17_993]).any()
+
+
+@pytest.mark.parametrize(
+    "probs, starts, size, n, match",
+    [
+        (np.ones(3), [0, 1, 2], 3, 9, r"window_probs must be 2-D .*got shape \(3,\)"),
+        (np.ones((3, 2)), [0, 1], 3, 9, r"starts must be 3 whole frame numbers"),
+        (np.ones((2, 2)), [0.0, 1.5], 3, 9, r"starts must be 2 whole frame numbers"),
+        (np.ones((2, 2)), [0, 7], 3, 9, r"window 1 \(starts\[1\]=7, window_size=3\) does not "),
+        (np.ones((2, 2)), [-1, 0], 3, 9, r"window 0 .*n_frames=9"),
+        (np.ones((2, 2)), [0, 1], 0, 9, r"window_size must be a whole number >= 1; got 0"),
+        (np.ones((2, 2)), [0, 1], 3, 9.0, r"n_frames must be a whole number >= 0; got 9.0"),
+    ],
+)
+def test_frame_probabilities_reject_bad_input(probs, starts, size, n, match):
+    with pytest.raises(EvaluationError, match=match):
+        frame_probabilities(probs, np.asarray(starts), size, n)
+
+
+# frames 0-1 idle, 2-4 forehand, 5 uncovered, 6-7 serve, 8 idle, 9 forehand (weak), 10-11 serve
+FRAMES = np.array(
+    [
+        [0.8, 0.1, 0.1],
+        [0.7, 0.2, 0.1],
+        [0.2, 0.7, 0.1],
+        [0.1, 0.8, 0.1],
+        [0.3, 0.6, 0.1],
+        [np.nan, np.nan, np.nan],
+        [0.1, 0.1, 0.8],
+        [0.2, 0.2, 0.6],
+        [0.5, 0.3, 0.2],
+        [0.3, 0.4, 0.3],
+        [0.1, 0.2, 0.7],
+        [0.0, 0.1, 0.9],
+    ]
+)
+
+
+def test_detect_strokes_runs_of_one_class_between_idle_and_uncovered_frames():
+    strokes = detect_strokes(FRAMES, EVENT_CLASSES)
+    assert set(strokes) == {"start", "end", "label", "confidence"}
+    np.testing.assert_array_equal(strokes["start"], [2, 6, 9, 10])
+    np.testing.assert_array_equal(strokes["end"], [5, 8, 10, 12])
+    np.testing.assert_array_equal(strokes["label"], [1, 2, 1, 2])
+    np.testing.assert_allclose(strokes["confidence"], [0.7, 0.7, 0.4, 0.8])
+    assert strokes["start"].dtype == strokes["label"].dtype == np.int64
+
+
+def test_detect_strokes_without_idle_class_every_covered_frame_is_a_stroke():
+    strokes = detect_strokes(FRAMES, EVENT_CLASSES, idle=None)
+    np.testing.assert_array_equal(strokes["start"], [0, 2, 6, 8, 9, 10])
+    np.testing.assert_array_equal(strokes["end"], [2, 5, 8, 9, 10, 12])
+    np.testing.assert_array_equal(strokes["label"], [0, 1, 2, 0, 1, 2])
+    # an idle name that is not a class changes nothing either
+    same = detect_strokes(FRAMES[:, 1:], ["forehand", "serve"], idle="idle")
+    # (frame 0: forehand 0.1 ties serve 0.1, the first class wins; frames 8-9 are forehand)
+    np.testing.assert_array_equal(same["start"], [0, 6, 8, 10])
+    np.testing.assert_array_equal(same["end"], [5, 8, 10, 12])
+    np.testing.assert_array_equal(same["label"], [0, 1, 0, 1])
+
+
+def test_detect_strokes_threshold_and_min_frames():
+    strokes = detect_strokes(FRAMES, EVENT_CLASSES, threshold=0.65)
+    # frames 4 (0.6), 7 (0.6) and 9 (0.4) fall below: the runs shrink or vanish
+    np.testing.assert_array_equal(strokes["start"], [2, 6, 10])
+    np.testing.assert_array_equal(strokes["end"], [4, 7, 12])
+    np.testing.assert_allclose(strokes["confidence"], [0.75, 0.8, 0.8])
+    exact = detect_strokes(FRAMES, EVENT_CLASSES, threshold=0.6)  # 0.6 is not below 0.6
+    np.testing.assert_array_equal(exact["start"], [2, 6, 10])
+    np.testing.assert_array_equal(exact["end"], [5, 8, 12])
+    longer = detect_strokes(FRAMES, EVENT_CLASSES, min_frames=3)
+    np.testing.assert_array_equal(longer["start"], [2])
+    np.testing.assert_array_equal(longer["end"], [5])
+    two = detect_strokes(FRAMES, EVENT_CLASSES, min_frames=2)
+    np.testing.assert_array_equal(two["label"], [1, 2, 2])
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"threshold": 1.5}, r"threshold must be between 0 and 1 .*got 1.5"),
+        ({"threshold": -0.1}, r"threshold must be between 0 and 1"),
+        ({"min_frames": 0}, r"min_frames must be a whole number >= 1; got 0"),
+        ({"min_frames": 2.5}, r"min_frames must be a whole number >= 1"),
+        ({"classes": ["idle", "serve"]}, r"one column per class of \['idle', 'serve'\]"),
+        ({"classes": []}, r"classes is empty"),
+    ],
+)
+def test_detect_strokes_reject_bad_input(kwargs, match):
+    kwargs = {"classes": EVENT_CLASSES, **kwargs}
+    with pytest.raises(EvaluationError, match=match):
+        detect_strokes(FRAMES, **kwargs)
+
+
+def synthetic_recording(strokes, n_frames=900, n_classes=3, window_size=30, stride=5):
+    """Window probabilities of a recording whose windows see the strokes they overlap most."""
+    starts = np.arange(0, n_frames - window_size + 1, stride)
+    probs = np.full((len(starts), n_classes), 0.05)
+    probs[:, 0] = 0.9  # idle by default
+    for start, end, label in strokes:
+        shared = np.minimum(starts + window_size, end) - np.maximum(starts, start)
+        hit = shared >= window_size // 2
+        probs[hit] = 0.05
+        probs[hit, label] = 0.9
+    return probs / probs.sum(axis=1, keepdims=True), starts, window_size, n_frames
+
+
+def test_every_stroke_of_a_recording_is_found_and_scored_perfectly():
+    annotated = [(100, 160, 1), (300, 345, 2), (500, 540, 1), (700, 760, 2)]
+    probs, starts, size, n = synthetic_recording(annotated)
+    detected = detect_strokes(frame_probabilities(probs, starts, size, n), EVENT_CLASSES)
+    assert len(detected["start"]) == 4
+    np.testing.assert_array_equal(detected["label"], [1, 2, 1, 2])
+    spans = np.array([(s, e) for s, e, _ in annotated])
+    pairs = match_events(detected, spans)
+    assert pairs == [(0, 0), (1, 1), (2, 2), (3, 3)]
+    scores = event_scores(detected["label"], [lab for *_, lab in annotated], pairs, EVENT_CLASSES)
+    assert scores["overall"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
+    assert scores["macro_f1"] == 1.0  # idle has no annotated strokes: not counted
+    assert scores["per_class"]["serve"] == {
+        "precision": 1.0, "recall": 1.0, "f1": 1.0, "detected": 2, "annotated": 2, "matched": 2
+    }  # fmt: skip
+
+
+def test_match_events_tolerance_counts_the_frames_between():
+    annotated = [(10, 20)]
+    assert match_events([(22, 30)], annotated) == []  # 2 frames between (20, 21)
+    assert match_events([(22, 30)], annotated, tolerance=1) == []  # just outside
+    assert match_events([(22, 30)], annotated, tolerance=2) == [(0, 0)]
+    assert match_events([(0, 8)], annotated, tolerance=2) == [(0, 0)]  # before it, too
+    assert match_events([(20, 30)], annotated) == [(0, 0)]  # touching: gap 0
+    assert match_events([(19, 30)], annotated) == [(0, 0)]  # one shared frame
+
+
+def test_match_events_one_detection_over_two_strokes_matches_the_larger_overlap_only():
+    annotated = np.array([[0, 10], [12, 30]])
+    assert match_events([(5, 25)], annotated) == [(0, 1)]  # shares 5 and 13 frames
+    # overlap comes before centres: [0, 14) shares 14 frames, [9, 11) 2 but has the same centre
+    assert match_events([(0, 20)], [(9, 11), (0, 14)]) == [(0, 1)]
+    assert match_events([(0, 20)], [(0, 14), (9, 11)]) == [(0, 0)]
+    # the other stroke gets the next detection; the result is sorted by annotated stroke
+    assert match_events(np.array([[5, 25], [0, 4]]), annotated) == [(1, 0), (0, 1)]
+    # equal overlaps: the closer centres win, then the earlier annotated stroke
+    assert match_events([(10, 20)], [(5, 12), (18, 40)]) == [(0, 0)]
+    assert match_events([(10, 20)], [(0, 12), (18, 22)]) == [(0, 1)]
+    assert match_events([], annotated) == [] and match_events([(0, 3)], []) == []
+
+
+@pytest.mark.parametrize(
+    "detected, annotated, tolerance, match",
+    [
+        ([(5, 5)], [(0, 3)], 0, r"detected\[0\] = \(5, 5\) is empty"),
+        ([(0, 3)], [(0, 3, 1)], 0, r"annotated must be \(start, end\) pairs .*shape \(1, 3\)"),
+        ([(0.5, 3)], [(0, 3)], 0, r"detected must be \(start, end\) pairs of whole frame"),
+        ({"begin": [0]}, [(0, 3)], 0, r"detected is a mapping without 'start' and 'end'"),
+        ([(0, 3)], [(0, 3)], -1, r"tolerance must be a whole number >= 0; got -1"),
+    ],
+)
+def test_match_events_reject_bad_input(detected, annotated, tolerance, match):
+    with pytest.raises(EvaluationError, match=match):
+        match_events(detected, annotated, tolerance)
+
+
+def test_event_scores_count_label_mismatches_as_a_false_positive_and_a_false_negative():
+    # annotated: forehand, forehand, serve, serve; detected: forehand, serve, serve, forehand
+    # pairs: (0, 0) forehand = forehand; (1, 1) serve for a forehand; (2, 2) serve = serve;
+    # annotated 3 (serve) missed; detection 3 (forehand) spurious
+    scores = event_scores([1, 2, 2, 1], [1, 1, 2, 2], [(0, 0), (1, 1), (2, 2)], EVENT_CLASSES)
+    fh, serve = scores["per_class"]["forehand"], scores["per_class"]["serve"]
+    assert fh == {"precision": 0.5, "recall": 0.5, "f1": 0.5, "detected": 2, "annotated": 2,
+                  "matched": 1}  # fmt: skip
+    assert serve == {"precision": 0.5, "recall": 0.5, "f1": 0.5, "detected": 2,
+                     "annotated": 2, "matched": 1}  # fmt: skip
+    assert scores["overall"] == {"precision": 0.5, "recall": 0.5, "f1": 0.5}
+    assert scores["macro_f1"] == 0.5
+    np.testing.assert_array_equal(
+        scores["confusion"],
+        [
+            # idle, forehand, serve, none (missed): detected columns
+            [0, 0, 0, 0],  # annotated idle
+            [0, 1, 1, 0],  # annotated forehand
+            [0, 0, 1, 1],  # annotated serve
+            [0, 1, 0, 0],  # spurious detections
+        ],
+    )
+    assert scores["confusion"].dtype.kind == "i"
+
+
+def test_event_scores_nan_without_denominators_and_zero_f1_for_missed_classes():
+    # one forehand annotated, never detected; one serve detected, never annotated
+    scores = event_scores([2], [1], [], EVENT_CLASSES)
+    fh, serve, idle = (scores["per_class"][c] for c in ("forehand", "serve", "idle"))
+    assert np.isnan(fh["precision"]) and fh["recall"] == 0.0 and fh["f1"] == 0.0
+    assert serve["precision"] == 0.0 and np.isnan(serve["recall"]) and np.isnan(serve["f1"])
+    assert all(np.isnan(idle[k]) for k in ("precision", "recall", "f1"))
+    assert scores["macro_f1"] == 0.0  # only forehand has annotated strokes
+    assert scores["overall"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0}
+    np.testing.assert_array_equal(scores["confusion"][1], [0, 0, 0, 1])
+    np.testing.assert_array_equal(scores["confusion"][3], [0, 0, 1, 0])
+    empty = event_scores([], [], [], EVENT_CLASSES)
+    assert np.isnan(empty["macro_f1"]) and np.isnan(empty["overall"]["f1"])
+    assert empty["confusion"].shape == (4, 4) and not empty["confusion"].any()
+    missed = event_scores([], [1, 2], [], EVENT_CLASSES)
+    assert missed["overall"]["f1"] == 0.0 and np.isnan(missed["overall"]["precision"])
+
+
+@pytest.mark.parametrize(
+    "detected, annotated, pairs, match",
+    [
+        ([1, 3], [1], [], r"detected_labels has class code 3, outside 0..2 for the 3 classes"),
+        ([1], [1.0], [], r"annotated_labels must be a 1-D array of int class codes"),
+        ([1], [1], [(1, 0)], r"pairs has detected index 1, outside 0..0 for the 1 detected"),
+        ([1], [1], [(0, -1)], r"pairs has annotated index -1"),
+        ([1, 1], [1], [(0, 0), (1, 0)], r"pairs uses a annotated stroke more than once"),
+        ([1], [1], [(0, 0, 0)], r"pairs must be \(detected index, annotated index\) pairs"),
+    ],
+)
+def test_event_scores_reject_bad_input(detected, annotated, pairs, match):
+    with pytest.raises(EvaluationError, match=match):
+        event_scores(detected, annotated, pairs, EVENT_CLASSES)

@@ -31,7 +31,8 @@ def test_plain_model_layer_order_and_compile_settings():
         {"lstm_layers": [16, 8], "dense_units": 12, "dropout_rates": [0.1, 0.2, 0.3]}, (10, 4), 3
     )
     assert layer_types(model) == [
-        "InputLayer", "LSTM", "Dropout", "LSTM", "Dropout", "Dense", "Dropout", "Dense",
+        "InputLayer", "Normalization", "LSTM", "Dropout", "LSTM", "Dropout", "Dense", "Dropout",
+        "Dense",
     ]  # fmt: skip
     dense, out = model.get_layer("dense"), model.get_layer("stroke")
     assert dense.units == 12 and dense.activation.__name__ == "relu"
@@ -39,6 +40,31 @@ def test_plain_model_layer_order_and_compile_settings():
     assert isinstance(model.optimizer, keras.optimizers.Adam)
     assert float(model.optimizer.learning_rate) == pytest.approx(MODEL_DEFAULTS["learning_rate"])
     assert model.loss == "sparse_categorical_crossentropy"
+
+
+def test_the_first_layer_standardises_raw_windows_with_the_given_mean_and_std():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(5.0, 3.0, size=(6, 10, 4)).astype("float32")
+    mean, std = X.reshape(-1, 4).mean(axis=0), X.reshape(-1, 4).std(axis=0)
+    model = build_lstm(
+        {"lstm_layers": [8], "dropout_rates": [0.1, 0.1]}, (10, 4), 3, standardizer=(mean, std)
+    )
+    standardize = keras.Model(model.input, model.get_layer("standardize").output)
+    np.testing.assert_allclose(standardize.predict(X, verbose=0), (X - mean) / std, atol=1e-4)
+    plain = build_lstm(
+        {"lstm_layers": [8], "dropout_rates": [0.1, 0.1]}, (10, 4), 3
+    )  # no standardizer: the identity
+    identity = keras.Model(plain.input, plain.get_layer("standardize").output)
+    np.testing.assert_allclose(identity.predict(X, verbose=0), X, atol=1e-5)
+    with pytest.raises(ModelParamError, match="standardizer must be a mean and a positive std"):
+        build_lstm(
+            {"lstm_layers": [8], "dropout_rates": [0.1, 0.1]},
+            (10, 4),
+            3,
+            standardizer=(mean[:3], std[:3]),
+        )
 
 
 def test_bidirectional_wraps_every_lstm():

@@ -20,13 +20,16 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from tennis_lab import plots  # noqa: E402
 from tennis_lab.plots import (  # noqa: E402
+    ANNOTATED_GID,
     BEST_EPOCH_GID,
     CAUTION_GID,
+    DETECTED_GID,
     ERRORBAR_GID,
     FLAGGED_GID,
     HIGHLIGHT_GID,
     PARETO_FRONT_GID,
     TIED_GID,
+    UNCOVERED_GID,
     class_counts_figure,
     class_recall_figure,
     confusion_matrix_figure,
@@ -38,6 +41,7 @@ from tennis_lab.plots import (  # noqa: E402
     pareto_figure,
     per_class_figure,
     ranking_figure,
+    timeline_figure,
     tradeoff_figure,
 )
 
@@ -282,6 +286,179 @@ def test_per_class_rejects_missing_metric_naming_it():
         per_class_figure(metrics, CLASSES)
 
 
+# --- timeline of a recording ------------------------------------------------------------
+
+TIMELINE_CLASSES = ["idle", "forehand", "serve"]
+FPS = 30
+
+
+def timeline_probs(n_frames: int = 300) -> np.ndarray:
+    """10 s at 30 fps: idle, a forehand at 2-4 s, a serve at 6-8 s, uncovered from 9.5 s."""
+    probs = np.tile([0.8, 0.1, 0.1], (n_frames, 1))
+    probs[60:120] = [0.1, 0.8, 0.1]
+    probs[180:240] = [0.1, 0.1, 0.8]
+    probs[285:] = np.nan
+    return probs
+
+
+DETECTED = {
+    "start": np.array([60, 180]),
+    "end": np.array([120, 240]),
+    "label": np.array([1, 2]),
+    "confidence": np.array([0.8, 0.75]),
+}
+ANNOTATED = {"start": np.array([63, 150, 185]), "end": np.array([118, 168, 235]),
+             "label": np.array([1, 1, 2])}  # fmt: skip
+
+
+def spans(ax, gid: str) -> list[tuple[float, float, str]]:
+    """(start s, end s, colour) of the spans with ``gid``, in time order."""
+    found = [
+        (p.get_x(), p.get_x() + p.get_width(), matplotlib.colors.to_hex(p.get_facecolor()[:3]))
+        for p in ax.patches
+        if p.get_gid() == gid
+    ]
+    return sorted(found)
+
+
+def line_colours(fig) -> dict[str, str]:
+    return {
+        line.get_label(): matplotlib.colors.to_hex(line.get_color())
+        for line in fig.axes[0].get_lines()
+    }
+
+
+def test_timeline_lines_are_the_probabilities_against_seconds():
+    probs = timeline_probs()
+    fig = timeline_figure(probs, TIMELINE_CLASSES, FPS)
+    assert isinstance(fig, Figure)
+    (ax,) = fig.axes  # no strokes given: no bands
+    lines = ax.get_lines()
+    assert [line.get_label() for line in lines] == TIMELINE_CLASSES
+    for k, line in enumerate(lines):
+        np.testing.assert_allclose(line.get_xdata(), np.arange(300) / FPS)
+        np.testing.assert_array_equal(line.get_ydata(), probs[:, k])  # NaN gaps kept
+    assert len(set(line_colours(fig).values())) == 3
+    assert line_colours(fig)["idle"] == matplotlib.colors.to_hex(plots.IDLE_COLOR)
+    (shade,) = [p for p in ax.patches if p.get_gid() == UNCOVERED_GID]
+    np.testing.assert_allclose([shade.get_x(), shade.get_x() + shade.get_width()], [9.5, 10.0])
+    assert tick_texts(ax.get_legend().get_texts()) == TIMELINE_CLASSES + ["no window"]
+    assert ax.get_xlim() == (0.0, 10.0) and ax.get_xlabel() == "time (s)"
+    assert ax.get_title() == "Stroke timeline"
+    assert timeline_figure(probs, TIMELINE_CLASSES, FPS, title="T").axes[0].get_title() == "T"
+    covered = timeline_figure(probs[:285], TIMELINE_CLASSES, 15).axes[0]
+    assert [p for p in covered.patches if p.get_gid() == UNCOVERED_GID] == []
+    np.testing.assert_allclose(covered.get_lines()[0].get_xdata()[-1], 284 / 15)
+
+
+def test_timeline_spans_at_the_right_seconds_in_class_colours_with_labels():
+    fig = timeline_figure(timeline_probs(), TIMELINE_CLASSES, FPS, detected=DETECTED)
+    top, band = fig.axes
+    colours = line_colours(fig)
+    assert spans(band, DETECTED_GID) == [
+        (2.0, 4.0, colours["forehand"]),
+        (6.0, 8.0, colours["serve"]),
+    ]
+    assert tick_texts(band.get_yticklabels()) == ["detected\n2 strokes"]
+    assert texts_with_gid(band, DETECTED_GID) == ["forehand\n80%", "serve\n75%"]
+    assert [t.get_position()[0] for t in band.texts] == [3.0, 7.0]  # centred on the spans
+    assert band.get_shared_x_axes().joined(top, band)
+
+
+def test_timeline_annotated_band_only_when_given_and_labels_only_where_they_fit():
+    probs = timeline_probs()
+    detected_only = timeline_figure(probs, TIMELINE_CLASSES, FPS, detected=DETECTED)
+    assert len(detected_only.axes) == 2
+    assert [
+        p for ax in detected_only.axes for p in ax.patches if p.get_gid() == ANNOTATED_GID
+    ] == []
+    fig = timeline_figure(probs, TIMELINE_CLASSES, FPS, detected=DETECTED, annotated=ANNOTATED)
+    _, det_band, ann_band = fig.axes
+    assert tick_texts(ann_band.get_yticklabels()) == ["annotated\n3 strokes"]
+    forehand = line_colours(fig)["forehand"]
+    assert spans(ann_band, ANNOTATED_GID)[:2] == [(2.1, 118 / FPS, forehand), (5.0, 5.6, forehand)]
+    assert spans(det_band, ANNOTATED_GID) == []
+    # no confidence: the class name only
+    assert texts_with_gid(ann_band, ANNOTATED_GID) == ["forehand", "forehand", "serve"]
+    annotated_only = timeline_figure(probs, TIMELINE_CLASSES, FPS, annotated=ANNOTATED)
+    assert tick_texts(annotated_only.axes[1].get_yticklabels()) == ["annotated\n3 strokes"]
+    # a two-frame stroke right next to another: no room for a label
+    crowded = {"start": np.array([60, 121]), "end": np.array([120, 123]), "label": np.array([1, 2])}
+    band = timeline_figure(probs, TIMELINE_CLASSES, FPS, detected=crowded).axes[1]
+    assert texts_with_gid(band, DETECTED_GID) == ["forehand"]
+    assert len(spans(band, DETECTED_GID)) == 2
+
+
+def test_timeline_of_a_long_recording_caps_the_width_and_labels_only_wide_spans():
+    n = 10 * 60 * FPS
+    probs = np.tile([0.8, 0.1, 0.1], (n, 1))
+    starts = np.arange(30, n - 60, 90)  # a stroke every 3 s, 1 s long
+    strokes = {"start": starts, "end": starts + 30, "label": 1 + np.arange(len(starts)) % 2,
+               "confidence": np.full(len(starts), 0.9)}  # fmt: skip
+    fig = timeline_figure(probs, TIMELINE_CLASSES, FPS, detected=strokes, annotated=strokes)
+    assert fig.get_figwidth() == plots.TIMELINE_MAX_WIDTH
+    assert timeline_figure(probs[:300], TIMELINE_CLASSES, FPS).get_figwidth() < fig.get_figwidth()
+    band = fig.axes[1]
+    assert len(spans(band, DETECTED_GID)) == len(starts)
+    assert texts_with_gid(band, DETECTED_GID) == []  # 1 s is too short to label at this scale
+    # a 100 s stroke among them is labelled
+    wide = {"start": np.append(starts[:10], 6000), "end": np.append(starts[:10] + 30, 9000),
+            "label": np.append(strokes["label"][:10], 2)}  # fmt: skip
+    band = timeline_figure(probs, TIMELINE_CLASSES, FPS, detected=wide).axes[1]
+    assert texts_with_gid(band, DETECTED_GID) == ["serve"]
+
+
+@pytest.mark.parametrize("every, frames", [(90, 40), (50, 40), (30, 15), (20, 18)])
+def test_timeline_labels_of_neighbouring_spans_do_not_overlap(every, frames):
+    n = 60 * FPS
+    starts = np.arange(30, n - 60, every)
+    strokes = {"start": starts, "end": starts + frames, "label": 1 + np.arange(len(starts)) % 2,
+               "confidence": np.full(len(starts), 0.9)}  # fmt: skip
+    fig = timeline_figure(np.full((n, 3), 1 / 3), TIMELINE_CLASSES, FPS, detected=strokes)
+    band = fig.axes[1]
+    boxes = sorted((t.get_window_extent() for t in band.texts), key=lambda box: box.x0)
+    if every == 90:  # 3 s apart: room for every label
+        assert len(boxes) == len(starts)
+    assert all(a.x1 <= b.x0 for a, b in zip(boxes, boxes[1:], strict=False))
+    inside = band.get_window_extent()
+    assert all(inside.x0 <= box.x0 and box.x1 <= inside.x1 for box in boxes)
+
+
+def test_timeline_with_no_detections_says_so():
+    empty = {"start": np.array([], int), "end": np.array([], int), "label": np.array([], int)}
+    band = timeline_figure(timeline_probs(), TIMELINE_CLASSES, FPS, detected=empty).axes[1]
+    assert spans(band, DETECTED_GID) == []
+    assert texts_with_gid(band, DETECTED_GID) == ["no strokes"]
+    assert tick_texts(band.get_yticklabels()) == ["detected\n0 strokes"]
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"frame_probs": np.ones((10, 2))}, r"frame_probs must be \(frames, classes\).*\(10, 2\)"),
+        ({"frame_probs": np.ones((0, 3))}, r"at least one frame"),
+        ({"classes": []}, r"classes is empty"),
+        ({"fps": 0}, r"fps must be a positive number .*got 0"),
+        ({"fps": float("nan")}, r"fps must be a positive number"),
+        ({"detected": {"start": [1], "end": [5]}}, r"detected must be a mapping with arrays"),
+        ({"detected": [(1, 5)]}, r"detected must be a mapping .*got list"),
+        ({"annotated": {**ANNOTATED, "label": np.array([1, 3, 2])}},
+         r"annotated\['label'\]\[1\] = 3 is not a class code 0..2"),
+        ({"annotated": {**ANNOTATED, "end": np.array([118, 168, 400])}},
+         r"annotated stroke 2 spans frames \[185, 400\), not a non-empty range within the 300"),
+        ({"detected": {**DETECTED, "end": np.array([60, 240])}}, r"detected stroke 0 spans"),
+        ({"detected": {**DETECTED, "confidence": np.array([0.5])}},
+         r"detected arrays must have one entry per stroke"),
+        ({"detected": {**DETECTED, "start": np.array([60.0, 180.0])}},
+         r"detected\['start'\] must hold whole numbers"),
+    ],
+)  # fmt: skip
+def test_timeline_rejects_bad_input(kwargs, match):
+    kwargs = {"frame_probs": timeline_probs(), "classes": TIMELINE_CLASSES, "fps": FPS, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        timeline_figure(**kwargs)
+
+
 # --- all figures ------------------------------------------------------------------------
 
 FIGURES = {
@@ -291,6 +468,9 @@ FIGURES = {
     "curves": lambda: learning_curves_figure(HISTORY),
     "counts": lambda: class_counts_figure(COUNTS),
     "per_class": lambda: per_class_figure(METRICS, CLASSES),
+    "timeline": lambda: timeline_figure(
+        timeline_probs(), TIMELINE_CLASSES, FPS, detected=DETECTED, annotated=ANNOTATED
+    ),
 }
 
 
