@@ -75,6 +75,24 @@ def _report(args: argparse.Namespace) -> int:
     return run_command(args)
 
 
+def _predict(args: argparse.Namespace) -> int:
+    from tennis_lab.predict import predict_command
+
+    return predict_command(args)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from tennis_lab.predict import evaluate_command
+
+    return evaluate_command(args)
+
+
+def _promote(args: argparse.Namespace) -> int:
+    from tennis_lab.predict import promote_command
+
+    return promote_command(args)
+
+
 def _grids(args: argparse.Namespace) -> int:
     from tennis_lab.grids import main as list_grids
 
@@ -104,6 +122,26 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="write the HTML report of a search")
     add_report_arguments(report)
     report.set_defaults(func=_report)
+
+    from tennis_lab.predict import (
+        add_evaluate_arguments,
+        add_predict_arguments,
+        add_promote_arguments,
+    )
+
+    predict = commands.add_parser(
+        "predict", help="detect strokes in recordings with a trained model (the champion)"
+    )
+    add_predict_arguments(predict)
+    predict.set_defaults(func=_predict)
+    evaluate = commands.add_parser(
+        "evaluate", help="event-level scores of a model on an annotated dataset"
+    )
+    add_evaluate_arguments(evaluate)
+    evaluate.set_defaults(func=_evaluate)
+    promote = commands.add_parser("promote", help="make a run's model the registry's champion")
+    add_promote_arguments(promote)
+    promote.set_defaults(func=_promote)
 
     data = commands.add_parser("data", help="create, inspect and import pose datasets")
     data_cmds = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")

@@ -31,7 +31,7 @@ This module imports nothing else of the package; :func:`make_split` and
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -594,6 +594,11 @@ def _whole(value: Any, name: str, minimum: int) -> int:
     return int(value)
 
 
+def default_min_frames(window_size: int, stride: int) -> int:
+    """The shortest stroke reported by default: a third of a window, at least one stride."""
+    return max(1, min(int(window_size), max(int(window_size) // 3, int(stride))))
+
+
 def frame_probabilities(
     window_probs: np.ndarray, starts: np.ndarray, window_size: int, n_frames: int
 ) -> np.ndarray:
@@ -914,3 +919,49 @@ def event_scores(
         "macro_f1": float(np.mean(present)) if present else float("nan"),
         "confusion": confusion,
     }
+
+
+def score_detections(
+    recordings: Iterable[tuple[Mapping[str, Any], Mapping[str, Any]]],
+    classes: Sequence[str],
+    tolerance: int = 0,
+    idle: str | None = "idle",
+) -> dict[str, Any]:
+    """Event scores of the detected strokes of several recordings.
+
+    Parameters
+    ----------
+    recordings : iterable of (detected, annotated)
+        Per recording, dicts with arrays ``start``, ``end`` and ``label`` (codes into
+        ``classes``): :func:`detect_strokes`' output and the annotated strokes.
+    classes : sequence of str
+    tolerance : int
+        Frames, as :func:`match_events` (matched within each recording).
+    idle : str or None
+        The class that is not a stroke: left out of the scored classes.
+
+    Returns
+    -------
+    dict
+        :func:`event_scores` over the stroke classes, plus ``classes`` (those).
+    """
+    strokes = tuple(c for c in classes if c != idle)
+    code = np.array([strokes.index(c) if c != idle else -1 for c in classes], dtype=np.int64)
+    detected, annotated, pairs = [], [], []
+    n_det = n_ann = 0
+    for found, truth in recordings:
+        matched = match_events(found, truth, tolerance=tolerance)
+        pairs += [(d + n_det, a + n_ann) for d, a in matched]
+        detected.append(code[np.asarray(found["label"], dtype=np.int64)])
+        annotated.append(code[np.asarray(truth["label"], dtype=np.int64)])
+        n_det += len(detected[-1])
+        n_ann += len(annotated[-1])
+    empty = np.zeros(0, dtype=np.int64)
+    scores = event_scores(
+        np.concatenate(detected) if detected else empty,
+        np.concatenate(annotated) if annotated else empty,
+        pairs,
+        strokes,
+    )
+    scores["classes"] = strokes
+    return scores

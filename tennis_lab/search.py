@@ -75,6 +75,7 @@ class SearchConfig:
     stream_output: bool = True
     workers: int | None = None  # > 1: a Dask LocalCluster of this many worker processes
     scheduler: str | None = None  # address of an existing Dask scheduler
+    register_as: str | None = tracking.DEFAULT_MODEL_NAME  # None: do not register the best
 
 
 @dataclass
@@ -253,6 +254,33 @@ def _group_word(row: Mapping[str, Any]) -> str:
     return by if by in ("player", "session", "video") else "group"
 
 
+def ranked_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Completed rows, best first by the selection metric (ties: the earlier run)."""
+    done = [r for r in rows if r["status"] == STATUS_COMPLETED]
+    return sorted(done, key=lambda r: (-float(r.get(SELECTION_METRIC) or 0), r["run_number"]))
+
+
+def register_champion(
+    rows: list[dict[str, Any]], state: SearchState, name: str
+) -> tuple[Any, dict[str, Any]] | None:
+    """Register the best run's model as a version of ``name``; the alias champion on it.
+
+    Returns (model version, best row), or None when no run completed.
+    """
+    ranked = ranked_rows(rows)
+    if not ranked:
+        return None
+    best = ranked[0]
+    version = tracking.register_model(
+        best["run_id"], name, tracking.CHAMPION_ALIAS,
+        tags={"search_id": state.search_id, "grid": state.grid,
+              SELECTION_METRIC: f"{float(best[SELECTION_METRIC]):.4f}",
+              "config_id": best["config_id"]},
+        tracking_uri=state.tracking_uri,
+    )  # fmt: skip
+    return version, best
+
+
 def format_summary(rows: list[dict[str, Any]], csv_path: Path, seconds: float, param_names) -> str:
     """The final summary: CSV, best by validation macro F1 with its test figures, top 5."""
     bar = "=" * 70
@@ -261,7 +289,7 @@ def format_summary(rows: list[dict[str, Any]], csv_path: Path, seconds: float, p
     lines = [bar, "GRID SEARCH COMPLETE!", bar, "", f"✅ Results saved to: {csv_path}"]
     lines.append(f"   {len(done)} completed, {len(failed)} failed")
     if done:
-        ranked = sorted(done, key=lambda r: -float(r.get(SELECTION_METRIC) or 0))
+        ranked = ranked_rows(done)
         best = ranked[0]
         lines += [
             "",
@@ -664,6 +692,23 @@ def run_search(cfg: SearchConfig, out: TextIO | None = None) -> list[dict[str, A
     ordered = [rows[c] for c in state.config_ids if c in rows]
     write_csv_atomic(ordered, csv_path)
     say("\n" + format_summary(ordered, csv_path, time.time() - started, param_names))
+    if cfg.register_as:
+        try:
+            registered = register_champion(ordered, state, cfg.register_as)
+        except Exception as error:  # noqa: BLE001 - the results are kept whatever happens
+            say(
+                f"Note: the best model was not registered ({error}); register it with: "
+                f"tennis-lab promote <run id> --name {cfg.register_as}"
+            )
+        else:
+            if registered:
+                version, best = registered
+                uri = f"models:/{cfg.register_as}@{tracking.CHAMPION_ALIAS}"
+                say(
+                    f"🏅 Champion: {uri} = version {version.version} (run {best['run_number']}, "
+                    f"{SELECTION_METRIC} {float(best[SELECTION_METRIC]):.4f})\n"
+                    "   Use it: tennis-lab predict RECORDING.npz   (make predict RECORDING=...)"
+                )
     if ordered and all(r["status"] != STATUS_COMPLETED for r in ordered):
         raise SearchError(f"every run failed; the first error: {ordered[0]['error']}")
     return ordered
@@ -724,6 +769,15 @@ def add_arguments(parser) -> None:
         "--scheduler", default=None, metavar="ADDRESS",
         help="send the runs to an existing Dask cluster, e.g. tcp://10.0.0.5:8786",
     )  # fmt: skip
+    register = parser.add_mutually_exclusive_group()
+    register.add_argument(
+        "--register-as", default=tracking.DEFAULT_MODEL_NAME, metavar="NAME",
+        help="register the best run's model under this name with the alias champion "
+        f"(default {tracking.DEFAULT_MODEL_NAME})",
+    )  # fmt: skip
+    register.add_argument(
+        "--no-register", action="store_true", help="do not register the best model"
+    )
 
 
 def config_from_args(args) -> SearchConfig:
@@ -734,6 +788,7 @@ def config_from_args(args) -> SearchConfig:
         experiment=args.experiment, tracking_uri=args.tracking_uri, output_dir=args.output_dir,
         reports_dir=args.reports_dir, stream_output=not args.quiet,
         workers=args.workers, scheduler=args.scheduler,
+        register_as=None if args.no_register else args.register_as,
     )  # fmt: skip
 
 

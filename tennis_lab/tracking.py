@@ -16,11 +16,15 @@ Names in MLflow (see the grid search guide)::
               (epoch_loss, epoch_val_loss, epoch_learning_rate, ...) with step = epoch
               (0-based, as Keras counts); with cross-validation each fold's headline
               metrics as fold_<name> with step = fold (1-based)
-    artifacts model/model.keras, plots/<name>.png, classification_report.txt,
+    artifacts model/ (an MLflow Keras model: MLmodel with signature, input example and
+              the preprocessing as metadata "tennis_lab", data/model.keras, and a
+              copy model/model.keras), plots/<name>.png, classification_report.txt,
               label_classes.json, confusion_matrix.json, data.json, per_group.json
               (test strokes scored per player/session/video), folds.json
     tags      the caller's tags (search_id, config_id, grid, status, ...),
               mlflow.parentRunId for a child run, error for a failed one
+    registry  registered model "tennis_strokes" (by default); the alias "champion"
+              points at the version of the best run of the latest search
 
 The default store is SQLite at the project root (``mlflow.db``, see
 :func:`tennis_lab.paths.default_tracking_uri`); its artifacts go to ``mlartifacts/``
@@ -35,6 +39,7 @@ import os
 import re
 import tempfile
 import time
+import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,6 +55,10 @@ DEFAULT_EXPERIMENT = "tennis_stroke_recognition"
 ARTIFACTS_DIRNAME = "mlartifacts"
 RUN_STATUSES = ("FINISHED", "FAILED", "KILLED")
 SPLITS = ("train", "val", "test")
+DEFAULT_MODEL_NAME = "tennis_strokes"
+CHAMPION_ALIAS = "champion"
+MODEL_ARTIFACT = "model"  # a run's MLflow model: runs:/<run id>/model
+MODEL_METADATA_KEY = "tennis_lab"  # the preprocessing, in the MLflow model's metadata
 HISTORY_PREFIX = "epoch_"
 FOLD_PREFIX = "fold_"
 SERIES_PREFIXES = (HISTORY_PREFIX, FOLD_PREFIX)  # metrics that are series, not one figure
@@ -307,11 +316,14 @@ def _log_artifacts(client, run_id: str, result: RunResult, figures, extra_artifa
     import numpy as np
 
     with tempfile.TemporaryDirectory(prefix="tennis_lab_run_") as tmp:
-        if result.model is not None:
-            model_dir = Path(tmp) / "model"
+        if result.model is not None and result.preprocessing:
+            model_dir = save_model(result, Path(tmp) / MODEL_ARTIFACT)
+            client.log_artifacts(run_id, str(model_dir), MODEL_ARTIFACT)
+        elif result.model is not None:  # a model without its data parameters
+            model_dir = Path(tmp) / MODEL_ARTIFACT
             model_dir.mkdir()
             result.model.save(model_dir / "model.keras")
-            client.log_artifact(run_id, str(model_dir / "model.keras"), "model")
+            client.log_artifact(run_id, str(model_dir / "model.keras"), MODEL_ARTIFACT)
     for name, figure in (figures or {}).items():
         from matplotlib.figure import Figure
 
@@ -629,3 +641,135 @@ def run_details(run_id: str, tracking_uri: str | None = None) -> dict[str, Any]:
         "params": dict(run.data.params),
         "metrics": dict(run.data.metrics),
     }
+
+
+# --------------------------------------------------------------------------- models
+
+
+def _pip_requirements() -> list[str]:
+    """What a logged model needs installed (given, so MLflow does not probe for it)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    pins = []
+    for package in ("keras", "tensorflow", "numpy"):
+        try:
+            pins.append(f"{package}=={version(package)}")
+        except PackageNotFoundError:  # pragma: no cover - keras needs both
+            pins.append(package)
+    return pins
+
+
+def save_model(result: RunResult, path: str | os.PathLike) -> Path:
+    """Write ``result.model`` as an MLflow Keras model folder with its preprocessing.
+
+    The folder holds ``MLmodel`` (with a tensor signature, an input example and the
+    preprocessing as metadata ``tennis_lab``), ``data/model.keras`` and a copy at
+    ``model.keras``. :func:`tennis_lab.predict.load_model` reads it back.
+
+    Parameters
+    ----------
+    result : RunResult
+        With ``model`` and ``preprocessing`` (from :mod:`tennis_lab.training`).
+    path : path
+        A folder that does not exist yet.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    import shutil
+
+    import mlflow.keras
+    import numpy as np
+    from mlflow.models import infer_signature
+
+    if result.model is None or not result.preprocessing:
+        raise ValueError("save_model needs a result with a model and its preprocessing.")
+    path = Path(path)
+    path.mkdir(parents=True)
+    shape = result.preprocessing["input_shape"]
+    example = np.zeros((2, *shape), dtype=np.float32)
+    signature = infer_signature(example, result.model.predict(example, verbose=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # MLflow's notes on the example's dtype
+        mlflow.keras.save_model(
+            result.model,
+            str(path),
+            signature=signature,
+            input_example=example[:1],
+            pip_requirements=_pip_requirements(),
+            metadata={MODEL_METADATA_KEY: _plain(result.preprocessing)},
+        )
+    shutil.copy2(path / "data" / "model.keras", path / "model.keras")
+    return path
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON-ready Python data (numpy scalars and arrays converted)."""
+    return json.loads(json.dumps(value, default=_json_default))
+
+
+def _registry_error(error: Exception, what: str, fix: str) -> TrackingError:
+    return TrackingError(f"{what}: {fix} ({type(error).__name__}: {error})")
+
+
+def register_model(
+    run_id: str,
+    name: str = DEFAULT_MODEL_NAME,
+    alias: str | None = CHAMPION_ALIAS,
+    tags: Mapping[str, Any] | None = None,
+    tracking_uri: str | None = None,
+):
+    """Register a run's logged model as a new version of ``name`` and point ``alias`` at it.
+
+    A run already registered under ``name`` keeps its version (no duplicate).
+
+    Returns
+    -------
+    mlflow.entities.model_registry.ModelVersion
+    """
+    from mlflow.exceptions import MlflowException
+
+    client = _client(tracking_uri)
+    try:
+        run = client.get_run(run_id)
+    except MlflowException as error:
+        raise _registry_error(
+            error, f"run {run_id} not found in {resolve_tracking_uri(tracking_uri)}",
+            "check the id (the results CSV's run_id column, or the MLflow UI)",
+        ) from None  # fmt: skip
+    logged = {Path(f.path).name for f in client.list_artifacts(run_id, MODEL_ARTIFACT)}
+    if "MLmodel" not in logged:
+        raise TrackingError(
+            f"run {run_id} has no MLflow model under 'model' (logged by an older tennis-lab, "
+            "or it failed before logging): train it again or promote another run."
+        )
+    try:
+        client.get_registered_model(name)
+    except MlflowException:
+        client.create_registered_model(
+            name, description="tennis-lab stroke classifiers; alias 'champion': the best."
+        )
+    existing = client.search_model_versions(f"name='{name}' and run_id='{run_id}'")
+    version = existing[0] if existing else client.create_model_version(
+        name, f"{run.info.artifact_uri}/{MODEL_ARTIFACT}", run_id=run_id,
+        tags={str(k): str(v) for k, v in (tags or {}).items()},
+    )  # fmt: skip
+    for key, value in (tags or {}).items():
+        client.set_model_version_tag(name, version.version, str(key), str(value))
+    if alias:
+        client.set_registered_model_alias(name, alias, version.version)
+    return client.get_model_version(name, version.version)
+
+
+def model_version_by_alias(
+    name: str = DEFAULT_MODEL_NAME, alias: str = CHAMPION_ALIAS, tracking_uri: str | None = None
+):
+    """The version ``alias`` points to, or None (no such model or alias)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return _client(tracking_uri).get_model_version_by_alias(name, alias)
+    except MlflowException:
+        return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +18,7 @@ import numpy as np
 from tennis_lab import evaluation
 from tennis_lab.evaluation import Split
 from tennis_lab.model import MODEL_PARAMS, build_lstm
-from tennis_lab.windows import WindowSet, class_weights, cut_windows
+from tennis_lab.windows import IDLE, WindowSet, class_weights, cut_windows
 
 TRAINING_DEFAULTS: dict[str, Any] = {
     "batch_size": 32,
@@ -39,6 +39,8 @@ SPREAD_METRICS = (
     "val_macro_f1_score", "macro_avg_f1_score", "test_accuracy",
 )  # fmt: skip
 # Metrics that add up over folds (a cross-validated run costs every fold's training).
+# Event matching of runs that keep idle windows: detections this close count as found.
+EVENT_TOLERANCE_SECONDS = 0.25
 SUMMED_METRICS = ("training_time_seconds", "training_time_minutes")
 
 
@@ -85,6 +87,10 @@ class RunResult:
         With cross-validation, the headline metrics of each fold.
     test_true, test_pred : ndarray
         Test windows' classes and predictions (pooled over folds).
+    preprocessing : dict
+        What turns a raw recording into the model's input
+        (:meth:`tennis_lab.windows.WindowSet.preprocessing`); the model
+        standardises its input itself, so the two make a self-contained predictor.
     """
 
     metrics: dict[str, float]
@@ -98,6 +104,7 @@ class RunResult:
     folds: list[dict[str, Any]] = field(default_factory=list)
     test_true: np.ndarray | None = None
     test_pred: np.ndarray | None = None
+    preprocessing: dict[str, Any] = field(default_factory=dict)
 
 
 def set_seed(seed: int) -> None:
@@ -228,10 +235,11 @@ def train_and_evaluate(
         # mirrored copies of the training windows: a left-handed version of every stroke
         X_train = np.concatenate([X_train, windows.mirror(X_train)])
         y_train = np.concatenate([y_train, y_train])
-    mean, std = fit_standardizer(X_train)
-    X_train, X_val, X_test = ((x - mean) / std for x in (X_train, X_val, X_test))
-
-    model = build_lstm(model_params, X_train.shape[1:], n_classes)
+    # The model's first layer standardises with the training split's statistics,
+    # so it takes raw windows, here and wherever it is used later.
+    model = build_lstm(
+        model_params, X_train.shape[1:], n_classes, standardizer=fit_standardizer(X_train)
+    )
     weights = (
         class_weights(y_train, n_classes, "balanced")
         if train_params["class_weight"] == "balanced"
@@ -274,10 +282,11 @@ def train_and_evaluate(
     p_test = probs_test.argmax(axis=1)
     test_loss, test_accuracy = model.evaluate(X_test, y_test, batch_size=256, verbose=0)
 
-    def score_strokes(videos: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """True classes, predictions and videos of every annotated stroke of ``videos``."""
+    def score_strokes(videos: tuple[str, ...]) -> tuple:
+        """True classes, predictions and videos of every annotated stroke of ``videos``;
+        the probabilities, videos and starts of the windows that scored them."""
         offsets, starts, owner = windows.scoring_windows(videos)
-        X = (cut_windows(windows.frames, offsets, windows.window_size) - mean) / std
+        X = cut_windows(windows.frames, offsets, windows.window_size)
         probs = predict(X) if len(X) else np.zeros((0, n_classes))
         strokes = windows.strokes
         mask = np.isin(strokes["video"], list(videos))
@@ -285,10 +294,16 @@ def train_and_evaluate(
             probs, owner, starts, windows.window_size,
             strokes["video"][mask], strokes["start"][mask], strokes["end"][mask],
         )  # fmt: skip
-        return strokes["y"][mask], evaluation.predict_strokes(agg), strokes["video"][mask]
+        windows_used = (probs, owner, starts)
+        return (
+            strokes["y"][mask],
+            evaluation.predict_strokes(agg),
+            strokes["video"][mask],
+            windows_used,
+        )
 
-    sv_true, sv_pred, _ = score_strokes(split.val_videos)
-    st_true, st_pred, st_video = score_strokes(split.test_videos)
+    sv_true, sv_pred, _, _ = score_strokes(split.val_videos)
+    st_true, st_pred, st_video, test_windows = score_strokes(split.test_videos)
     group_of = evaluation.video_groups(windows.video_ids, windows.videos, split.by)
     groups = evaluation.group_scores(
         st_true, st_pred, np.array([group_of[v] for v in st_video], dtype=object),
@@ -297,6 +312,7 @@ def train_and_evaluate(
 
     from sklearn.metrics import classification_report, confusion_matrix
 
+    has_idle = IDLE in windows.classes  # whole videos can be read: score detected strokes
     metrics = {
         SELECTION_METRIC: evaluation.macro_f1(sv_true, sv_pred),
         "test_stroke_macro_f1": evaluation.macro_f1(st_true, st_pred),
@@ -316,6 +332,7 @@ def train_and_evaluate(
         "training_time_minutes": training_seconds / 60,
         "trainable_params": float(sum(int(np.prod(w.shape)) for w in model.trainable_weights)),
         "inference_ms_per_window": inference_ms,
+        **(event_metrics(windows, split.test_videos, *test_windows) if has_idle else {}),
     }
     labels = np.arange(n_classes)
     report = classification_report(
@@ -352,7 +369,61 @@ def train_and_evaluate(
         groups=groups,
         test_true=np.asarray(y_test),
         test_pred=np.asarray(p_test),
+        preprocessing=windows.preprocessing(),
     )
+
+
+def event_metrics(
+    windows: WindowSet,
+    videos: Sequence[str],
+    probs: np.ndarray,
+    owner: np.ndarray,
+    starts: np.ndarray,
+    tolerance_seconds: float = EVENT_TOLERANCE_SECONDS,
+) -> dict[str, float]:
+    """Strokes detected on whole videos, matched to the annotated ones.
+
+    For a run that keeps idle windows: each video's frames get the mean class
+    probabilities of the windows over them, strokes are runs of one stroke class
+    (:func:`tennis_lab.evaluation.detect_strokes`, the defaults of
+    :mod:`tennis_lab.predict`), matched to the annotations within
+    ``tolerance_seconds`` (:func:`tennis_lab.evaluation.match_events`).
+
+    Returns
+    -------
+    dict
+        ``test_event_precision``, ``test_event_recall``, ``test_event_f1`` (over all
+        strokes) and ``test_event_macro_f1`` (mean over the annotated classes).
+    """
+    w = windows.window_size
+    stride = int(windows.params.get("stride", w))
+    fps = float(windows.params.get("reference_fps", 30.0))
+    tolerance = int(round(tolerance_seconds * fps))
+    index = {v: i for i, v in enumerate(windows.video_ids)}
+    recordings = []
+    for video in videos:
+        mine = owner == video
+        if not mine.any():
+            continue
+        length = int(windows.video_lengths[index[video]])
+        frame_probs = evaluation.frame_probabilities(probs[mine], starts[mine], w, length)
+        found = evaluation.detect_strokes(
+            frame_probs, windows.classes, idle=IDLE,
+            min_frames=evaluation.default_min_frames(w, stride),
+        )  # fmt: skip
+        ours = windows.strokes["video"] == video
+        truth = {k: windows.strokes[k][ours] for k in ("start", "end")}
+        truth["label"] = windows.strokes["y"][ours]
+        recordings.append((found, truth))
+    if not recordings:
+        return {}
+    scores = evaluation.score_detections(recordings, windows.classes, tolerance, idle=IDLE)
+    return {
+        "test_event_precision": float(scores["overall"]["precision"]),
+        "test_event_recall": float(scores["overall"]["recall"]),
+        "test_event_f1": float(scores["overall"]["f1"]),
+        "test_event_macro_f1": float(scores["macro_f1"]),
+    }
 
 
 def _group_facts(
@@ -468,6 +539,7 @@ def cross_validate(
         folds=folds,
         test_true=test_true,
         test_pred=test_pred,
+        preprocessing=results[best].preprocessing,
     )
 
 

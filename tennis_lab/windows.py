@@ -184,10 +184,7 @@ class WindowSet:
             if video not in index:
                 raise WindowingError(f"video {video!r} is not in this window set.")
             i = index[video]
-            length = int(self.video_lengths[i])
-            s = window_starts(length, self.window_size, stride)
-            if len(s) and s[-1] != length - self.window_size:
-                s = np.append(s, length - self.window_size)
+            s = covering_starts(int(self.video_lengths[i]), self.window_size, stride)
             offsets.append(int(self.video_offsets[i]) + s)
             starts.append(s)
             names.append(np.full(len(s), video, dtype=object))
@@ -455,6 +452,17 @@ def window_starts(n_frames: int, window_size: int, stride: int) -> np.ndarray:
     if n_frames < window_size:
         return np.zeros(0, dtype=np.int64)
     return np.arange(0, n_frames - window_size + 1, stride, dtype=np.int64)
+
+
+def covering_starts(n_frames: int, window_size: int, stride: int) -> np.ndarray:
+    """Window starts every ``stride`` frames, plus one aligned to the end when needed.
+
+    Every frame of a recording at least ``window_size`` long lies in some window.
+    """
+    starts = window_starts(n_frames, window_size, stride)
+    if len(starts) and starts[-1] != n_frames - window_size:
+        starts = np.append(starts, n_frames - window_size)
+    return starts
 
 
 def cut_windows(frames: np.ndarray, starts: np.ndarray, window_size: int) -> np.ndarray:
