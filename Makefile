@@ -37,7 +37,7 @@ ifdef TRACKING_URI
 GRID_FLAGS += --tracking-uri $(TRACKING_URI)
 endif
 
-.PHONY: help setup test test-fast lint bench grid grids show-grid report demo data-summary train mlflow-ui lab clean
+.PHONY: help setup test test-fast lint bench grid grids show-grid report predict evaluate promote demo data-summary train mlflow-ui lab clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -74,6 +74,20 @@ show-grid: $(STAMP) ## show what GRID=... would run, without running it
 
 report: $(STAMP) ## HTML report of a search: SEARCH=<id or CSV> (default the latest) -> reports/<search>.html
 	$(VENV)/bin/tennis-lab report $(if $(SEARCH),--search $(SEARCH),)
+
+# `make predict RECORDING=rec.npz MODEL=<run id> OUTPUT=timeline.csv PLOT=timeline.png LEFT_HANDED=1`
+MODEL_FLAGS := $(if $(MODEL),--model $(MODEL),) $(if $(TRACKING_URI),--tracking-uri $(TRACKING_URI),)
+
+predict: $(STAMP) ## detect strokes: RECORDING=a.npz [MODEL=run id or models:/...] [OUTPUT=] [PLOT=]
+	@test -n "$(RECORDING)" || { echo "usage: make predict RECORDING=path/to/recording.npz [MODEL=<run id>] [OUTPUT=timeline.csv] [PLOT=timeline.png] [LEFT_HANDED=1]"; exit 2; }
+	$(VENV)/bin/tennis-lab predict $(RECORDING) $(MODEL_FLAGS) $(if $(OUTPUT),--output $(OUTPUT),) $(if $(PLOT),--plot $(PLOT),) $(if $(LEFT_HANDED),--left-handed,)
+
+evaluate: $(STAMP) ## event-level scores of MODEL (default the champion) on DATA (default data/demo)
+	$(VENV)/bin/tennis-lab evaluate $(DATA) $(MODEL_FLAGS)
+
+promote: $(STAMP) ## make RUN=<run id> the registry's champion
+	@test -n "$(RUN)" || { echo "usage: make promote RUN=<run id>"; exit 2; }
+	$(VENV)/bin/tennis-lab promote $(RUN) $(if $(TRACKING_URI),--tracking-uri $(TRACKING_URI),)
 
 demo: $(STAMP) ## write the demo dataset to DATA (default data/demo) and summarise it
 	$(VENV)/bin/tennis-lab data demo $(DATA)

@@ -172,6 +172,13 @@ def test_workers_log_over_http_to_a_real_mlflow_server(tiny_demo, tmp_path):
         children = kids[kids["tags.mlflow.parentRunId"].notna()]
         assert len(children) == 4 and set(children["status"]) == {"FINISHED"}
         assert set(children["experiment_id"]) == set(kids["experiment_id"])
+        # the best run's model is the server registry's champion, and loads from there
+        from tennis_lab.predict import load_model
+        from tennis_lab.search import ranked_rows
+        from tennis_lab.tracking import model_version_by_alias
+
+        assert model_version_by_alias(tracking_uri=uri).run_id == ranked_rows(rows)[0]["run_id"]
+        assert load_model(tracking_uri=uri).window_size == 30
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)

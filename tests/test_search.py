@@ -129,6 +129,38 @@ def test_mlflow_has_a_parent_and_one_child_per_combination(search):
     ]
 
 
+def test_the_best_run_becomes_the_registrys_champion_with_the_search_as_tags(search):
+    from mlflow.tracking import MlflowClient
+
+    from tennis_lab.predict import load_model
+    from tennis_lab.training import SELECTION_METRIC
+
+    rows, state, console, cfg = search
+    done = [r for r in rows if r["status"] == "COMPLETED"]
+    best = max(done, key=lambda r: (float(r[SELECTION_METRIC]), -r["run_number"]))
+    client = MlflowClient(tracking_uri=cfg.tracking_uri, registry_uri=cfg.tracking_uri)
+    champion = client.get_model_version_by_alias("tennis_strokes", "champion")
+    assert champion.run_id == best["run_id"]
+    assert champion.tags["search_id"] == state["search_id"]
+    assert float(champion.tags[SELECTION_METRIC]) == pytest.approx(
+        float(best[SELECTION_METRIC]), abs=1e-4
+    )
+    assert f"Champion: models:/tennis_strokes@champion = version {champion.version}" in console
+    model = load_model(tracking_uri=cfg.tracking_uri)  # the default model is the champion
+    assert model.window_size == 30
+
+
+def test_no_register_leaves_the_registry_alone(data, tmp_path):
+    from tennis_lab.tracking import model_version_by_alias
+
+    grid = write_grid(tmp_path / "one.yaml", {"lstm_layers": [[8]]})
+    cfg = config(tmp_path, grid, data, register_as=None)
+    with open(tmp_path / "console.txt", "w") as out:
+        run_search(cfg, out)
+    assert model_version_by_alias(tracking_uri=cfg.tracking_uri) is None
+    assert "Champion" not in (tmp_path / "console.txt").read_text()
+
+
 def test_console_shows_headers_results_progress_and_summary(search):
     rows, _, console, _ = search
     assert "GRID SEARCH RUN 1/3" in console and "  lstm_layers: [8]" in console

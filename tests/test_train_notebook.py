@@ -101,6 +101,7 @@ def test_mlflow_run_has_params_metrics_and_artifacts(executed):
     }
     assert {
         "model/model.keras",
+        "model/MLmodel",  # an MLflow model: tennis-lab predict loads it with its preprocessing
         "plots/learning_curves.png",
         "plots/confusion_matrix.png",
         "classification_report.txt",
