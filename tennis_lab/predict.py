@@ -43,7 +43,13 @@ import numpy as np
 import pandas as pd
 
 from tennis_lab import evaluation
-from tennis_lab.poses import Recording, load_dataset, read_recording, read_videos_csv
+from tennis_lab.poses import (
+    Recording,
+    load_dataset,
+    read_annotations_csv,
+    read_recording,
+    read_videos_csv,
+)
 from tennis_lab.tracking import (
     CHAMPION_ALIAS,
     DEFAULT_MODEL_NAME,
@@ -487,6 +493,19 @@ def no_idle_note(model: StrokeModel, threshold: float) -> str | None:
 # --------------------------------------------------------------------------- events
 
 
+def annotated_strokes(
+    rows: pd.DataFrame, classes: Sequence[str], scale: float
+) -> dict[str, np.ndarray]:
+    """Annotation rows of one recording on the model's timeline (as training places them).
+
+    ``scale`` is the model's frames per recording frame; labels must be in ``classes``.
+    """
+    start = np.round(rows["start_frame"].to_numpy() * scale).astype(np.int64)
+    end = np.maximum(np.round(rows["end_frame"].to_numpy() * scale).astype(np.int64), start + 1)
+    labels = [list(classes).index(c) for c in rows["label"]]
+    return {"start": start, "end": end, "label": np.array(labels, dtype=np.int64)}
+
+
 def event_evaluation(
     model: StrokeModel,
     data_dir: str | Path,
@@ -545,15 +564,8 @@ def event_evaluation(
             model, rec, left_handed=left, stride=stride, threshold=threshold,
             min_frames=min_frames, source=f"{data_dir}/poses/{video_id}.npz",
         )  # fmt: skip
-        scale = timeline.timeline_fps / rec.fps
         rows = dataset.annotations[dataset.annotations["video_id"] == video_id]
-        start = np.round(rows["start_frame"].to_numpy() * scale).astype(np.int64)
-        end = np.maximum(np.round(rows["end_frame"].to_numpy() * scale).astype(np.int64), start + 1)
-        timeline.annotated = {
-            "start": start,
-            "end": end,
-            "label": np.array([classes.index(c) for c in rows["label"]], dtype=np.int64),
-        }
+        timeline.annotated = annotated_strokes(rows, classes, timeline.timeline_fps / rec.fps)
         timelines[video_id] = timeline
         tolerance_frames = int(round(tolerance_seconds * timeline.timeline_fps))
         if progress is not None:
@@ -680,6 +692,10 @@ def add_predict_arguments(parser) -> None:
         "--plot", default=None, metavar="PNG",
         help="timeline figure; with several recordings one file each (<name>_<video>.png)",
     )  # fmt: skip
+    parser.add_argument(
+        "--annotations", default=None, metavar="CSV",
+        help="annotations.csv of these recordings: drawn under the detections in --plot",
+    )  # fmt: skip
     hands = parser.add_mutually_exclusive_group()
     hands.add_argument(
         "--left-handed", action="store_true", help="the player is left-handed: mirror first"
@@ -720,6 +736,7 @@ def predict_command(args, out=None) -> int:
         _check_detection_args(args)
         recordings = read_recordings(args.recordings)  # every file read before the model
         hands = handedness_of([r for _, r in recordings], args.videos)
+        annotations = read_annotations_csv(args.annotations) if args.annotations else None
         model = load_model(args.model, args.tracking_uri)
         for path, rec in recordings:  # every layout checked before any prediction
             check_layout(model, rec, path)
@@ -746,6 +763,18 @@ def predict_command(args, out=None) -> int:
         except PredictError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
+        if annotations is not None:
+            rows = annotations[annotations["video_id"] == rec.video_id]
+            known = rows["label"].isin(model.classes)
+            if not known.all():
+                print(
+                    f"Note: {int((~known).sum())} annotations of {rec.video_id} have labels the "
+                    f"model does not know ({sorted(set(rows['label'][~known]))}); not drawn.",
+                    file=out,
+                )
+            timeline.annotated = annotated_strokes(
+                rows[known], model.classes, timeline.timeline_fps / rec.fps
+            )
         timelines.append(timeline)
         seconds += rec.duration_seconds
         counts = timeline.strokes["label"].value_counts()
@@ -778,7 +807,8 @@ def predict_command(args, out=None) -> int:
         ):
             figure = timeline_figure(
                 timeline.frame_probs, timeline.classes, timeline.timeline_fps,
-                detected=timeline.detected, title=f"{timeline.video_id}: strokes detected",
+                detected=timeline.detected, annotated=timeline.annotated,
+                title=f"{timeline.video_id}: strokes detected",
             )  # fmt: skip
             target.parent.mkdir(parents=True, exist_ok=True)
             figure.savefig(target, dpi=110, bbox_inches="tight")

@@ -156,17 +156,24 @@ def test_left_handed_recordings_are_mirrored_only_when_asked(store):
 
 
 def test_predict_command_from_another_folder_writes_timeline_windows_and_figures(store, tmp_path):
+    from tennis_lab.poses import load_dataset, write_annotations_csv
+
     poses = store["data"] / "poses"
+    annotations = load_dataset(store["data"]).annotations
+    annotations.loc[annotations.index[0], "label"] = "lob"  # a label the model does not know
+    write_annotations_csv(annotations, tmp_path / "annotations.csv")
     out = cli(
         "predict", poses / "ana_01.npz", poses / "bruno_01.npz",
         "--model", store["run_id"], "--tracking-uri", store["uri"],
-        "--videos", store["data"] / "videos.csv",
+        "--videos", store["data"] / "videos.csv", "--annotations", "annotations.csv",
         "--output", "t/timeline.csv", "--windows", "t/windows.csv", "--plot", "t/timeline.png",
         cwd=tmp_path,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert "bruno_01.npz" in out.stdout and "(mirrored: left-handed)" in out.stdout
     assert "x real time" in out.stdout
+    first = annotations["video_id"].iloc[0]
+    assert f"Note: 1 annotations of {first} have labels the model does not know" in out.stdout
     timeline = pd.read_csv(tmp_path / "t" / "timeline.csv")
     assert list(timeline.columns) == list(TIMELINE_COLUMNS)
     assert set(timeline["video_id"]) <= {"ana_01", "bruno_01"}
