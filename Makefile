@@ -7,11 +7,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DATA ?= data/demo
-GRID ?= minimal
+GRID ?=
 N ?= 30
 
 # `make grid GRID=small RANDOM=1 N=30 MAX_RUNS=20 RESUME=1 EPOCHS=20 DATA_DIR=data/club WORKERS=2`
-GRID_FLAGS := --grid $(GRID)
+GRID_FLAGS := $(if $(GRID),--grid $(GRID),)
 ifdef RANDOM
 GRID_FLAGS += --random --n-samples $(N)
 endif
@@ -63,7 +63,7 @@ lint: $(STAMP) ## check style with ruff
 bench: $(STAMP) ## run the benchmarks under bench/ (prints ratios measured in one run)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
-grid: $(STAMP) ## run a search: GRID=minimal|small|...|path, RANDOM=1 N=30, MAX_RUNS=20, RESUME=1, WORKERS=2
+grid: $(STAMP) ## run a search: GRID=minimal (default)|small|...|path, RANDOM=1 N=30, MAX_RUNS=20, RESUME=1, WORKERS=2
 	$(VENV)/bin/tennis-lab grid $(GRID_FLAGS)
 
 grids: $(STAMP) ## list the predefined grids and their sizes

@@ -16,17 +16,24 @@ from tennis_lab.demo import (
 
 
 def _data_demo(args: argparse.Namespace) -> int:
-    from tennis_lab.demo import make_demo_dataset
+    from tennis_lab.demo import DemoError, check_demo_args, make_demo_dataset
     from tennis_lab.poses import format_summary, load_dataset
 
-    root = make_demo_dataset(
-        args.dir,
+    settings = dict(
         seed=args.seed,
         n_players=args.players,
         videos_per_player=args.videos,
         seconds_per_video=args.seconds,
-        progress=True,
     )
+    try:
+        check_demo_args(args.dir, **settings)
+        root = make_demo_dataset(args.dir, **settings, progress=True)
+    except DemoError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: cannot write the demo dataset to {args.dir}: {exc}", file=sys.stderr)
+        return 2
     print(format_summary(load_dataset(root).summary()))
     return 0
 

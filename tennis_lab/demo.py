@@ -518,6 +518,66 @@ def _film(
 # --------------------------------------------------------------------------- dataset
 
 
+class DemoError(ValueError):
+    """Demo dataset settings that cannot make a dataset; the message names them and the fix."""
+
+
+MIN_SECONDS_PER_VIDEO = 10.0  # time for a serve and a short rally
+
+
+def check_demo_args(
+    path: str | Path | None = None,
+    seed: int = DEMO_SEED,
+    n_players: int = DEMO_PLAYERS,
+    videos_per_player: int = DEMO_VIDEOS_PER_PLAYER,
+    seconds_per_video: float = DEMO_SECONDS_PER_VIDEO,
+) -> None:
+    """Check the settings of :func:`make_demo_dataset` before anything is written.
+
+    Raises
+    ------
+    DemoError
+        Naming the setting (and its command-line flag), its value and the fix: fewer
+        than 1 player or video, videos shorter than 10 seconds, a negative seed, or a
+        ``path`` that is a file.
+    """
+
+    def whole(value: object) -> bool:
+        return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+    for name, flag, value in (
+        ("n_players", "--players", n_players),
+        ("videos_per_player", "--videos", videos_per_player),
+    ):
+        if not whole(value) or value < 1:
+            raise DemoError(
+                f"demo dataset: {name} ({flag}) must be a whole number >= 1; got {value!r}. "
+                f"Fix: give {flag} 1 or more."
+            )
+    if (
+        isinstance(seconds_per_video, bool)
+        or not isinstance(seconds_per_video, int | float | np.integer | np.floating)
+        or not np.isfinite(seconds_per_video)
+        or seconds_per_video < MIN_SECONDS_PER_VIDEO
+    ):
+        raise DemoError(
+            f"demo dataset: seconds_per_video (--seconds) must be at least "
+            f"{MIN_SECONDS_PER_VIDEO:g}, time for a serve and a short rally; got "
+            f"{seconds_per_video!r}. Fix: give --seconds {MIN_SECONDS_PER_VIDEO:g} or more "
+            f"(default {DEMO_SECONDS_PER_VIDEO:g})."
+        )
+    if not whole(seed) or seed < 0:
+        raise DemoError(
+            f"demo dataset: seed (--seed) must be a whole number >= 0; got {seed!r}. "
+            f"Fix: give --seed 0 or more (default {DEMO_SEED})."
+        )
+    if path is not None and Path(path).exists() and not Path(path).is_dir():
+        raise DemoError(
+            f"demo dataset: {path} is a file; the demo needs a folder to write poses/, "
+            "labelstudio/, dataset.yaml and videos.csv into. Fix: give a new folder's path."
+        )
+
+
 def make_demo_dataset(
     path: str | Path,
     seed: int = DEMO_SEED,
@@ -543,12 +603,13 @@ def make_demo_dataset(
     Returns
     -------
     Path
+
+    Raises
+    ------
+    DemoError
+        Bad settings (see :func:`check_demo_args`), before anything is written.
     """
-    if n_players < 1 or videos_per_player < 1 or seconds_per_video < 10:
-        raise ValueError(
-            "make_demo_dataset needs n_players >= 1, videos_per_player >= 1 and "
-            f"seconds_per_video >= 10; got {n_players}, {videos_per_player}, {seconds_per_video}."
-        )
+    check_demo_args(path, seed, n_players, videos_per_player, seconds_per_video)
     root = Path(path)
     rng = np.random.default_rng(seed)
     players = _players(rng, n_players)

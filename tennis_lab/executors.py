@@ -10,7 +10,8 @@ knows about grids or notebooks.
 - :class:`DaskExecutor`: a ``LocalCluster`` of single-threaded worker processes on this
   machine (``workers=N``), or an existing Dask cluster (``scheduler="tcp://host:8786"``).
   A worker that dies fails its job (no silent retry), so the search records the
-  combination as FAILED and ``--resume`` runs it again.
+  combination as FAILED and ``--resume`` runs it again. A scheduler that cannot be
+  reached, or that goes away during the runs, is an :class:`ExecutorError`.
 """
 
 from __future__ import annotations
@@ -35,6 +36,15 @@ LOCAL_CLUSTER_CONFIG = {
     "distributed.scheduler.allowed-failures": 0,
 }
 KERNEL_ENV_DROP = ("MALLOC_TRIM_THRESHOLD_",)
+CONNECT_TIMEOUT_S = 10  # to reach an existing scheduler before anything else starts
+
+
+class ExecutorError(RuntimeError):
+    """A cluster that cannot be reached or was lost; the message says which and the fix."""
+
+
+class ClusterLost(ExecutorError):
+    """The scheduler went away while jobs were running (they are neither done nor failed)."""
 
 
 def machine_cores() -> int:
@@ -91,8 +101,9 @@ class DaskExecutor:
         from distributed import Client, LocalCluster
 
         self.cluster = None
+        self.scheduler = scheduler
         if scheduler:
-            self.client = Client(scheduler, timeout="30s")
+            self.client = _connect(scheduler)
         else:
             if not workers or workers < 1:
                 raise ValueError(f"workers must be at least 1; got {workers!r}.")
@@ -150,12 +161,28 @@ class DaskExecutor:
             except KeyboardInterrupt:
                 raise
             except Exception as exc:
+                if getattr(exc, "reason", None) == "scheduler-connection-lost":
+                    raise ClusterLost(
+                        f"the Dask scheduler at {self.scheduler or 'the local cluster'} went "
+                        "away while runs were under way (connection lost); restart it and its "
+                        "workers, then resume the search"
+                    ) from None
                 yield futures[future], exc
             else:
                 yield futures[future], None
 
     def close(self) -> None:
-        self.client.close()
+        import logging
+
+        # A client that lost its scheduler logs the cancelled reconnection as an error.
+        log = logging.getLogger("distributed.client")
+        level = log.level
+        if self.client.status != "running":
+            log.setLevel(logging.CRITICAL)
+        try:
+            self.client.close()
+        finally:
+            log.setLevel(level)
         if self.cluster is not None:
             self.cluster.close()
 
@@ -164,6 +191,21 @@ class DaskExecutor:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _connect(scheduler: str):
+    """A client of the scheduler at ``scheduler``, or :class:`ExecutorError` within seconds."""
+    from distributed import Client
+
+    try:
+        return Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ExecutorError(
+            f"cannot connect to the Dask scheduler at {scheduler!r} within "
+            f"{CONNECT_TIMEOUT_S} s ({type(exc).__name__}: {exc}). Start it (`dask scheduler`) "
+            "and its workers (`dask worker ADDRESS`), or fix --scheduler: tcp://HOST:PORT, "
+            "e.g. tcp://10.0.0.5:8786"
+        ) from None
 
 
 def _config_value(key: str) -> Any:
@@ -191,7 +233,13 @@ def _in_worker(job: Job, item: Any, slots: dict[str, int]) -> Any:
 
 
 def make_executor(workers: int | None = None, scheduler: str | None = None):
-    """Sequential for one local worker, else Dask (local cluster or ``scheduler``)."""
+    """Sequential for one local worker, else Dask (local cluster or ``scheduler``).
+
+    Raises
+    ------
+    ExecutorError
+        When ``scheduler`` cannot be reached within :data:`CONNECT_TIMEOUT_S` seconds.
+    """
     if scheduler or (workers and workers > 1):
         return DaskExecutor(workers=workers, scheduler=scheduler)
     return SequentialExecutor()

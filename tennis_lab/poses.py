@@ -21,6 +21,7 @@ import json
 import math
 import numbers
 import re
+import warnings
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -817,6 +818,14 @@ def load_dataset(path: str | Path) -> PoseDataset:
     metadata = None
     if (root / VIDEOS_CSV).is_file():
         metadata = read_videos_csv(root / VIDEOS_CSV, recordings)
+    no_pose = sorted(v for v, r in recordings.items() if r.missing_frames == r.n_frames)
+    if no_pose:
+        warnings.warn(
+            f"{len(no_pose)} of {len(recordings)} recordings in {poses_dir} have no pose in any "
+            f"frame ({', '.join(no_pose[:10])}{' ...' if len(no_pose) > 10 else ''}): their "
+            "windows are all zeros. Re-run pose extraction on those videos, or remove their files.",
+            stacklevel=2,
+        )
     return PoseDataset(
         root=root,
         recordings=recordings,

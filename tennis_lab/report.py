@@ -13,6 +13,10 @@ from pathlib import Path
 
 from tennis_lab import paths
 
+# The most one cell of the analysis notebook may take (the slowest take seconds): a
+# stalled kernel ends in a clear error instead of a report that never comes.
+CELL_TIMEOUT_SECONDS = 600
+
 
 class ReportError(RuntimeError):
     """The report could not be built; the message says which step and why."""
@@ -69,13 +73,21 @@ def build_report(
                 "source": source,
                 "top_k": top_k,
                 "links_relative_to": str(folder.resolve()),
+                # no widgets: they need a live kernel, and executing them can stall
+                "interactive": False,
             },
             progress_bar=False,
             cwd=str(paths.project_root()),
+            execution_timeout=CELL_TIMEOUT_SECONDS,
         )
     except papermill.PapermillExecutionError as exc:
         raise ReportError(
             f"the analysis notebook failed ({exc.ename}: {exc.evalue}); see {executed}."
+        ) from exc
+    except TimeoutError as exc:  # nbclient's CellTimeoutError is one
+        raise ReportError(
+            f"a cell of the analysis notebook ran longer than {CELL_TIMEOUT_SECONDS} s "
+            f"({exc}); see {executed}."
         ) from exc
     exporter = HTMLExporter(template_name="lab", exclude_input=not include_code)
     exporter.exclude_input_prompt = True

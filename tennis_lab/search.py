@@ -14,15 +14,25 @@
 A failed combination is a row with status FAILED and its error; the search goes
 on. ``--resume`` skips the combinations already completed (by config id) in the
 CSV or in MLflow, and marks children left RUNNING by an interrupted search KILLED.
+
+Every check happens before the first kernel starts and before the parent run is
+created: the grid, the paths (made absolute from the working directory: kernels run
+elsewhere), the tracking store, the Dask scheduler, and the search's lock
+(``<output>/searches/<search id>.lock``: one process per search). Ctrl-C and SIGTERM
+keep the rows so far, mark the parent run KILLED and print how to resume.
 """
 
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import os
+import signal
+import socket
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -34,7 +44,7 @@ from typing import Any, TextIO
 import pandas as pd
 
 from tennis_lab import grids, paths, tracking
-from tennis_lab.executors import SequentialExecutor, make_executor
+from tennis_lab.executors import ClusterLost, ExecutorError, SequentialExecutor, make_executor
 from tennis_lab.training import SELECTION_METRIC
 
 STATUS_COMPLETED = "COMPLETED"
@@ -52,14 +62,29 @@ CONTROL_PARAMS = {
 
 
 class SearchError(RuntimeError):
-    """A search that cannot start or whose every run failed."""
+    """A search that cannot start: bad input, a busy search, a store or cluster out of reach.
+
+    ``exit_status`` is the command's exit status (2: fix the input and run again).
+    """
+
+    exit_status = 2
+
+
+class SearchFailed(SearchError):
+    """A search that started and could not go on, or whose every run failed (exit status 1)."""
+
+    exit_status = 1
+
+
+class SearchTerminated(KeyboardInterrupt):
+    """SIGTERM, which ends a search as Ctrl-C does (exit status 143)."""
 
 
 @dataclass
 class SearchConfig:
     """What to search and where; every field has a sensible default."""
 
-    grid: str = "minimal"
+    grid: str | None = None  # None: the minimal grid, or with random the built-in ranges
     random: bool = False
     n_samples: int = 30
     max_runs: int | None = None
@@ -76,6 +101,7 @@ class SearchConfig:
     workers: int | None = None  # > 1: a Dask LocalCluster of this many worker processes
     scheduler: str | None = None  # address of an existing Dask scheduler
     register_as: str | None = tracking.DEFAULT_MODEL_NAME  # None: do not register the best
+    new_parent: bool = False  # with resume: a new parent run when the old one is gone
 
 
 @dataclass
@@ -94,6 +120,7 @@ class SearchState:
     config_ids: list[str]
     overrides: dict[str, Any] = field(default_factory=dict)
     started: str = ""
+    settings: dict[str, Any] = field(default_factory=dict)  # see _SETTINGS; resume keeps them
 
 
 # --------------------------------------------------------------------------- notebook
@@ -123,17 +150,91 @@ def tunable_defaults(notebook: str | Path) -> dict[str, Any]:
 # --------------------------------------------------------------------------- planning
 
 
-def plan(cfg: SearchConfig, defaults: Mapping[str, Any]) -> tuple[grids.Grid, list[dict], dict]:
-    """Load and validate what to run: (grid, combinations, overrides). Nothing runs here."""
+def plan(
+    cfg: SearchConfig, defaults: Mapping[str, Any], check: bool = True
+) -> tuple[grids.Grid, list[dict], dict]:
+    """Load and validate what to run: (grid, combinations, overrides). Nothing runs here.
+
+    Parameters
+    ----------
+    cfg : SearchConfig
+        With ``random``, ``grid`` says what to sample: ``random`` (or the default grid
+        name, or nothing) for the built-in ranges, a ranges file (``.yaml``, ``.yml`` or
+        ``.json`` with ``ranges``), or a grid (a predefined name or a grid file), whose
+        combinations are then sampled (:func:`tennis_lab.grids.sample_grid`).
+    defaults : mapping
+        The notebook's tunable parameters (:func:`tunable_defaults`).
+    check : bool
+        Also check every combination as its notebook would, on the data, before
+        anything runs (:func:`tennis_lab.preflight.check_combinations`).
+
+    Raises
+    ------
+    grids.GridError
+        A bad grid or ranges file, or (:class:`tennis_lab.preflight.PreflightError`) a
+        combination its notebook would reject.
+    tennis_lab.poses.DataFormatError
+        The dataset does not exist or does not load.
+    SearchError
+        A bad ``max_runs`` or ``epochs``.
+    """
+    from tennis_lab import preflight
+
+    runner = {name: "the search runner sets it for every run" for name in CONTROL_PARAMS}
+    runner.update(
+        data_dir="choose the dataset with --data-dir",
+        tracking_uri="choose the MLflow store with --tracking-uri",
+        experiment="choose the MLflow experiment with --experiment",
+        log_to_mlflow="every run of a search logs to MLflow",
+        seed="--seed sets it for every run; to compare seeds, run the search once per --seed",
+        cpu_threads="the runner gives every run its share of the CPUs",
+    )
+    name = cfg.grid or ""
+    if grids.is_path(name) and not cfg.random and grids.file_kind(name) == "ranges":
+        raise grids.GridError(
+            Path(name).stem,
+            f"{name} holds random-search ranges, not a grid.",
+            "add --random to sample from it, or write a 'grid' of value lists.",
+        )
+    if name == grids.RANDOM_RANGES and not cfg.random:
+        raise grids.GridError(
+            name,
+            "'random' is the built-in ranges of random search, not a grid.",
+            "add --random to sample from them, or give a grid with --grid.",
+        )
     if cfg.random:
-        ranges = grids.load_ranges(cfg.grid if cfg.grid.endswith((".yaml", ".yml")) else "random")
-        grid = grids.ranges_as_grid(ranges)
-        grids.validate_grid(grid, defaults)
-        combos = grids.sample(ranges, cfg.n_samples, seed=cfg.seed, defaults=defaults)
-        grid.subgrids = [{k: [c[k] for c in combos] for k in combos[0]}]
+        if name in ("", grids.RANDOM_RANGES):
+            kind, source = "ranges", grids.RANDOM_RANGES
+        elif grids.is_path(name):
+            kind, source = grids.file_kind(name), name
+        else:
+            kind, source = "grid", name
+        if kind == "ranges":
+            ranges = grids.load_ranges(source)
+            grid = grids.ranges_as_grid(ranges, name=Path(source).stem)
+            grids.validate_grid(grid, defaults, runner)
+            combos = grids.sample(
+                ranges, cfg.n_samples, seed=cfg.seed, defaults=defaults, name=grid.name
+            )
+            grid.subgrids = [{k: [c[k] for c in combos] for k in combos[0]}]
+            what = f"the ranges of {source}"
+        else:
+            grid = grids.load_grid(source, defaults)
+            grids.validate_grid(grid, defaults, runner)
+            combos = grids.sample_grid(grid, cfg.n_samples, seed=cfg.seed, defaults=defaults)
+            drawn: dict[tuple[str, ...], dict[str, list[Any]]] = {}
+            for combo in combos:
+                keys = tuple(k for k in combo if k not in grid.fixed)
+                sub = drawn.setdefault(keys, {k: [] for k in keys})
+                for k in keys:
+                    if combo[k] not in sub[k]:
+                        sub[k].append(combo[k])
+            grid.subgrids = list(drawn.values())
+            what = f"the combinations of grid {grid.name!r}"
+        print(f"Random search: {len(combos)} combinations drawn from {what} (seed {cfg.seed}).")
     else:
-        grid = grids.load_grid(cfg.grid)
-        grids.validate_grid(grid, defaults)
+        grid = grids.load_grid(name or "minimal", defaults)
+        grids.validate_grid(grid, defaults, runner)
         expansion = grids.expand(grid, defaults)
         if expansion.dropped_overlap:
             print(
@@ -150,6 +251,15 @@ def plan(cfg: SearchConfig, defaults: Mapping[str, Any]) -> tuple[grids.Grid, li
         if cfg.epochs < 1:
             raise SearchError(f"--epochs must be at least 1; got {cfg.epochs}.")
         overrides["epochs"] = cfg.epochs
+        replaced = sorted({c["epochs"] for c in combos if "epochs" in c})
+        if replaced:
+            print(f"Note: --epochs {cfg.epochs} replaces the grid's epochs {replaced}.")
+    if check and combos:
+        data_dir = str(Path(cfg.data_dir).resolve()) if cfg.data_dir else None
+        report = preflight.check_combinations(combos, defaults, data_dir, overrides, grid=grid.name)
+        print(report.format())
+        for note in report.notes:
+            print(f"Note: {note}")
     return grid, combos, overrides
 
 
@@ -162,9 +272,12 @@ def run_parameters(combo: Mapping[str, Any], overrides: Mapping[str, Any]) -> di
 
 
 def write_csv_atomic(rows: list[dict[str, Any]], path: Path) -> None:
-    """Write ``rows`` to ``path`` via a temporary file and a rename: never half-written."""
+    """Write ``rows`` to ``path`` via a temporary file and a rename: never half-written.
+
+    No rows: the header of :data:`RUN_COLUMNS` alone.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame(rows) if rows else pd.DataFrame(columns=list(RUN_COLUMNS))
     if not frame.empty:
         first = [c for c in RUN_COLUMNS if c in frame.columns]
         frame = frame[first + [c for c in frame.columns if c not in first]]
@@ -177,6 +290,29 @@ def write_csv_atomic(rows: list[dict[str, Any]], path: Path) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def read_completed(path: Path) -> dict[str, dict[str, Any]]:
+    """The COMPLETED rows of a results CSV by config id; none for a missing or empty file.
+
+    Raises
+    ------
+    SearchError
+        When the file cannot be parsed, naming it and the fix.
+    """
+    if not path.is_file():
+        return {}
+    try:
+        table = pd.read_csv(path, dtype={"config_id": str, "run_id": str, "error": str})
+    except pd.errors.EmptyDataError:  # written empty by an older version
+        return {}
+    except (OSError, ValueError) as exc:
+        raise SearchError(
+            f"cannot read the results CSV {path} ({exc}); move it away and resume: the "
+            "completed runs are found again in MLflow."
+        ) from None
+    rows = table.to_dict("records") if "status" in table.columns else []
+    return {str(r["config_id"]): r for r in rows if r["status"] == STATUS_COMPLETED}
 
 
 def _cell(value: Any) -> Any:
@@ -348,12 +484,13 @@ def kernel_log_path(output: Path) -> Path:
     return output.with_name(output.stem + ".kernel.log")
 
 
-def _logging_kernel_manager(log_path: Path) -> type:
+def _logging_kernel_manager(log_path: Path, launched: list | None = None) -> type:
     """A kernel manager whose kernel process writes its stdout and stderr to ``log_path``.
 
     That output is not the cells' output (papermill records that in the notebook and
     streams it): it is what the process writes itself, such as TensorFlow's C++ log
-    lines, ipykernel's warnings and a crash's last words.
+    lines, ipykernel's warnings and a crash's last words. Each kernel process started
+    (a ``subprocess.Popen``) is appended to ``launched``, to read its exit status.
     """
     from jupyter_client.manager import AsyncKernelManager
 
@@ -362,8 +499,50 @@ def _logging_kernel_manager(log_path: Path) -> type:
             with open(log_path, "ab") as log:  # the kernel keeps its own copy
                 kw = {**kw, "stdout": log, "stderr": log}
                 await super()._async_launch_kernel(kernel_cmd, **kw)
+            process = getattr(self.provisioner, "process", None)
+            if launched is not None and process is not None:
+                launched.append(process)
 
     return LoggingKernelManager
+
+
+_SIGNAL_HINTS = {
+    signal.SIGKILL: "out of memory?",
+    signal.SIGSEGV: "a crash in native code",
+    signal.SIGABRT: "aborted",
+}
+
+
+def _exit_cause(process: Any) -> str:
+    """How a kernel process ended: its signal (with a likely cause) or exit code."""
+    code = process.poll() if process is not None else None
+    if code is None:
+        return "exit status unknown"
+    if code >= 0:
+        return f"exit code {code}"
+    try:
+        sig = signal.Signals(-code)
+    except ValueError:
+        return f"killed by signal {-code}"
+    hint = _SIGNAL_HINTS.get(sig)
+    return f"killed by signal {int(sig)} ({sig.name})" + (f": {hint}" if hint else "")
+
+
+def _log_tail(log: Path, lines: int = 5, width: int = 200) -> str:
+    """The last non-empty lines of ``log``, each cut to ``width``, joined by `` | ``."""
+    try:
+        text = log.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    kept = [line.strip()[:width] for line in text.splitlines() if line.strip()]
+    return " | ".join(kept[-lines:])
+
+
+def _dead_kernel_error(error: BaseException, process: Any, log: Path) -> BaseException:
+    """``DeadKernelError`` with the kernel's exit signal or code and its log's last lines."""
+    tail = _log_tail(log)
+    where = f"last lines of {log.name}: {tail}" if tail else f"{log.name} is empty"
+    return type(error)(f"Kernel died ({_exit_cause(process)}); {where}")
 
 
 def execute_run(
@@ -376,14 +555,17 @@ def execute_run(
 
     papermill writes the executed notebook even when a cell raises; the error then
     propagates (``PapermillExecutionError``, or ``DeadKernelError`` when the kernel
-    dies). The kernel process's own output goes to :func:`kernel_log_path`, which is
+    dies: its message then names the exit signal or code and the kernel log's last
+    lines). The kernel process's own output goes to :func:`kernel_log_path`, which is
     removed when it stays empty.
     """
     import papermill
+    from nbclient.exceptions import DeadKernelError
 
     output.parent.mkdir(parents=True, exist_ok=True)
     log = kernel_log_path(output)
     log.unlink(missing_ok=True)
+    launched: list = []
     try:
         papermill.execute_notebook(
             str(notebook),
@@ -393,11 +575,13 @@ def execute_run(
             stdout_file=stream,
             stderr_file=stream,
             cwd=str(paths.project_root()),
-            kernel_manager_class=_logging_kernel_manager(log),
+            kernel_manager_class=_logging_kernel_manager(log, launched),
             # What native code writes to the process's stdout and stderr (TensorFlow's
             # C++ log lines, for one) goes to the kernel log, not into the cells' output.
             extra_arguments=["--IPKernelApp.capture_fd_output=False"],
         )
+    except DeadKernelError as error:
+        raise _dead_kernel_error(error, launched[-1] if launched else None, log) from error
     finally:
         if log.is_file() and log.stat().st_size == 0:
             log.unlink()
@@ -495,8 +679,19 @@ def _record_outcome(
         )
 
 
+# --------------------------------------------------------------------------- search state
+
+
 def _state_path(output_dir: Path, search_id: str) -> Path:
     return output_dir / "searches" / f"{search_id}.json"
+
+
+def _lock_path(output_dir: Path, search_id: str) -> Path:
+    return output_dir / "searches" / f"{search_id}.lock"
+
+
+def _csv_path(output_dir: Path, stamp: str) -> Path:
+    return output_dir / f"grid_search_results_{stamp}.csv"
 
 
 def _latest_search(output_dir: Path) -> str:
@@ -506,17 +701,493 @@ def _latest_search(output_dir: Path) -> str:
     return states[-1].stem
 
 
-def _completed_in_mlflow(state: SearchState) -> dict[str, dict[str, Any]]:
-    """config id -> {run_id, metrics} of FINISHED children; RUNNING ones are marked KILLED."""
-    children = tracking.runs_dataframe(
+def _read_state(output_dir: Path, search_id: str) -> SearchState:
+    """The stored state of ``search_id``; SearchError when there is none or it is unreadable."""
+    state_file = _state_path(output_dir, search_id)
+    if not state_file.is_file():
+        raise SearchError(
+            f"no search {search_id!r} to resume: {state_file} does not exist "
+            f"(searches: {sorted(p.stem for p in state_file.parent.glob('*.json'))})."
+        )
+    try:
+        return SearchState(**json.loads(state_file.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError) as exc:
+        raise SearchError(f"cannot read the search state {state_file}: {exc}") from None
+
+
+def _write_state(state: SearchState, output_dir: Path) -> None:
+    """Write the state file via a temporary file and a rename."""
+    path = _state_path(output_dir, state.search_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(asdict(state), indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------- lock
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this host (a zombie does not count)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    try:
+        import psutil
+    except ImportError:  # pragma: no cover - a dependency of distributed
+        return True
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.Error:
+        return True
+
+
+class SearchLock:
+    """``<output>/searches/<search id>.lock``: held by the one process running a search.
+
+    The file holds its owner's PID and host. It is created atomically (``os.open``
+    with ``O_CREAT | O_EXCL``) and removed on release; a lock whose process no longer
+    runs on this host is stale and is taken over, with a note. A context manager:
+    ``with SearchLock(path).acquire(say): ...`` releases it however the block ends.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.held = False
+
+    def create(self) -> bool:
+        """Take the lock when no lock file exists; False when one does."""
+        try:
+            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            return False
+        owner = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": datetime.now().isoformat(timespec="seconds"),
+            "command": " ".join(sys.argv),
+        }
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            json.dump(owner, file)
+        self.held = True
+        return True
+
+    def owner(self) -> dict[str, Any]:
+        """What the lock file says: pid, host, started, command ({} when unreadable)."""
+        try:
+            found = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return found if isinstance(found, dict) else {}
+
+    def acquire(self, say: Callable[[str], None]) -> SearchLock:
+        """Take the lock, taking over a stale one.
+
+        Raises
+        ------
+        SearchError
+            When a running process holds it: the message names the process and the file.
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(50):
+            if self.create():
+                return self
+            owner = self.owner()
+            if owner or self._age() > 5:  # else: its owner is writing it
+                if self._alive(owner):
+                    raise SearchError(self._busy(owner))
+                self._remove_stale(owner, say)
+            time.sleep(0.1)
+        raise SearchError(f"could not take the lock {self.path} within 5 s; try again.")
+
+    def release(self) -> None:
+        """Remove the lock file if this process holds it."""
+        if self.held and self.owner().get("pid") == os.getpid():
+            self.path.unlink(missing_ok=True)
+        self.held = False
+
+    def __enter__(self) -> SearchLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def _age(self) -> float:
+        try:
+            return time.time() - self.path.stat().st_mtime
+        except OSError:
+            return 0.0
+
+    @staticmethod
+    def _alive(owner: Mapping[str, Any]) -> bool:
+        pid = owner.get("pid")
+        if not isinstance(pid, int):
+            return False
+        if owner.get("host") not in (None, socket.gethostname()):
+            return True  # another machine's process: cannot tell, so it holds the lock
+        return _process_alive(pid)
+
+    def _busy(self, owner: Mapping[str, Any]) -> str:
+        return (
+            f"search {self.path.stem} is already running: process {owner['pid']} on "
+            f"{owner.get('host', '?')} (since {owner.get('started', '?')}) holds its lock "
+            f"{self.path}. Wait for it to end or stop it; if that process is gone (e.g. on "
+            f"another machine), delete {self.path} and run again."
+        )
+
+    def _remove_stale(self, owner: Mapping[str, Any], say: Callable[[str], None]) -> None:
+        """Delete a stale lock file, unless another process is doing it or took the lock."""
+        guard = self.path.with_name(self.path.name + ".takeover")
+        try:
+            os.close(os.open(guard, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        except FileExistsError:
+            with contextlib.suppress(OSError):
+                if time.time() - guard.stat().st_mtime > 30:  # left by a crash
+                    guard.unlink()
+            return
+        try:
+            if self.owner() == owner:
+                self.path.unlink(missing_ok=True)
+                who = (
+                    f"process {owner['pid']} on {owner.get('host', '?')} no longer runs"
+                    if owner.get("pid")
+                    else "it names no process"
+                )
+                say(f"Note: taking over the stale lock {self.path} ({who}).")
+        finally:
+            guard.unlink(missing_ok=True)
+
+
+def _new_search(output_dir: Path, grid_name: str) -> tuple[str, SearchLock]:
+    """A new search's time stamp and its lock; the id is ``<stamp>_<grid name>``.
+
+    The stamp is the start time to the microsecond, so ids sort by start time; the
+    lock file is created exclusively, so two searches started at once get two ids.
+    """
+    (output_dir / "searches").mkdir(parents=True, exist_ok=True)
+    for _ in range(100):
+        now = datetime.now()
+        stamp = f"{now:%Y%m%d_%H%M%S}_{now.microsecond:06d}"
+        search_id = f"{stamp}_{grid_name}"
+        lock = SearchLock(_lock_path(output_dir, search_id))
+        unused = not _state_path(output_dir, search_id).exists()
+        if unused and not _csv_path(output_dir, stamp).exists() and lock.create():
+            return stamp, lock
+        time.sleep(0.001)
+    raise SearchError(f"could not create a new search id in {output_dir / 'searches'}.")
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """Within: SIGTERM raises :class:`SearchTerminated`, so that it ends a search as Ctrl-C.
+
+    A second SIGTERM, during the clean-up, ends the process at once.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise SearchTerminated()
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+# --------------------------------------------------------------------------- checks before work
+
+# SearchConfig field -> its flag: what a search is. --resume keeps them.
+_SETTINGS = {
+    "grid": "--grid", "random": "--random", "n_samples": "--n-samples",
+    "max_runs": "--max-runs", "seed": "--seed", "epochs": "--epochs", "data_dir": "--data-dir",
+    "tracking_uri": "--tracking-uri", "experiment": "--experiment",
+    "reports_dir": "--reports-dir", "notebook": "notebook",
+}  # fmt: skip
+
+
+@dataclass
+class _Places:
+    """Where a search reads and writes, absolute."""
+
+    notebook: Path
+    output: Path
+    reports: Path
+
+
+def _absolute(path: str | os.PathLike) -> Path:
+    """``path`` from the current working directory (a run's kernel runs in another)."""
+    return Path(path).expanduser().resolve()
+
+
+def _places(cfg: SearchConfig) -> _Places:
+    notebook = _absolute(cfg.notebook) if cfg.notebook else paths.notebooks_dir() / "train.ipynb"
+    if not notebook.is_file():
+        raise SearchError(f"notebook {notebook} does not exist or is not a file.")
+    return _Places(
+        notebook=notebook,
+        output=_absolute(cfg.output_dir) if cfg.output_dir else paths.output_dir(),
+        reports=_absolute(cfg.reports_dir) if cfg.reports_dir else paths.reports_dir() / "runs",
+    )
+
+
+def _tracking_uri(uri: str | None) -> str:
+    """The tracking URI to use, a relative SQLite path made absolute."""
+    return tracking.absolute_tracking_uri(tracking.resolve_tracking_uri(uri))
+
+
+def _grid_ref(grid: str | None) -> str | None:
+    """A grid as given: a predefined grid's name, or a grid file's absolute path."""
+    if grid is None:
+        return None
+    is_file = Path(grid).suffix in (".yaml", ".yml", ".json") or "/" in grid or "\\" in grid
+    return str(_absolute(grid)) if is_file else grid
+
+
+def _settings(cfg: SearchConfig, places: _Places) -> dict[str, Any]:
+    """The values of :data:`_SETTINGS` as ``cfg`` runs them (paths absolute)."""
+    return {
+        "grid": _grid_ref(cfg.grid), "random": cfg.random, "n_samples": cfg.n_samples,
+        "max_runs": cfg.max_runs, "seed": cfg.seed, "epochs": cfg.epochs,
+        "data_dir": str(_absolute(cfg.data_dir)) if cfg.data_dir else None,
+        "tracking_uri": _tracking_uri(cfg.tracking_uri), "experiment": cfg.experiment,
+        "reports_dir": str(places.reports), "notebook": str(places.notebook),
+    }  # fmt: skip
+
+
+def _stored_settings(state: SearchState) -> dict[str, Any]:
+    """The settings a search runs with (for older state files, those they record)."""
+    known = {
+        "grid": state.grid, "seed": state.overrides.get("seed"),
+        "epochs": state.overrides.get("epochs"), "data_dir": state.overrides.get("data_dir"),
+        "tracking_uri": tracking.absolute_tracking_uri(state.tracking_uri),
+        "experiment": state.experiment, "reports_dir": str(Path(state.notebooks_dir).parent),
+    }  # fmt: skip
+    return {**known, **state.settings}
+
+
+def _shown(value: Any) -> str:
+    return "not set" if value is None else value if isinstance(value, str) else json.dumps(value)
+
+
+def _check_resume_flags(cfg: SearchConfig, places: _Places, state: SearchState) -> None:
+    """Refuse flags given with --resume whose value differs from the search's own.
+
+    A flag counts as given when its value differs from :class:`SearchConfig`'s default.
+    """
+    default, given, stored = SearchConfig(), _settings(cfg, places), _stored_settings(state)
+    conflicts = []
+    for name, flag in _SETTINGS.items():
+        if getattr(cfg, name) == getattr(default, name) or name not in stored:
+            continue
+        mine, theirs = given[name], stored[name]
+        if name == "grid" and "grid" not in state.settings:  # older states: the grid's name
+            mine = Path(mine).stem
+        if mine != theirs:
+            conflicts.append(f"{flag} {_shown(mine)} (the search has {_shown(theirs)})")
+    if conflicts:
+        raise SearchError(
+            f"--resume {state.search_id} continues the search with its own settings, but "
+            f"{'; '.join(conflicts)}. Drop these flags to resume, or start a new search "
+            "without --resume."
+        )
+
+
+def _check_session(cfg: SearchConfig) -> None:
+    """The flags of this session alone (workers, --new-parent)."""
+    if cfg.workers is not None and cfg.workers < 1:
+        raise SearchError(
+            f"--workers must be at least 1; got {cfg.workers} (1: one run at a time here, "
+            "N: N runs at once on a local Dask cluster)."
+        )
+    if cfg.new_parent and not cfg.resume:
+        raise SearchError(
+            "--new-parent goes with --resume: it gives a resumed search whose parent run "
+            "is gone a new one."
+        )
+
+
+def _check_writable(*folders: Path) -> None:
+    """Create each folder and a temporary file in it; SearchError naming one that fails."""
+    for folder in folders:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as exc:
+            raise SearchError(
+                f"cannot write to {folder} ({exc.strerror or exc}): make it a writable "
+                "folder, or choose another one (--output-dir, --reports-dir)."
+            ) from None
+
+
+def _check_store(uri: str) -> None:
+    try:
+        tracking.check_tracking_uri(uri)
+    except tracking.TrackingError as exc:
+        raise SearchError(str(exc)) from None
+
+
+def _experiment(uri: str, name: str) -> str:
+    """Create the store and the experiment when missing; SearchError naming the URI."""
+    try:
+        return tracking.ensure_experiment(name, tracking_uri=uri)
+    except tracking.TrackingError as exc:
+        raise SearchError(str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - any failure of the store, with its URI
+        raise SearchError(
+            f"cannot open the MLflow store {uri} ({type(exc).__name__}: {str(exc)[:500]}): "
+            "check the URI (--tracking-uri) and that the store is reachable."
+        ) from None
+
+
+def _executor(cfg: SearchConfig):
+    try:
+        return make_executor(cfg.workers, cfg.scheduler)
+    except ExecutorError as exc:
+        raise SearchError(str(exc)) from None
+
+
+def _start_parent(state: SearchState) -> str:
+    return tracking.start_parent_run(
+        state.experiment_id,
+        f"grid_search_{state.grid}_{state.search_id}",
+        tags={
+            "search_id": state.search_id,
+            "grid": state.grid,
+            "status": "RUNNING",
+            "combinations": str(len(state.combinations)),
+        },  # fmt: skip
+        params={"grid": state.grid, "combinations": len(state.combinations), **state.overrides},
+        tracking_uri=state.tracking_uri,
+    )
+
+
+def _missing_parent(state: SearchState) -> str:
+    db = tracking.sqlite_path(state.tracking_uri)
+    what = (
+        f"its MLflow database {db} does not exist (deleted or moved?)"
+        if db is not None and not db.is_file()
+        else f"its parent run {state.parent_run_id} is not in the MLflow store "
+        f"{state.tracking_uri} (deleted?)"
+    )
+    done = len(read_completed(Path(state.csv_path)))
+    return (
+        f"cannot resume search {state.search_id}: {what}. Put it back, or resume with a new "
+        f"parent run: tennis-lab grid --resume {state.search_id} --new-parent (it keeps the "
+        f"{done} completed row(s) of {state.csv_path} and runs the others)."
+    )
+
+
+def _reopen_parent(
+    cfg: SearchConfig, state: SearchState, output_dir: Path, say: Callable[[str], None]
+) -> None:
+    """Set the parent run RUNNING again; with --new-parent, start one when it is gone."""
+    found = tracking.run_status(state.parent_run_id, state.tracking_uri) is not None
+    if found and cfg.new_parent:
+        raise SearchError(
+            f"--new-parent: the parent run {state.parent_run_id} of search {state.search_id} "
+            f"is still in {state.tracking_uri}; resume without --new-parent."
+        )
+    if found:
+        tracking.reopen_run(state.parent_run_id, tracking_uri=state.tracking_uri)
+        return
+    if not cfg.new_parent:
+        raise SearchError(_missing_parent(state))
+    old = state.parent_run_id
+    state.experiment_id = _experiment(state.tracking_uri, state.experiment)
+    state.parent_run_id = _start_parent(state)
+    _write_state(state, output_dir)
+    say(
+        f"Note: new parent run {state.parent_run_id} for search {state.search_id} (the old "
+        f"one, {old}, is gone); the completed rows of {state.csv_path} are kept."
+    )
+
+
+def _prepare_new(
+    cfg: SearchConfig, defaults: Mapping[str, Any], places: _Places, stack: contextlib.ExitStack
+) -> tuple[SearchState, Any]:
+    """Check everything, then lock a new search id, connect, and create the parent run."""
+    grid, combos, overrides = plan(cfg, defaults)
+    if cfg.data_dir:
+        overrides["data_dir"] = str(_absolute(cfg.data_dir))
+    uri = _tracking_uri(cfg.tracking_uri)
+    _check_store(uri)
+    _check_writable(places.output / "searches", places.reports)
+    stamp, lock = _new_search(places.output, grid.name)
+    stack.enter_context(lock)
+    executor = stack.enter_context(_executor(cfg))
+    search_id = lock.path.stem
+    state = SearchState(
+        search_id=search_id,
+        grid=grid.name,
+        parent_run_id="",
+        experiment=cfg.experiment,
+        experiment_id=_experiment(uri, cfg.experiment),
+        tracking_uri=uri,
+        csv_path=str(_csv_path(places.output, stamp)),
+        notebooks_dir=str(places.reports / search_id),
+        combinations=combos,
+        config_ids=[grids.config_id(run_parameters(c, overrides)) for c in combos],
+        overrides=overrides,
+        started=datetime.now().isoformat(timespec="seconds"),
+        settings=_settings(cfg, places),
+    )
+    state.parent_run_id = _start_parent(state)
+    _write_state(state, places.output)
+    return state, executor
+
+
+def _prepare_resume(
+    cfg: SearchConfig, places: _Places, stack: contextlib.ExitStack, say: Callable[[str], None]
+) -> tuple[SearchState, Any]:
+    """Lock the search, check flags, store and folders, connect, and reopen the parent run."""
+    search_id = _latest_search(places.output) if cfg.resume == "latest" else cfg.resume
+    _read_state(places.output, search_id)  # it exists: only then a lock file for it
+    stack.enter_context(SearchLock(_lock_path(places.output, search_id)).acquire(say))
+    state = _read_state(places.output, search_id)
+    _check_resume_flags(cfg, places, state)
+    _check_store(state.tracking_uri)
+    _check_writable(
+        places.output / "searches", Path(state.csv_path).parent, Path(state.notebooks_dir)
+    )
+    executor = stack.enter_context(_executor(cfg))
+    _reopen_parent(cfg, state, places.output, say)
+    say(f"Resuming search {search_id} ({len(state.combinations)} combinations)")
+    return state, executor
+
+
+# --------------------------------------------------------------------------- running
+
+
+def _children(state: SearchState) -> pd.DataFrame:
+    return tracking.runs_dataframe(
         state.experiment, tracking_uri=state.tracking_uri, parent_run_id=state.parent_run_id
     )
+
+
+def _kill_running(children: pd.DataFrame, state: SearchState) -> None:
+    """Mark the children left RUNNING (by a run that was stopped) KILLED."""
+    for run_id in children.loc[children["status"] == "RUNNING", "run_id"]:
+        tracking.end_run(run_id, "KILLED", tracking_uri=state.tracking_uri)
+
+
+def _completed_in_mlflow(state: SearchState) -> dict[str, dict[str, Any]]:
+    """config id -> {run_id, metrics} of FINISHED children; RUNNING ones are marked KILLED."""
+    children = _children(state)
+    _kill_running(children, state)
     done: dict[str, dict[str, Any]] = {}
     for _, row in children.iterrows():
         cid = row.get("tags.config_id")
-        if row["status"] == "RUNNING":
-            tracking.end_run(row["run_id"], "KILLED", tracking_uri=state.tracking_uri)
-        elif row["status"] == "FINISHED" and isinstance(cid, str) and cid not in done:
+        if row["status"] == "FINISHED" and isinstance(cid, str) and cid not in done:
             metrics = {
                 k.split(".", 1)[1]: v
                 for k, v in row.items()
@@ -528,78 +1199,11 @@ def _completed_in_mlflow(state: SearchState) -> dict[str, dict[str, Any]]:
     return done
 
 
-def run_search(cfg: SearchConfig, out: TextIO | None = None) -> list[dict[str, Any]]:
-    """Run a grid or random search; return the result rows (also written to the CSV).
-
-    Raises
-    ------
-    grids.GridError, SearchError
-        Before any run starts: a bad grid, nothing to resume. After the runs:
-        every run failed (the message shows the first error).
-    """
-    out = out or sys.stdout
-    say: Callable[[str], None] = lambda text: print(text, file=out, flush=True)  # noqa: E731
-    notebook = Path(cfg.notebook) if cfg.notebook else paths.notebooks_dir() / "train.ipynb"
-    output_dir = Path(cfg.output_dir) if cfg.output_dir else paths.output_dir()
-    reports = Path(cfg.reports_dir) if cfg.reports_dir else paths.reports_dir() / "runs"
-    defaults = tunable_defaults(notebook)
-
-    if cfg.resume:
-        search_id = _latest_search(output_dir) if cfg.resume == "latest" else cfg.resume
-        state_file = _state_path(output_dir, search_id)
-        if not state_file.is_file():
-            raise SearchError(
-                f"no search {search_id!r} to resume: {state_file} does not exist "
-                f"(searches: {sorted(p.stem for p in state_file.parent.glob('*.json'))})."
-            )
-        state = SearchState(**json.loads(state_file.read_text(encoding="utf-8")))
-        tracking.reopen_run(state.parent_run_id, tracking_uri=state.tracking_uri)
-        say(f"Resuming search {search_id} ({len(state.combinations)} combinations)")
-    else:
-        grid, combos, overrides = plan(cfg, defaults)
-        if cfg.data_dir:
-            overrides["data_dir"] = str(Path(cfg.data_dir).resolve())
-        uri = tracking.resolve_tracking_uri(cfg.tracking_uri)
-        experiment_id = tracking.ensure_experiment(cfg.experiment, tracking_uri=uri)
-        stamp = f"{datetime.now():%Y%m%d_%H%M%S}"
-        search_id = f"{stamp}_{grid.name}"
-        state = SearchState(
-            search_id=search_id,
-            grid=grid.name,
-            parent_run_id="",
-            experiment=cfg.experiment,
-            experiment_id=experiment_id,
-            tracking_uri=uri,
-            csv_path=str(output_dir / f"grid_search_results_{stamp}.csv"),
-            notebooks_dir=str(reports / search_id),
-            combinations=combos,
-            config_ids=[grids.config_id(run_parameters(c, overrides)) for c in combos],
-            overrides=overrides,
-            started=datetime.now().isoformat(timespec="seconds"),
-        )
-        state.parent_run_id = tracking.start_parent_run(
-            experiment_id,
-            f"grid_search_{grid.name}_{search_id}",
-            tags={
-                "search_id": search_id,
-                "grid": grid.name,
-                "status": "RUNNING",
-                "combinations": str(len(combos)),
-            },  # fmt: skip
-            params={"grid": grid.name, "combinations": len(combos), **overrides},
-            tracking_uri=uri,
-        )
-        state_file = _state_path(output_dir, search_id)
-        state_file.parent.mkdir(parents=True, exist_ok=True)
-        state_file.write_text(json.dumps(asdict(state), indent=1), encoding="utf-8")
-
-    csv_path = Path(state.csv_path)
-    rows: dict[str, dict[str, Any]] = {}
-    if csv_path.is_file():
-        table = pd.read_csv(csv_path, dtype={"config_id": str, "run_id": str, "error": str})
-        for row in table.to_dict("records"):
-            if row.get("status") == STATUS_COMPLETED:
-                rows[str(row["config_id"])] = row
+def _rows_so_far(
+    cfg: SearchConfig, state: SearchState, defaults: Mapping[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """Completed rows by config id: the CSV's, and when resuming, MLflow's finished children."""
+    rows = read_completed(Path(state.csv_path))
     if cfg.resume:
         for cid, found in _completed_in_mlflow(state).items():
             if cid in state.config_ids and cid not in rows:
@@ -609,17 +1213,11 @@ def run_search(cfg: SearchConfig, out: TextIO | None = None) -> list[dict[str, A
                 rows[cid] = result_row(
                     number, cid, {**defaults, **params}, STATUS_COMPLETED, nb, found
                 )
+    return rows
 
-    total = len(state.combinations)
-    todo = [i for i, cid in enumerate(state.config_ids) if cid not in rows]
-    if cfg.resume:
-        say(f"{total - len(todo)} already completed, {len(todo)} to run")
-    param_names = sorted({k for c in state.combinations for k in c})
-    started = time.time()
-    finished_here = 0
-    status = "FINISHED"
-    executor = make_executor(cfg.workers, cfg.scheduler)
-    parallel = not isinstance(executor, SequentialExecutor)
+
+def _specs(state: SearchState, todo: list[int], notebook: Path) -> dict[int, tuple]:
+    """The executor jobs: (notebook, executed notebook, parameters) by combination index."""
     specs = {}
     for i in todo:
         number, cid = i + 1, state.config_ids[i]
@@ -638,6 +1236,68 @@ def run_search(cfg: SearchConfig, out: TextIO | None = None) -> list[dict[str, A
         }
         nb_out = Path(state.notebooks_dir) / f"{number:03d}-{cid}.ipynb"
         specs[i] = (str(notebook), str(nb_out), run_params)
+    return specs
+
+
+def _save(rows: list[dict[str, Any]], csv_path: Path, state: SearchState) -> None:
+    """Write the results CSV; SearchFailed naming it and how to go on when it cannot be."""
+    try:
+        write_csv_atomic(rows, csv_path)
+    except OSError as exc:
+        raise SearchFailed(
+            f"cannot write the results CSV {csv_path} ({exc.strerror or exc}): make "
+            f"{csv_path.parent} writable (or free disk space), then resume: tennis-lab grid "
+            f"--resume {state.search_id} (the runs completed so far are found again in MLflow)."
+        ) from None
+
+
+def _resume_hint(state: SearchState) -> str:
+    return f"Resume with: tennis-lab grid --resume {state.search_id}   (make grid RESUME=1)"
+
+
+def _end_parent(state: SearchState, status: str, say: Callable[[str], None]) -> None:
+    """End the parent run as ``status``, and as KILLED its children left RUNNING.
+
+    Once the search ends no child runs: one still RUNNING lost its kernel (Ctrl-C,
+    SIGTERM, a worker or scheduler that went away).
+    """
+    try:
+        _kill_running(_children(state), state)
+        tracking.end_run(state.parent_run_id, status, tracking_uri=state.tracking_uri)
+    except Exception as exc:  # noqa: BLE001 - the search's outcome is reported anyway
+        say(
+            f"Note: the parent run {state.parent_run_id} could not be marked {status} "
+            f"({type(exc).__name__}: {exc})."
+        )
+
+
+# Errors of a run's machinery, not of its parameters: running it again may work.
+_RETRYABLE = ("KilledWorker", "DeadKernelError", "FutureCancelledError")
+
+
+def _sayer(out: TextIO) -> Callable[[str], None]:
+    """A function printing a message to ``out`` at once."""
+    return lambda text: print(text, file=out, flush=True)
+
+
+def _execute(
+    cfg: SearchConfig, state: SearchState, executor: Any, defaults: Mapping[str, Any],
+    notebook: Path, out: TextIO,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Run what is left of the search on ``executor``; the rows, as :func:`run_search`."""
+    say = _sayer(out)
+    csv_path = Path(state.csv_path)
+    rows = _rows_so_far(cfg, state, defaults)
+    total = len(state.combinations)
+    todo = [i for i, cid in enumerate(state.config_ids) if cid not in rows]
+    if cfg.resume:
+        say(f"{total - len(todo)} already completed, {len(todo)} to run")
+    param_names = sorted({k for c in state.combinations for k in c})
+    started = time.time()
+    finished_here = 0
+    status = "FINISHED"
+    parallel = not isinstance(executor, SequentialExecutor)
+    specs = _specs(state, todo, notebook)
     begun: dict[int, float] = {}
 
     def run_here(i: int, cpu_threads: int) -> None:
@@ -654,64 +1314,127 @@ def run_search(cfg: SearchConfig, out: TextIO | None = None) -> list[dict[str, A
         # Largest first, so that no worker is left with a long run at the end.
         todo.sort(key=lambda i: -expected_cost({**defaults, **specs[i][2]}))
     try:
-        with executor:
-            jobs = executor.run(_run_spec, [specs[i] for i in todo]) if parallel else (
-                (specs[i], error) for i, error in executor.run(run_here, todo)
+        jobs = executor.run(_run_spec, [specs[i] for i in todo]) if parallel else (
+            (specs[i], error) for i, error in executor.run(run_here, todo)
+        )  # fmt: skip
+        for spec, error in jobs:
+            i = next(k for k, v in specs.items() if v is spec)
+            number, cid = i + 1, state.config_ids[i]
+            params = run_parameters(state.combinations[i], state.overrides)
+            nb_out = Path(spec[1])
+            if parallel:
+                say("\n" + format_header(number, total, params))
+            seconds = time.time() - begun[i] if i in begun else None
+            row = _record_outcome(
+                state, number, cid, {**defaults, **params}, params, nb_out,
+                Path(spec[2]["result_path"]), error, seconds, total, say,
             )  # fmt: skip
-            for spec, error in jobs:
-                i = next(k for k, v in specs.items() if v is spec)
-                number, cid = i + 1, state.config_ids[i]
-                params = run_parameters(state.combinations[i], state.overrides)
-                nb_out = Path(spec[1])
-                if parallel:
-                    say("\n" + format_header(number, total, params))
-                seconds = time.time() - begun[i] if i in begun else None
-                row = _record_outcome(
-                    state, number, cid, {**defaults, **params}, params, nb_out,
-                    Path(spec[2]["result_path"]), error, seconds, total, say,
-                )  # fmt: skip
-                rows[cid] = row
-                write_csv_atomic(list(rows.values()), csv_path)
-                finished_here += 1
-                done = sum(1 for c in state.config_ids if c in rows)
-                say("\n" + format_progress(done, total, time.time() - started, finished_here))
-    except KeyboardInterrupt:
+            rows[cid] = row
+            _save(list(rows.values()), csv_path, state)
+            finished_here += 1
+            done = sum(1 for c in state.config_ids if c in rows)
+            say("\n" + format_progress(done, total, time.time() - started, finished_here))
+    except KeyboardInterrupt as stop:
         status = "KILLED"
-        write_csv_atomic(list(rows.values()), csv_path)
-        say(
-            f"\nInterrupted. Results so far: {csv_path}\n"
-            f"Resume with: tennis-lab grid --resume {state.search_id}   (make grid RESUME=1)"
-        )
+        _save_quietly(list(rows.values()), csv_path, state, say)
+        how = " (SIGTERM)" if isinstance(stop, SearchTerminated) else ""
+        say(f"\nInterrupted{how}. Results so far: {csv_path}\n{_resume_hint(state)}")
+        raise
+    except ClusterLost as lost:
+        status = "KILLED"
+        _save_quietly(list(rows.values()), csv_path, state, say)
+        raise SearchFailed(f"{lost}. Results so far: {csv_path}. {_resume_hint(state)}") from None
+    except SearchFailed:
+        status = "FAILED"
+        raise
+    except Exception:
+        status = "FAILED"
+        _save_quietly(list(rows.values()), csv_path, state, say)
+        say(f"\nThe search stopped on an error. Results so far: {csv_path}\n{_resume_hint(state)}")
         raise
     finally:
         ordered = [rows[c] for c in state.config_ids if c in rows]
         if all(r["status"] != STATUS_COMPLETED for r in ordered) and ordered and status != "KILLED":
             status = "FAILED"
-        tracking.end_run(state.parent_run_id, status, tracking_uri=state.tracking_uri)
+        _end_parent(state, status, say)
 
     ordered = [rows[c] for c in state.config_ids if c in rows]
-    write_csv_atomic(ordered, csv_path)
+    _save(ordered, csv_path, state)
     say("\n" + format_summary(ordered, csv_path, time.time() - started, param_names))
-    if cfg.register_as:
-        try:
-            registered = register_champion(ordered, state, cfg.register_as)
-        except Exception as error:  # noqa: BLE001 - the results are kept whatever happens
-            say(
-                f"Note: the best model was not registered ({error}); register it with: "
-                f"tennis-lab promote <run id> --name {cfg.register_as}"
-            )
-        else:
-            if registered:
-                version, best = registered
-                uri = f"models:/{cfg.register_as}@{tracking.CHAMPION_ALIAS}"
-                say(
-                    f"🏅 Champion: {uri} = version {version.version} (run {best['run_number']}, "
-                    f"{SELECTION_METRIC} {float(best[SELECTION_METRIC]):.4f})\n"
-                    "   Use it: tennis-lab predict RECORDING.npz   (make predict RECORDING=...)"
-                )
+    _register(cfg, ordered, state, say)
+    if any(str(r["error"]).startswith(_RETRYABLE) for r in ordered):
+        say(f"Some runs failed for reasons other than their parameters. {_resume_hint(state)}")
     if ordered and all(r["status"] != STATUS_COMPLETED for r in ordered):
-        raise SearchError(f"every run failed; the first error: {ordered[0]['error']}")
+        raise SearchFailed(f"every run failed; the first error: {ordered[0]['error']}")
     return ordered
+
+
+def _save_quietly(
+    rows: list[dict[str, Any]], csv_path: Path, state: SearchState, say: Callable[[str], None]
+) -> None:
+    """:func:`_save` while the search is being stopped: a failure is a note."""
+    try:
+        _save(rows, csv_path, state)
+    except SearchFailed as exc:
+        say(f"Note: {exc}")
+
+
+def _register(
+    cfg: SearchConfig, ordered: list[dict[str, Any]], state: SearchState,
+    say: Callable[[str], None],
+) -> None:  # fmt: skip
+    """Register the best run's model as the champion (a failure is a note)."""
+    if not cfg.register_as:
+        return
+    try:
+        registered = register_champion(ordered, state, cfg.register_as)
+    except Exception as error:  # noqa: BLE001 - the results are kept whatever happens
+        say(
+            f"Note: the best model was not registered ({error}); register it with: "
+            f"tennis-lab promote <run id> --name {cfg.register_as}"
+        )
+        return
+    if registered:
+        version, best = registered
+        uri = f"models:/{cfg.register_as}@{tracking.CHAMPION_ALIAS}"
+        say(
+            f"🏅 Champion: {uri} = version {version.version} (run {best['run_number']}, "
+            f"{SELECTION_METRIC} {float(best[SELECTION_METRIC]):.4f})\n"
+            "   Use it: tennis-lab predict RECORDING.npz   (make predict RECORDING=...)"
+        )
+
+
+def run_search(cfg: SearchConfig, out: TextIO | None = None) -> list[dict[str, Any]]:
+    """Run a grid or random search; return the result rows (also written to the CSV).
+
+    Every check comes first: no kernel starts, and no MLflow run is created, until
+    the grid, the flags, the folders, the tracking store, the Dask scheduler and the
+    search's lock are fine. Relative paths and SQLite URIs are taken from the current
+    working directory.
+
+    Raises
+    ------
+    grids.GridError, SearchError
+        Before any run starts (exit status 2): a bad grid or flag, a folder that cannot
+        be written, a tracking store or Dask scheduler out of reach, a search another
+        process runs, nothing to resume, a resumed search's missing parent run.
+    SearchFailed
+        After runs started (exit status 1): the results CSV cannot be written, the Dask
+        scheduler went away, or every run failed (the message shows the first error).
+    SearchTerminated, KeyboardInterrupt
+        SIGTERM or Ctrl-C: the rows so far are kept and the parent run is KILLED.
+    """
+    out = out or sys.stdout
+    say = _sayer(out)
+    _check_session(cfg)
+    places = _places(cfg)
+    defaults = tunable_defaults(places.notebook)
+    with _sigterm_as_interrupt(), contextlib.ExitStack() as stack:
+        if cfg.resume:
+            state, executor = _prepare_resume(cfg, places, stack, say)
+        else:
+            state, executor = _prepare_new(cfg, defaults, places, stack)
+        return _execute(cfg, state, executor, defaults, places.notebook, out)
 
 
 # --------------------------------------------------------------------------- command line
@@ -720,8 +1443,10 @@ def run_search(cfg: SearchConfig, out: TextIO | None = None) -> list[dict[str, A
 def add_arguments(parser) -> None:
     """The search's command-line flags (shared by ``tennis-lab grid`` and ``python -m``)."""
     parser.add_argument(
-        "--grid", default="minimal",
-        help=f"a predefined grid ({', '.join(grids.available_grids())}) or a grid file path",
+        "--grid", default=None,
+        help=f"a predefined grid ({', '.join(grids.available_grids())}) or a grid file path "
+        "(default minimal; with --random: a ranges file, or a grid to draw combinations from; "
+        "default the built-in ranges grids/random.yaml)",
     )  # fmt: skip
     parser.add_argument(
         "--random", action="store_true", help="random search over the ranges of grids/random.yaml"
@@ -735,7 +1460,14 @@ def add_arguments(parser) -> None:
     parser.add_argument("--show-grid", action="store_true", help="print the grid and exit")
     parser.add_argument(
         "--resume", nargs="?", const="latest", default=None, metavar="SEARCH_ID",
-        help="continue an interrupted search (default: the latest), skipping completed runs",
+        help="continue an interrupted search (default: the latest), skipping completed runs; "
+        "it keeps the search's grid, data, epochs, seed and tracking URI (a different value "
+        "of one of those flags is an error)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--new-parent", action="store_true",
+        help="with --resume: start a new MLflow parent run when the search's one is gone "
+        "(e.g. mlflow.db deleted), keeping the completed rows of its results CSV",
     )  # fmt: skip
     parser.add_argument(
         "--data-dir", default=None, help="dataset folder (default: the demo dataset)"
@@ -789,6 +1521,7 @@ def config_from_args(args) -> SearchConfig:
         reports_dir=args.reports_dir, stream_output=not args.quiet,
         workers=args.workers, scheduler=args.scheduler,
         register_as=None if args.no_register else args.register_as,
+        new_parent=getattr(args, "new_parent", False),
     )  # fmt: skip
 
 
@@ -801,8 +1534,13 @@ def show_grid(cfg: SearchConfig) -> str:
 
 
 def run_command(args, out: TextIO | None = None) -> int:
-    """Run ``tennis-lab grid`` from parsed arguments; return the exit status."""
+    """Run ``tennis-lab grid`` from parsed arguments; return the exit status.
+
+    0: done; 1: the search failed (every run failed, the CSV could not be written, the
+    cluster went away); 2: bad input, nothing ran; 130: Ctrl-C; 143: SIGTERM.
+    """
     from tennis_lab.poses import DataFormatError
+    from tennis_lab.windows import WindowingError
 
     cfg = config_from_args(args)
     try:
@@ -810,12 +1548,14 @@ def run_command(args, out: TextIO | None = None) -> int:
             print(show_grid(cfg), file=out or sys.stdout)
             return 0
         run_search(cfg, out)
-    except (grids.GridError, DataFormatError) as exc:
+    except (grids.GridError, DataFormatError, WindowingError, tracking.TrackingError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except SearchError as exc:
+    except SearchError as exc:  # 2: bad input, before any run; 1: the search failed
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return exc.exit_status
+    except SearchTerminated:
+        return 143
     except KeyboardInterrupt:
         return 130
     return 0

@@ -101,6 +101,11 @@ def resolve_tracking_uri(uri: str | None = None) -> str:
     return paths.default_tracking_uri()
 
 
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URI, absolute; None for other stores."""
+    return _sqlite_path(uri)
+
+
 def _sqlite_path(uri: str) -> Path | None:
     """The database file of a ``sqlite:///`` URI (None for other stores and in-memory)."""
     if not uri.startswith("sqlite:///"):
@@ -109,6 +114,96 @@ def _sqlite_path(uri: str) -> Path | None:
     if not path or path == ":memory:":
         return None
     return Path(path).expanduser().resolve()
+
+
+ACCEPTED_URIS = (
+    "sqlite:///PATH.db (a database file; a relative PATH is from the current folder)",
+    "http(s)://HOST:PORT (an mlflow server)",
+    "postgresql://, mysql://, mssql:// (a database server)",
+    "databricks",
+)
+_SERVER_SCHEMES = ("http", "https")
+_DATABASE_SCHEMES = ("postgresql", "mysql", "mssql", "databricks", "databricks-uc", "uc")
+
+
+def absolute_tracking_uri(uri: str) -> str:
+    """``uri`` with a relative SQLite path made absolute from the current working directory.
+
+    ``sqlite:///rel.db`` names ``rel.db`` relative to where the command runs; a run's
+    kernel runs elsewhere, so it gets ``sqlite:////<cwd>/rel.db``. Other URIs as given.
+    """
+    db = _sqlite_path(uri)
+    if db is None:
+        return uri
+    query = uri.split("?", 1)[1] if "?" in uri else ""
+    return f"sqlite:///{db}" + (f"?{query}" if query else "")
+
+
+def check_tracking_uri(uri: str, timeout: float = 5.0) -> None:
+    """Raise :class:`TrackingError` unless ``uri`` names a store MLflow can use.
+
+    Only the form is checked, and for an mlflow server that it answers within
+    ``timeout`` seconds (one GET of ``/health``, no retries); nothing is created.
+
+    Raises
+    ------
+    TrackingError
+        Naming the URI, what is wrong and the accepted forms (:data:`ACCEPTED_URIS`).
+    """
+    from urllib.parse import urlparse
+
+    scheme = urlparse(uri).scheme.lower().split("+", 1)[0]
+    if scheme == "sqlite":
+        db = _sqlite_path(uri)
+        if db is None:
+            _bad_uri(
+                uri, "an in-memory database (or one without sqlite:/// before its path) is "
+                "not shared with the runs' kernels; name a file: sqlite:///mlflow.db",
+            )  # fmt: skip
+        if db is not None and db.is_dir():
+            _bad_uri(uri, f"{db} is a folder; name a database file in it, e.g. {db}/mlflow.db")
+    elif scheme in _SERVER_SCHEMES:
+        _check_server(uri, timeout)
+    elif scheme not in _DATABASE_SCHEMES:
+        folder = Path(uri).expanduser()
+        if not scheme and folder.is_dir():
+            _bad_uri(
+                uri, "it is a folder (MLflow's file store, which this version no longer "
+                f"supports); use sqlite:///{folder.resolve()}/mlflow.db",
+            )  # fmt: skip
+        _bad_uri(
+            uri,
+            f"unknown scheme {scheme!r}"
+            if scheme
+            else f"it has no scheme (a file: sqlite:///{uri})",
+        )
+
+
+def _bad_uri(uri: str, reason: str) -> None:
+    raise TrackingError(
+        f"tracking URI {uri!r} cannot be used: {reason}. Accepted forms: "
+        + "; ".join(ACCEPTED_URIS)
+        + " (--tracking-uri or $MLFLOW_TRACKING_URI)."
+    )
+
+
+def _check_server(uri: str, timeout: float) -> None:
+    """An mlflow server answers at ``uri`` (any HTTP answer counts: it may ask for a login)."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout):
+            pass
+    except urllib.error.HTTPError:
+        return  # something answers; MLflow reports what it says
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise TrackingError(
+            f"no MLflow server answers at tracking URI {uri!r} within {timeout:g} s "
+            f"({reason}). Start it (mlflow server --host 127.0.0.1 --port PORT "
+            "--backend-store-uri sqlite:///mlflow.db) or fix the address."
+        ) from None
 
 
 def _artifact_location(uri: str, experiment: str) -> str | None:
@@ -123,6 +218,9 @@ def _artifact_location(uri: str, experiment: str) -> str | None:
 def _client(tracking_uri: str | None = None):
     from mlflow import MlflowClient
 
+    # a run's artifacts are a few small files: no progress bars (in a notebook or a
+    # report they would be widgets)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     return MlflowClient(tracking_uri=resolve_tracking_uri(tracking_uri))
 
 
@@ -544,6 +642,32 @@ def runs_dataframe(
         grouped.sort(key=lambda c: (order[c.split(".", 1)[0] + "."], c))
         df = df[list(BASE_COLUMNS) + grouped]
     return df
+
+
+def run_status(run_id: str, tracking_uri: str | None = None) -> str | None:
+    """A run's status (RUNNING, FINISHED, ...), or None when the store has no such live run.
+
+    A SQLite store whose file is missing has no runs: it is not created.
+
+    Raises
+    ------
+    TrackingError
+        When the store cannot say (unreachable, no permission).
+    """
+    from mlflow.exceptions import MlflowException
+
+    db = sqlite_path(resolve_tracking_uri(tracking_uri))
+    if db is not None and not db.is_file():
+        return None
+    try:
+        run = _client(tracking_uri).get_run(run_id)
+    except MlflowException as error:
+        if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return None
+        raise TrackingError(
+            f"cannot read run {run_id} from {resolve_tracking_uri(tracking_uri)}: {error}"
+        ) from None
+    return None if run.info.lifecycle_stage != "active" else run.info.status
 
 
 def reopen_run(run_id: str, tracking_uri: str | None = None) -> None:

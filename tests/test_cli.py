@@ -21,6 +21,20 @@ def test_data_demo_writes_a_dataset_and_prints_its_summary(tmp_path, capsys):
     assert "Videos:      3" in out and "Strokes:" in out and "result of type 'choices'" in out
 
 
+def test_data_demo_with_bad_settings_is_an_error_line_and_exit_status_2(tmp_path, capsys):
+    root = tmp_path / "demo"
+    assert main(["data", "demo", str(root), "--seconds", "5"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: demo dataset: seconds_per_video (--seconds) must be at least 10")
+    assert "Traceback" not in err and not root.exists()
+    assert main(["data", "demo", str(root), "--players", "0"]) == 2
+    assert "error: demo dataset: n_players (--players)" in capsys.readouterr().err
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    assert main(["data", "demo", str(a_file), "--players", "1", "--seconds", "10"]) == 2
+    assert "is a file; the demo needs a folder" in capsys.readouterr().err
+
+
 def test_data_summary_reports_a_bad_dataset_with_the_file_and_exit_status_2(tmp_path, capsys):
     root = tmp_path / "ds"
     main(["data", "demo", str(root), "--players", "3", "--videos", "1", "--seconds", "20"])

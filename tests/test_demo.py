@@ -160,9 +160,33 @@ def test_ensure_demo_dataset_generates_once(tmp_path, monkeypatch):
     assert len(calls) == 1
 
 
-def test_bad_size_is_refused(tmp_path):
-    with pytest.raises(ValueError, match="n_players >= 1"):
-        make_demo_dataset(tmp_path / "x", n_players=0)
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"n_players": 0}, r"n_players \(--players\) must be a whole number >= 1; got 0\. Fix"),
+        ({"videos_per_player": -1}, r"videos_per_player \(--videos\) must be a whole number >="),
+        (
+            {"seconds_per_video": 5},
+            r"seconds_per_video \(--seconds\) must be at least 10, .*got 5\. Fix: give --sec",
+        ),
+        ({"seconds_per_video": float("nan")}, r"seconds_per_video \(--seconds\) must be at least"),
+        ({"seed": -1}, r"seed \(--seed\) must be a whole number >= 0; got -1"),
+    ],
+)
+def test_bad_settings_are_refused_before_anything_is_written(tmp_path, settings, message):
+    from tennis_lab.demo import DemoError
+
+    with pytest.raises(DemoError, match=message):
+        make_demo_dataset(tmp_path / "x", **settings)
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_file_for_the_demo_folder_is_refused(tmp_path):
+    from tennis_lab.demo import DemoError
+
+    (tmp_path / "x").write_text("not a folder")
+    with pytest.raises(DemoError, match=r"x is a file; the demo needs a folder"):
+        make_demo_dataset(tmp_path / "x", **SMALL)
 
 
 def test_demo_videos_csv_lists_every_video_once_with_player_and_handedness(demo):

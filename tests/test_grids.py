@@ -389,8 +389,6 @@ def test_unknown_key_against_real_notebook(tmp_path, notebook_defaults):
         ("learning_rate", "fast", r"learning_rate = 'fast' is str; the notebook's default 0\.001"),
         ("use_batch_norm", 1, r"use_batch_norm = 1 is number; the notebook's default False is b"),
         ("learning_rate", True, r"learning_rate = True is bool; the notebook's default 0\.001 is"),
-        ("window_size", 45.5, r"window_size = 45\.5 is number; the notebook's default 45 is num"),
-        ("lstm_layers", 64, r"lstm_layers = 64 is number; the notebook's default \[128, 64\] is"),
         ("dense_units", [64], r"dense_units = \[64\] is list; the notebook's default 64 is numb"),
     ],
 )
@@ -400,6 +398,53 @@ def test_value_of_wrong_type(tmp_path, key, value, problem):
         grids.validate_grid(grid, DEFAULTS)
     assert e.value.key == key
     assert f"Fix: give {key} values like {json.dumps(DEFAULTS[key])}." in str(e.value)
+
+
+def test_a_fraction_for_a_whole_number_says_it_must_be_whole(tmp_path):
+    grid = load_body(tmp_path, {"window_size": [45.5]})
+    with pytest.raises(
+        GridError,
+        match=r"grid 'mine': grid: window_size = 45\.5 is not a whole number; the notebook's "
+        r"default 45 is\. Fix: give window_size whole numbers, e\.g\. 45 or 46\.",
+    ) as e:
+        grids.validate_grid(grid, DEFAULTS)
+    assert e.value.key == "window_size"
+    with pytest.raises(GridError, match=r"lstm_layers = \[64\.5, 32\] holds 64\.5, not whole"):
+        grids.validate_grid(load_body(tmp_path, {"lstm_layers": [[64.5, 32]]}), DEFAULTS)
+
+
+def test_a_number_for_a_list_parameter_suggests_a_list_of_lists(tmp_path):
+    grid = load_body(tmp_path, {"lstm_layers": [64]})
+    with pytest.raises(
+        GridError,
+        match=r"lstm_layers = 64 is number; the notebook's default \[128, 64\] is list\. Fix: "
+        r"each value of lstm_layers is itself a list \(like \[128, 64\]\): write lstm_layers: "
+        r"\[\[64\]\] for that one value\.",
+    ):
+        grids.validate_grid(grid, DEFAULTS)
+    two = load_body(tmp_path, {"lstm_layers": [64, 32]})
+    with pytest.raises(
+        GridError,
+        match=r"write lstm_layers: \[\[64, 32\]\] for the one value \[64, 32\], or "
+        r"\[\[64\], \[32\]\] for 2\.",
+    ):
+        grids.validate_grid(two, DEFAULTS)
+    fixed = load_body(tmp_path, {"dense_units": [32]}, fixed={"lstm_layers": 64})
+    with pytest.raises(GridError, match=r"write lstm_layers: \[64\] under fixed"):
+        grids.validate_grid(fixed, DEFAULTS)
+
+
+def test_a_bare_number_for_a_list_parameter_suggests_double_brackets(tmp_path):
+    path = write_grid(tmp_path, {"grid": {"lstm_layers": 64}})
+    with pytest.raises(
+        GridError,
+        match=r"lstm_layers is 64 \(int\); expected a non-empty list of values\. Fix: write "
+        r"lstm_layers: \[\[64\]\] for a single value: each value of lstm_layers is itself a "
+        r"list, like the notebook's default \[128, 64\]\.",
+    ):
+        grids.load_grid(path, DEFAULTS)
+    with pytest.raises(GridError, match=r"Fix: write dense_units: \[64\] for a single value\."):
+        grids.load_grid(write_grid(tmp_path, {"grid": {"dense_units": 64}}), DEFAULTS)
 
 
 def test_wrong_type_in_fixed(tmp_path):
@@ -675,3 +720,124 @@ def test_ranges_file_errors(tmp_path):
     path = write_grid(tmp_path, {"grid": {"a": [1]}}, name="notranges")
     with pytest.raises(GridError, match=r"grid 'notranges': .*needs a non-empty 'ranges' mapping"):
         grids.load_ranges(path)
+
+
+# --------------------------------------------------------------------------- issue 14 §4
+
+
+def test_a_grid_path_that_is_a_folder_says_so(tmp_path):
+    write_grid(tmp_path, {"grid": {"dense_units": [32]}}, name="inside")
+    with pytest.raises(
+        GridError,
+        match=r"is a folder; expected a grid file \(\.yaml, \.yml or \.json\)\. Fix: give the path "
+        r"of one file in it \(e\.g\. .*inside\.yaml\)",
+    ):
+        grids.load_grid(f"{tmp_path}/")
+    with pytest.raises(GridError, match=r"is a folder; expected a ranges file"):
+        grids.load_ranges(f"{tmp_path}/")
+
+
+def test_runner_parameters_are_refused_as_set_by_the_runner(tmp_path):
+    grid = load_body(tmp_path, {"log_to_mlflow": [False]})
+    with pytest.raises(
+        GridError,
+        match=r"grid: 'log_to_mlflow' is set by the search runner for every run; a grid cannot "
+        r"set it\. Fix: remove log_to_mlflow from the grid \(every run logs\)\.",
+    ) as e:
+        grids.validate_grid(grid, DEFAULTS, {"log_to_mlflow": "every run logs"})
+    assert e.value.key == "log_to_mlflow"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "fix"),
+    [
+        ("log_to_mlflow", False, r"every run of a search logs to MLflow"),
+        ("data_dir", "data/x", r"choose the dataset with --data-dir"),
+        ("tracking_uri", "sqlite:///x.db", r"choose the MLflow store with --tracking-uri"),
+        ("seed", 1, r"--seed sets it for every run"),
+    ],
+)
+def test_plan_refuses_runner_parameters_in_a_grid(tmp_path, notebook_defaults, key, value, fix):
+    from tennis_lab.search import SearchConfig, plan
+
+    path = write_grid(tmp_path, {"grid": {key: [value]}})
+    with pytest.raises(GridError, match=rf"'{key}' is set by the search runner.*Fix: .*{fix}"):
+        plan(SearchConfig(grid=str(path)), notebook_defaults, check=False)
+
+
+def test_integral_floats_of_whole_number_parameters_run_as_ints(tmp_path):
+    grid = load_body(tmp_path, {"window_size": [45.0], "lstm_layers": [[64.0, 32]]})
+    (combo,) = grids.expand(grid, DEFAULTS).combinations
+    assert combo == {"window_size": 45, "lstm_layers": [64, 32]}
+    assert type(combo["window_size"]) is int and type(combo["lstm_layers"][0]) is int
+    assert grids.config_id(combo) == grids.config_id({"window_size": 45.0, "lstm_layers": [64, 32]})
+
+
+def test_a_log_or_float_range_of_a_whole_number_parameter_draws_whole_numbers():
+    ranges = {"dense_units": Range(16, 256, "log"), "batch_size": Range(8.0, 64.0, "float")}
+    combos = grids.sample(ranges, 50, seed=0, defaults=DEFAULTS)
+    assert all(type(c["dense_units"]) is int and 16 <= c["dense_units"] <= 256 for c in combos)
+    assert all(type(c["batch_size"]) is int and 8 <= c["batch_size"] <= 64 for c in combos)
+    with pytest.raises(GridError, match=r"dense_units: range \[2\.2, 2\.8, log\] holds no whole"):
+        grids.sample({"dense_units": Range(2.2, 2.8, "log")}, 1, defaults=DEFAULTS)
+
+
+def test_sample_grid_draws_distinct_combinations_of_the_grid():
+    grid = grids.load_grid("small")
+    every = [grids.canonical(c) for c in grids.expand(grid, DEFAULTS).combinations]
+    drawn = grids.sample_grid(grid, 10, seed=3, defaults=DEFAULTS)
+    assert len({grids.canonical(c) for c in drawn}) == 10
+    assert all(grids.canonical(c) in every for c in drawn)
+    assert drawn == grids.sample_grid(grid, 10, seed=3, defaults=DEFAULTS)
+    with pytest.raises(
+        GridError,
+        match=r"grid 'small': --random asks for 30 samples, but the grid has only 24 combinations"
+        r"\. Fix: ask for at most 24",
+    ):
+        grids.sample_grid(grid, 30)
+
+
+def test_random_with_a_json_ranges_file_samples_that_file(tmp_path, notebook_defaults, capsys):
+    from tennis_lab.search import SearchConfig, plan
+
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps({"ranges": {"dense_units": [16, 128, "log"]}}))
+    grid, combos, _ = plan(
+        SearchConfig(grid=str(path), random=True, n_samples=5), notebook_defaults, check=False
+    )
+    assert grid.name == "mine" and len(combos) == 5
+    assert all(set(c) == {"dense_units"} and type(c["dense_units"]) is int for c in combos)
+    assert "5 combinations drawn from the ranges of" in capsys.readouterr().out
+
+
+def test_random_with_a_predefined_grid_samples_that_grid(notebook_defaults, capsys):
+    from tennis_lab.search import SearchConfig, plan
+
+    grid, combos, _ = plan(
+        SearchConfig(grid="small", random=True, n_samples=6), notebook_defaults, check=False
+    )
+    every = [grids.canonical(c) for c in grids.expand(grids.load_grid("small")).combinations]
+    assert grid.name == "small" and len(combos) == 6
+    assert all(grids.canonical(c) in every for c in combos)
+    assert "drawn from the combinations of grid 'small'" in capsys.readouterr().out
+    _, builtin, _ = plan(SearchConfig(random=True, n_samples=3), notebook_defaults, check=False)
+    assert all(set(c) == set(grids.load_ranges()) for c in builtin)  # the default: random.yaml
+
+
+def test_a_ranges_file_without_random_is_refused(tmp_path, notebook_defaults):
+    from tennis_lab.search import SearchConfig, plan
+
+    path = write_ranges(tmp_path, {"dense_units": [16, 64, "int"]})
+    with pytest.raises(GridError, match=r"holds random-search ranges, not a grid\. Fix: add --r"):
+        plan(SearchConfig(grid=str(path)), notebook_defaults, check=False)
+    with pytest.raises(GridError, match=r"'random' is the built-in ranges .* Fix: add --random"):
+        plan(SearchConfig(grid="random"), notebook_defaults, check=False)
+
+
+def test_a_grid_name_that_is_a_folder_here_says_so(tmp_path, monkeypatch):
+    (tmp_path / "mygrids").mkdir()
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(
+        GridError, match=r"grid 'mygrids': no such grid\. \(mygrids is a folder here: give the path"
+    ):
+        grids.load_grid("mygrids")

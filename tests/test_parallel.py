@@ -202,7 +202,7 @@ def test_a_killed_worker_leaves_its_run_failed_and_resume_completes(tiny_demo, t
         "--output-dir", str(out), "--reports-dir", str(runs),
         "--tracking-uri", uri, "--experiment", "killed_worker", "--quiet", "--workers", "2",
     ]  # fmt: skip
-    search = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    search = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     victim = None
     deadline = time.time() + 240
     while victim is None and time.time() < deadline:
@@ -216,11 +216,15 @@ def test_a_killed_worker_leaves_its_run_failed_and_resume_completes(tiny_demo, t
         time.sleep(0.3)
     assert victim is not None, "no run started"
     os.kill(victim.pid, signal.SIGKILL)
-    assert search.wait(timeout=300) in (0, 1)
+    console, _ = search.communicate(timeout=300)
+    assert search.returncode in (0, 1)
+    assert "failed for reasons other than their parameters" in console
+    assert "Resume with: tennis-lab grid --resume " in console
     (csv,) = out.glob("grid_search_results_*.csv")
     first = pd.read_csv(csv)
     assert len(first) == 3 and "FAILED" in set(first["status"])
     assert first.loc[first["status"] == "FAILED", "error"].str.contains("KilledWorker").any()
+    assert "RUNNING" not in set(runs_dataframe("killed_worker", tracking_uri=uri)["status"])
 
     cfg = SearchConfig(
         grid=str(grid), data_dir=str(tiny_demo), epochs=2, output_dir=str(out),
@@ -231,3 +235,77 @@ def test_a_killed_worker_leaves_its_run_failed_and_resume_completes(tiny_demo, t
     final = pd.read_csv(csv)
     assert len(final) == 3 and set(final["status"]) == {"COMPLETED"}
     assert [r["run_number"] for r in rows] == [1, 2, 3]
+
+
+def _kill_tree(proc) -> None:
+    """Kill a process started by the test and every process under it."""
+    import psutil
+
+    try:
+        tree = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.Error:
+        tree = []
+    for p in [*tree, proc]:
+        try:
+            p.kill()
+        except (psutil.Error, ProcessLookupError):
+            pass
+    proc.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_a_scheduler_that_goes_away_ends_the_search_killed_with_a_resume_hint(tiny_demo, tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    dask = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    scheduler = subprocess.Popen(
+        [*dask, "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1], "--no-dashboard"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
+         "--no-dashboard"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    cmd = [
+        sys.executable, "-m", "tennis_lab.search", "--grid", str(_grid(tmp_path / "g.yaml", [[8]])),
+        "--data-dir", str(tiny_demo), "--epochs", "2", "--output-dir", str(tmp_path / "out"),
+        "--reports-dir", str(tmp_path / "runs"), "--tracking-uri", uri,
+        "--experiment", "lost_scheduler", "--quiet", "--no-register", "--scheduler", address,
+    ]  # fmt: skip
+    search = None
+    try:
+        time.sleep(3)  # the scheduler listens, the worker joins
+        search = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+        def running_child() -> bool:
+            try:
+                runs = runs_dataframe("lost_scheduler", tracking_uri=uri)
+            except Exception:  # noqa: BLE001 - no store or experiment yet
+                return False
+            return (
+                "tags.mlflow.parentRunId" in runs
+                and (runs["tags.mlflow.parentRunId"].notna() & (runs["status"] == "RUNNING")).any()
+            )
+
+        deadline = time.time() + 300
+        while not running_child():
+            assert search.poll() is None, search.communicate()
+            assert time.time() < deadline, "no run started"
+            time.sleep(0.5)
+        _kill_tree(scheduler)  # the cluster goes away: scheduler, worker and its kernel
+        _kill_tree(worker)
+        out, err = search.communicate(timeout=120)
+    finally:
+        for proc in (search, scheduler, worker):
+            if proc is not None and proc.poll() is None:
+                _kill_tree(proc)
+    assert search.returncode == 1, err
+    assert f"the Dask scheduler at {address} went away" in err and "--resume" in err
+    assert "Traceback" not in err
+    runs = runs_dataframe("lost_scheduler", tracking_uri=uri)
+    assert set(runs["status"]) == {"KILLED"}  # the parent and its child: none left RUNNING

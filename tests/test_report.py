@@ -36,10 +36,18 @@ def test_analysis_notebook_is_committed_clean():
     assert any("parameters" in c.metadata.get("tags", []) for c in nb.cells)
 
 
+# User-controlled names that reach the report: the grid file's name and the data folder.
+XSS_GRID = "<img src=x onerror=alert(1)>"
+XSS_DATA = "data<b onmouseover=alert(2)>x</b>"
+
+
 @pytest.fixture(scope="module")
 def searched(tiny_demo, tmp_path_factory):
+    import shutil
+
     tmp = tmp_path_factory.mktemp("reported")
-    grid = tmp / "g.yaml"
+    grid = tmp / f"{XSS_GRID}.yaml"
+    data = shutil.copytree(tiny_demo, tmp / XSS_DATA)
     fixed = {k: v for k, v in TINY_MODEL.items() if k not in ("lstm_layers", "epochs")}
     grid.write_text(
         yaml.safe_dump(
@@ -54,12 +62,28 @@ def searched(tiny_demo, tmp_path_factory):
         )
     )
     cfg = SearchConfig(
-        grid=str(grid), data_dir=str(tiny_demo), epochs=2, output_dir=str(tmp / "output"),
+        grid=str(grid), data_dir=str(data), epochs=2, output_dir=str(tmp / "output"),
         reports_dir=str(tmp / "reports" / "runs"), tracking_uri=f"sqlite:///{tmp / 'mlflow.db'}",
         experiment="report_test", stream_output=False,
     )  # fmt: skip
-    rows = run_search(cfg, open(os.devnull, "w"))
+    # The window of 5000 frames fails in its kernel: the checks before the search would
+    # refuse it, so they are skipped here (as when data change under a running search).
+    from tennis_lab import preflight
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(preflight, "check_combinations", lambda *a, **k: preflight.Report())
+        rows = run_search(cfg, open(os.devnull, "w"))
     return tmp, rows
+
+
+def test_names_from_the_user_are_escaped_in_the_report(searched):
+    tmp, _ = searched
+    html_path = build_report(None, reports_dir=tmp / "reports", output_dir=tmp / "output")
+    page = html_path.read_text(encoding="utf-8")
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page  # the grid's name, shown as text
+    assert "onmouseover=alert(2)&gt;" in page  # the data folder, shown as text
+    for live in ("<img src=x", "<b onmouseover", "onerror=alert(1)>", "onmouseover=alert(2)>"):
+        assert live not in page, live
 
 
 def test_report_is_one_html_file_with_header_leaderboard_and_figures(searched):
@@ -68,8 +92,10 @@ def test_report_is_one_html_file_with_header_leaderboard_and_figures(searched):
     html = html_path.read_text(encoding="utf-8")
     assert html_path.parent == tmp / "reports" and html_path.suffix == ".html"
     search_id = html_path.stem
-    assert search_id in html and "3 completed" in html and "1 failed" in html
+    assert html_lib.escape(search_id) in html and "3 completed" in html and "1 failed" in html
     assert "Leaderboard" in html and "<table" in html and "run_number" in html
+    # no dead widgets: the report is built without the explorers and progress bars
+    assert "widget-view+json" not in html and "Downloading artifacts" not in html
     assert "Best (validation macro F1 over strokes)" in html
     assert "<th>worst_group_macro_f1</th>" in html and "<th>test_stroke_macro_f1</th>" in html
     assert "Cross-validation:</strong> 1 of 3 completed runs" in html

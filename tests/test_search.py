@@ -6,6 +6,8 @@ that a run takes seconds; everything else is the real thing.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import signal
@@ -42,6 +44,17 @@ def data(tiny_demo):
     return tiny_demo
 
 
+@contextlib.contextmanager
+def failing_in_the_kernel():
+    """Skip the checks before the search, so that a bad combination fails in its kernel
+    (as when the data change under a running search)."""
+    from tennis_lab import preflight
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(preflight, "check_combinations", lambda *a, **k: preflight.Report())
+        yield
+
+
 def config(tmp: Path, grid: Path, data: Path, **kw) -> SearchConfig:
     return SearchConfig(
         grid=str(grid), data_dir=str(data), epochs=2, output_dir=str(tmp / "output"),
@@ -66,7 +79,7 @@ def search(data, tmp_path_factory):
     )
     cfg = config(tmp, grid, data)
     log = tmp / "console.txt"
-    with open(log, "w") as out:
+    with open(log, "w") as out, failing_in_the_kernel():
         rows = run_search(cfg, out)
     state = json.loads(next((tmp / "output" / "searches").glob("*.json")).read_text())
     return rows, state, log.read_text(), cfg
@@ -174,7 +187,10 @@ def test_console_shows_headers_results_progress_and_summary(search):
 
 def test_every_run_failing_is_an_error_naming_the_first(data, tmp_path):
     grid = write_grid(tmp_path / "bad.yaml", {"lstm_layers": [[8]], "window_size": [5000]})
-    with pytest.raises(SearchError, match="every run failed; the first error: WindowingError"):
+    with (
+        failing_in_the_kernel(),
+        pytest.raises(SearchError, match="every run failed; the first error: WindowingError"),
+    ):
         run_search(config(tmp_path, grid, data), open(os.devnull, "w"))
 
 
@@ -219,7 +235,9 @@ def test_killed_search_resumes_to_one_row_and_one_finished_child_per_combination
     proc.wait()
     assert len(pd.read_csv(csv)) < 3
 
-    rows = run_search(SearchConfig(**{**cfg.__dict__, "resume": "latest"}), open(os.devnull, "w"))
+    console = io.StringIO()
+    rows = run_search(SearchConfig(**{**cfg.__dict__, "resume": "latest"}), console)
+    assert "Note: taking over the stale lock" in console.getvalue()  # the killed runner's
     final = pd.read_csv(csv)
     assert (
         len(final) == 3 and final["config_id"].is_unique and set(final["status"]) == {"COMPLETED"}

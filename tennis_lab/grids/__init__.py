@@ -18,7 +18,14 @@ id: a hash of its canonical parameters.
 
 Random search draws from ranges (``random.yaml``): a list is a choice; ``[min, max,
 int]``, ``[min, max, float]`` and ``[min, max, log]`` (or ``{min, max, type}``) are
-ranges. Sampling is seeded and never repeats a combination within one search.
+ranges. Sampling is seeded and never repeats a combination within one search. A
+``float`` or ``log`` range of a whole-number parameter (``dense_units``) draws whole
+numbers. A grid can be sampled too (:func:`sample_grid`): n of its combinations.
+
+Validation names the grid, the key, the value and the fix; parameters the search
+runner sets for every run (``data_dir``, ``seed``, ...) are refused with how to set
+them instead. With the notebook's defaults, integral floats of whole-number
+parameters (``window_size: [45.0]``) go to the runs as ints.
 
 This module imports nothing else of the package and runs nothing.
 """
@@ -131,28 +138,79 @@ def _read(path: Path, name: str) -> dict:
     return raw
 
 
-def load_grid(name_or_path: str | Path) -> Grid:
-    """Load a predefined grid by name, or a grid file by path.
+def is_path(name_or_path: str | Path) -> bool:
+    """Whether ``name_or_path`` names a file (a grid or ranges file) rather than a grid name."""
+    text = str(name_or_path)
+    return Path(text).suffix in (".yaml", ".yml", ".json") or "/" in text or "\\" in text
+
+
+def _check_file(path: Path, name: str, what: str = "grid file") -> None:
+    """Raise :class:`GridError` unless ``path`` is a file: say what is there instead."""
+    if path.is_file():
+        return
+    if path.is_dir():
+        inside = sorted(p.name for p in path.iterdir() if p.suffix in (".yaml", ".yml", ".json"))
+        raise GridError(
+            name,
+            f"{path} is a folder; expected a {what} (.yaml, .yml or .json).",
+            f"give the path of one file in it (e.g. {path / inside[0]})."
+            if inside
+            else f"give the path of a {what}.",
+        )
+    raise GridError(name, f"file {path} does not exist.")
+
+
+def file_kind(path: str | Path) -> str:
+    """``"ranges"`` when the file at ``path`` holds random-search ranges, else ``"grid"``.
 
     Raises
     ------
     GridError
-        Unknown name (the message lists the available grids), unreadable file, or a
-        malformed grid (empty list, a value that is not a JSON scalar or list, ...).
+        The file does not exist, is a folder, or cannot be read.
+    """
+    path = Path(path)
+    _check_file(path, path.stem, "grid or ranges file")
+    raw = _read(path, path.stem)
+    return "ranges" if "ranges" in raw and "grid" not in raw else "grid"
+
+
+def load_grid(name_or_path: str | Path, defaults: Mapping[str, Any] | None = None) -> Grid:
+    """Load a predefined grid by name, or a grid file by path.
+
+    Parameters
+    ----------
+    name_or_path : str or Path
+    defaults : mapping, optional
+        The notebook's parameters: with them, a fix for a single value written
+        without brackets knows which parameters take a list as one value.
+
+    Raises
+    ------
+    GridError
+        Unknown name (the message lists the available grids), unreadable file, a
+        folder, or a malformed grid (empty list, a value that is not a JSON scalar or
+        list, ...).
     """
     text = str(name_or_path)
     path = Path(text)
-    if path.suffix in (".yaml", ".yml", ".json") or "/" in text or "\\" in text:
-        if not path.is_file():
-            raise GridError(text, f"file {path} does not exist.")
+    if is_path(text):
+        _check_file(path, text)
         name = path.stem
     else:
         name = text
         path = GRIDS_DIR / f"{name}.yaml"
         if name == RANDOM_RANGES or not path.is_file():
+            here = Path(text)
+            seen = (
+                f" ({text} is a folder here: give the path of a grid file in it.)"
+                if here.is_dir()
+                else f" (for the file {text} here, write ./{text}.)"
+                if here.is_file()
+                else ""
+            )
             raise GridError(
                 name,
-                "no such grid.",
+                "no such grid." + seen,
                 f"use one of {', '.join(available_grids())}, or give the path of a grid file.",
             )
     raw = _read(path, name)
@@ -183,10 +241,18 @@ def load_grid(name_or_path: str | Path) -> Grid:
             raise GridError(name, f"{where} must be a non-empty mapping of name -> list of values.")
         for key, values in sub.items():
             if not isinstance(values, list) or not values:
+                listed = defaults is not None and isinstance(defaults.get(key), list)
                 if isinstance(values, list):
-                    fix = f"give {key} at least one value, e.g. {key}: [value]."
+                    example = "[[value]]" if listed else "[value]"
+                    fix = f"give {key} at least one value, e.g. {key}: {example}."
                 elif isinstance(values, dict):
                     fix = f"give {key} a list of values; ranges are for random search only."
+                elif listed:
+                    fix = (
+                        f"write {key}: [[{json.dumps(values)}]] for a single value: each value "
+                        f"of {key} is itself a list, like the notebook's default "
+                        f"{json.dumps(defaults[key])}."
+                    )
                 else:
                     fix = f"write {key}: [{json.dumps(values)}] for a single value."
                 raise GridError(
@@ -253,7 +319,65 @@ def _compatible(value: Any, default: Any, key: str | None = None) -> bool:
     return actual == expected or (actual == "null" and expected == "str")
 
 
-def validate_grid(grid: Grid, defaults: Mapping[str, Any]) -> None:
+def _is_whole_default(default: Any) -> bool:
+    return isinstance(default, int) and not isinstance(default, bool)
+
+
+def _not_whole(value: Any) -> bool:
+    return isinstance(value, float) and not value.is_integer()
+
+
+def _type_problem(
+    where: str, key: str, value: Any, default: Any, values: list[Any]
+) -> tuple[str, str]:
+    """(problem, fix) of a value whose type does not fit the notebook's default."""
+    if _is_whole_default(default) and _not_whole(value):
+        return (
+            f"{where}: {key} = {value!r} is not a whole number; the notebook's default "
+            f"{default!r} is.",
+            f"give {key} whole numbers, e.g. {math.floor(value)} or {math.ceil(value)}.",
+        )
+    if isinstance(default, list) and isinstance(value, list) and default:
+        whole = all(_is_whole_default(d) for d in default)
+        if whole and any(_not_whole(v) for v in value):
+            bad = [v for v in value if _not_whole(v)]
+            return (
+                f"{where}: {key} = {value!r} holds {', '.join(map(repr, bad))}, not whole "
+                f"numbers; the notebook's default {default!r} holds whole numbers.",
+                f"give {key} lists of whole numbers, like {json.dumps(default)}.",
+            )
+    if isinstance(default, list) and not isinstance(value, list) and where == "fixed":
+        return (
+            f"{where}: {key} = {value!r} is {_type_name(value)}; the notebook's default "
+            f"{default!r} is {_type_name(default)}.",
+            f"a value of {key} is a list: write {key}: {json.dumps([value])} under fixed.",
+        )
+    if isinstance(default, list) and not isinstance(value, list):
+        scalars = [v for v in values if not isinstance(v, list)]
+        one = json.dumps([scalars])
+        fix = f"each value of {key} is itself a list (like {json.dumps(default)}): write {key}: "
+        if len(scalars) > 1:
+            many = json.dumps([[v] for v in scalars])
+            fix += f"{one} for the one value {json.dumps(scalars)}, or {many} for {len(scalars)}."
+        else:
+            fix += f"{one} for that one value."
+        return (
+            f"{where}: {key} = {value!r} is {_type_name(value)}; the notebook's default "
+            f"{default!r} is {_type_name(default)}.",
+            fix,
+        )
+    return (
+        f"{where}: {key} = {value!r} is {_type_name(value)}; the notebook's default "
+        f"{default!r} is {_type_name(default)}.",
+        f"give {key} values like {json.dumps(default)}.",
+    )
+
+
+def validate_grid(
+    grid: Grid,
+    defaults: Mapping[str, Any],
+    runner_params: Mapping[str, str] | None = None,
+) -> None:
     """Check every key and value of ``grid`` against the notebook's parameters.
 
     Parameters
@@ -262,19 +386,32 @@ def validate_grid(grid: Grid, defaults: Mapping[str, Any]) -> None:
     defaults : mapping
         Parameter name -> default value of ``notebooks/train.ipynb`` (its
         ``parameters`` cell); a value must have the type of the default.
+    runner_params : mapping, optional
+        Notebook parameters the runner sets for every run (name -> how the user sets
+        it instead, e.g. ``"--data-dir"``); a grid may not set them.
 
     Raises
     ------
     GridError
-        A key that is not a parameter (with the closest names), a value of the wrong
-        type, or ``dropout_rates`` whose length does not match ``lstm_layers`` in a
-        sub-grid where both are set.
+        A key that is not a parameter (with the closest names) or that the runner
+        sets, a value of the wrong type (a fraction for a whole number, a number for
+        a list), or ``dropout_rates`` whose length does not match ``lstm_layers`` in
+        a sub-grid where both are set.
     """
     import difflib
 
+    runner_params = runner_params or {}
     for i, sub in enumerate([grid.fixed, *grid.subgrids]):
         where = "fixed" if i == 0 else (f"sub-grid {i}" if len(grid.subgrids) > 1 else "grid")
         for key, values in sub.items():
+            if key in runner_params:
+                raise GridError(
+                    grid.name,
+                    f"{where}: {key!r} is set by the search runner for every run; a grid "
+                    "cannot set it.",
+                    f"remove {key} from the grid ({runner_params[key]}).",
+                    key=key,
+                )
             if key not in defaults:
                 close = difflib.get_close_matches(key, list(defaults), n=3)
                 raise GridError(
@@ -283,21 +420,19 @@ def validate_grid(grid: Grid, defaults: Mapping[str, Any]) -> None:
                     f"did you mean {close}?" if close else "see its parameters cell.",
                     key=key,
                 )
-            for value in values if i else [values]:
+            listed = values if i else [values]
+            for value in listed:
                 if not _compatible(value, defaults[key], key):
-                    raise GridError(
-                        grid.name,
-                        f"{where}: {key} = {value!r} is {_type_name(value)}; the notebook's "
-                        f"default {defaults[key]!r} is {_type_name(defaults[key])}.",
-                        f"give {key} values like {json.dumps(defaults[key])}.",
-                        key=key,
-                    )
+                    problem, fix = _type_problem(where, key, value, defaults[key], listed)
+                    raise GridError(grid.name, problem, fix, key=key)
     for i, sub in enumerate(grid.subgrids):
         merged = {**{k: [v] for k, v in grid.fixed.items()}, **sub}
         layers = merged.get("lstm_layers", [defaults.get("lstm_layers")])
         rates = merged.get("dropout_rates", [defaults.get("dropout_rates")])
         for lstm, drop in itertools.product(layers, rates):
-            if isinstance(lstm, list) and isinstance(drop, list) and len(drop) != len(lstm) + 1:
+            if not (isinstance(lstm, list) and lstm and isinstance(drop, list)):
+                continue  # an empty or malformed lstm_layers: the model's check names it
+            if len(drop) != len(lstm) + 1:
                 where = f"sub-grid {i + 1}" if len(grid.subgrids) > 1 else "grid"
                 raise GridError(
                     grid.name,
@@ -339,8 +474,33 @@ def _overlap_ok(combo: Mapping[str, Any], defaults: Mapping[str, Any]) -> bool:
     return True
 
 
+def coerce(combo: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """``combo`` with integral floats as ints where the notebook's default is a whole number.
+
+    A grid may write ``window_size: [45.0]``; the notebook's checks take whole numbers
+    only, so 45.0 goes to the run as 45 (the config id is the same: see :func:`canonical`).
+    Lists of whole numbers (``lstm_layers``) likewise.
+    """
+    out = dict(combo)
+    for key, value in combo.items():
+        default = defaults.get(key)
+        if _is_whole_default(default) and isinstance(value, float) and value.is_integer():
+            out[key] = int(value)
+        elif (
+            isinstance(default, list)
+            and default
+            and all(_is_whole_default(d) for d in default)
+            and isinstance(value, list)
+        ):
+            out[key] = [int(v) if isinstance(v, float) and v.is_integer() else v for v in value]
+    return out
+
+
 def expand(grid: Grid, defaults: Mapping[str, Any] | None = None) -> Expansion:
     """All combinations of ``grid``, in a fixed order.
+
+    With ``defaults`` (the notebook's), integral floats of whole-number parameters
+    become ints (see :func:`coerce`).
 
     Raises
     ------
@@ -354,7 +514,7 @@ def expand(grid: Grid, defaults: Mapping[str, Any] | None = None) -> Expansion:
     for sub in grid.subgrids:
         keys = sorted(sub)
         for values in itertools.product(*(sub[k] for k in keys)):
-            combo = {**grid.fixed, **dict(zip(keys, values, strict=True))}
+            combo = coerce({**grid.fixed, **dict(zip(keys, values, strict=True))}, defaults)
             if not _overlap_ok(combo, defaults):
                 dropped += 1
                 continue
@@ -398,14 +558,9 @@ class Range:
 def load_ranges(name_or_path: str | Path = RANDOM_RANGES) -> dict[str, list[Any] | Range]:
     """Random-search ranges: a list is a choice; ``[min, max, type]`` is a :class:`Range`."""
     text = str(name_or_path)
-    path = (
-        Path(text)
-        if Path(text).suffix in (".yaml", ".yml", ".json")
-        else GRIDS_DIR / f"{text}.yaml"
-    )
+    path = Path(text) if is_path(text) else GRIDS_DIR / f"{text}.yaml"
     name = path.stem
-    if not path.is_file():
-        raise GridError(name, f"file {path} does not exist.")
+    _check_file(path, name, "ranges file")
     raw = _read(path, name)
     body = raw.get("ranges")
     if not isinstance(body, dict) or not body:
@@ -459,20 +614,44 @@ def ranges_as_grid(ranges: Mapping[str, list[Any] | Range], name: str = RANDOM_R
     return Grid(name=name, subgrids=[sub])
 
 
+def _whole_bounds(name: str, key: str, spec: Range) -> tuple[int, int]:
+    low, high = math.ceil(spec.low), math.floor(spec.high)
+    if low > high:
+        raise GridError(
+            name,
+            f"{key}: range [{spec.low:g}, {spec.high:g}, {spec.kind}] holds no whole number, "
+            f"but {key} takes whole numbers.",
+            f"widen the range to include a whole number, e.g. "
+            f"[{max(math.floor(spec.low), 1 if spec.kind == 'log' else 0)}, {low}, {spec.kind}].",
+            key=key,
+        )
+    return low, high
+
+
 def sample(
     ranges: Mapping[str, list[Any] | Range],
     n: int,
     seed: int = 42,
     defaults: Mapping[str, Any] | None = None,
     max_tries: int = 10_000,
+    name: str = RANDOM_RANGES,
 ) -> list[dict[str, Any]]:
     """Draw ``n`` distinct combinations from ``ranges`` (seeded).
 
-    Combinations with overlap >= window_size are redrawn. Raises :class:`GridError`
-    when the ranges cannot give ``n`` distinct combinations.
+    Combinations with overlap >= window_size are redrawn. With ``defaults`` (the
+    notebook's), a ``float`` or ``log`` range of a whole-number parameter (e.g.
+    ``dense_units: [32, 256, log]``) draws whole numbers: the draw is rounded to the
+    nearest one within the range. Raises :class:`GridError` when the ranges cannot
+    give ``n`` distinct combinations.
     """
     if n < 1:
-        raise GridError(RANDOM_RANGES, f"n_samples must be at least 1; got {n}.")
+        raise GridError(name, f"n_samples must be at least 1; got {n}.")
+    defaults = defaults or {}
+    whole = {
+        k: _whole_bounds(name, k, spec)
+        for k, spec in ranges.items()
+        if isinstance(spec, Range) and spec.kind != "int" and _is_whole_default(defaults.get(k))
+    }
     rng = random.Random(seed)
     keys = sorted(ranges)
     combos: list[dict[str, Any]] = []
@@ -484,7 +663,10 @@ def sample(
             k: (ranges[k].draw(rng) if isinstance(ranges[k], Range) else rng.choice(ranges[k]))
             for k in keys
         }
-        if not _overlap_ok(combo, defaults or {}):
+        for k, (low, high) in whole.items():
+            combo[k] = min(max(int(round(combo[k])), low), high)
+        combo = coerce(combo, defaults)
+        if not _overlap_ok(combo, defaults):
             continue
         cid = config_id(combo)
         if cid not in seen:
@@ -492,11 +674,36 @@ def sample(
             combos.append(combo)
     if len(combos) < n:
         raise GridError(
-            RANDOM_RANGES,
+            name,
             f"only {len(combos)} distinct combinations could be drawn; {n} were asked for.",
             "ask for fewer samples or widen the ranges.",
         )
     return combos
+
+
+def sample_grid(
+    grid: Grid, n: int, seed: int = 42, defaults: Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Draw ``n`` distinct combinations of ``grid`` (seeded): random search over a grid.
+
+    Every combination of the grid (see :func:`expand`) is equally likely; sub-grids
+    are respected, so a draw never mixes values of two sub-grids.
+
+    Raises
+    ------
+    GridError
+        ``n`` < 1, or more than the grid has.
+    """
+    if n < 1:
+        raise GridError(grid.name, f"n_samples must be at least 1; got {n}.")
+    combos = expand(grid, defaults).combinations
+    if n > len(combos):
+        raise GridError(
+            grid.name,
+            f"--random asks for {n} samples, but the grid has only {len(combos)} combinations.",
+            f"ask for at most {len(combos)} (--n-samples), or run the whole grid without --random.",
+        )
+    return [combos[i] for i in random.Random(seed).sample(range(len(combos)), n)]
 
 
 # --------------------------------------------------------------------------- display

@@ -1,0 +1,427 @@
+"""Check every combination of a search before any kernel starts.
+
+The training notebook checks its parameters in its first code cells
+(``check_window_params``, ``check_model_params``, ``check_training_params``,
+``check_evaluation_params``), then loads the windows (``load_windows``) and splits
+them (``make_splits``). :func:`check_combinations` calls the same functions for
+every combination of a search, so that a value the notebook would reject stops the
+search in seconds, before its first run, instead of failing one kernel per
+combination:
+
+1. the parameter checks, for every combination (microseconds each);
+2. the dataset, loaded once (the demo dataset when no folder is given);
+3. the windows of each distinct set of data parameters, through the windows cache
+   the runs read (so the work is not lost: the kernels find them there), and the
+   splits of each distinct evaluation setting of those windows, with the rules
+   training applies to them (two classes or more; no empty part; two classes or
+   more in the training part).
+
+A problem raises :class:`PreflightError` naming the first combination that has it,
+the key and the value, how many combinations share it, and the fix.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tennis_lab.grids import GridError
+
+# The notebook's parameter groups, as its first code cell builds them.
+DATA_PARAMS = (
+    "window_size", "overlap", "enable_fps_scaling", "reference_fps", "min_stroke_coverage",
+    "include_idle", "normalization", "missing_frames", "mirror_left_handed",
+)  # fmt: skip
+TRAIN_PARAMS = ("batch_size", "epochs", "early_stopping_patience", "class_weight", "augment_mirror")
+EVAL_PARAMS = ("split_by", "test_groups", "cv_folds", "val_fraction", "test_fraction")
+
+# What to do about a bad value, by parameter (else a generic fix).
+FIXES = {
+    "learning_rate": "use a positive learning rate, e.g. 0.001 (in a random search: a log "
+    "range such as [0.0001, 0.01, log]).",
+    "batch_size": "use a whole number of at least 1, e.g. 32.",
+    "epochs": "use a whole number of at least 1, or leave epochs to the notebook's default.",
+    "early_stopping_patience": "use a whole number of at least 1, e.g. 15.",
+    "dense_units": "use a whole number of at least 1, e.g. 64.",
+    "dropout_rates": "use rates from 0 up to (not including) 1, one per LSTM layer plus one "
+    "for the dense layer, e.g. [0.3, 0.3, 0.2].",
+    "lstm_layers": "give at least one layer of a positive number of units; in a grid each "
+    "value is itself a list, e.g. lstm_layers: [[64], [128, 64]].",
+    "class_weight": "use 'balanced' or null.",
+    "augment_mirror": "use true or false.",
+    "use_batch_norm": "use true or false.",
+    "use_bidirectional": "use true or false.",
+    "normalization": "use 'body' or 'none'.",
+    "missing_frames": "use 'interpolate' or 'zero'.",
+    "min_stroke_coverage": "use a share in (0, 1], e.g. 0.5.",
+    "reference_fps": "use a positive frame rate, e.g. 30.",
+    "cv_folds": "lower cv_folds, use 'loo', or add recordings of more groups.",
+}
+
+
+ONE_CLASS_FIX = (
+    "annotate strokes of at least two classes (and check the class_map of its dataset.yaml: "
+    "it may map every label to one class), or set include_idle: [true] in the grid to tell "
+    "strokes from no stroke."
+)
+
+
+class PreflightError(GridError):
+    """A combination the notebook would reject, found before any run started.
+
+    Attributes
+    ----------
+    grid, key, problem, fix
+        As :class:`tennis_lab.grids.GridError`.
+    combinations : list of int
+        The numbers (1-based, as the runs are numbered) of every combination with
+        this problem.
+    """
+
+    def __init__(
+        self,
+        grid: str | None,
+        problem: str,
+        fix: str | None = None,
+        key: str | None = None,
+        combinations: Sequence[int] = (),
+    ):
+        super().__init__(grid or "", problem, fix, key)
+        self.combinations = list(combinations)
+        if not grid:  # about the data, not a grid: no "grid ...:" prefix
+            self.args = (problem + (f" Fix: {fix}" if fix else ""),)
+
+
+@dataclass
+class Report:
+    """What :func:`check_combinations` checked: counts, time and notes for the user."""
+
+    combinations: int = 0
+    windowings: int = 0
+    splits: int = 0
+    seconds: float = 0.0
+    data_dir: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def format(self) -> str:
+        """One line: what was checked, on which data, in how long."""
+        return (
+            f"Checked {self.combinations} combination(s) before any run: "
+            f"{self.windowings} distinct windowing(s) and {self.splits} split(s) of "
+            f"{self.data_dir} in {self.seconds:.1f} s."
+        )
+
+
+@dataclass
+class _Problem:
+    key: str | None
+    value: Any
+    text: str
+    numbers: list[int]
+    where: str = ""
+    fix: str | None = None
+
+
+def _signature_defaults(func: Callable) -> dict[str, Any]:
+    return {
+        name: p.default
+        for name, p in inspect.signature(func).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
+
+
+def _fallbacks() -> dict[str, Any]:
+    """The library's own defaults, for parameters the notebook defaults leave out."""
+    from tennis_lab.evaluation import make_splits
+    from tennis_lab.model import MODEL_DEFAULTS
+    from tennis_lab.training import TRAINING_DEFAULTS
+    from tennis_lab.windows import make_windows
+
+    return {
+        **_signature_defaults(make_windows),
+        **_signature_defaults(make_splits),
+        **MODEL_DEFAULTS,
+        **TRAINING_DEFAULTS,
+        "cache_windows": True,
+    }
+
+
+def _ranges(numbers: Sequence[int]) -> str:
+    """``1-3, 7, 9-12``: the combination numbers, compactly (the first 12 runs of them)."""
+    parts: list[str] = []
+    nums = sorted(numbers)
+    start = prev = nums[0]
+    for n in [*nums[1:], None]:
+        if n is not None and n == prev + 1:
+            prev = n
+            continue
+        parts.append(str(start) if start == prev else f"{start}-{prev}")
+        if n is not None:
+            start = prev = n
+    return ", ".join(parts[:12]) + (", ..." if len(parts) > 12 else "")
+
+
+def _key_of(message: str, candidates: Sequence[str]) -> str | None:
+    """The parameter a check's message is about: the first of ``candidates`` it names."""
+    found = [
+        (m.start(), name)
+        for name in candidates
+        if (m := re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", message))
+    ]
+    return min(found)[1] if found else None
+
+
+def _check_parameters(params: Mapping[str, Any]) -> tuple[Exception, Sequence[str]] | None:
+    """The notebook's first code cell; the error and the parameters it is about, or None."""
+    from tennis_lab.evaluation import EvaluationError, check_evaluation_params
+    from tennis_lab.model import MODEL_PARAMS, ModelParamError, check_model_params
+    from tennis_lab.training import TrainingError, check_training_params
+    from tennis_lab.windows import WindowingError, check_window_params
+
+    checks: list[tuple[Callable[[], Any], Sequence[str]]] = [
+        (lambda: check_window_params(params["window_size"], params["overlap"]),
+         ("window_size", "overlap")),
+        (lambda: check_model_params({k: params[k] for k in MODEL_PARAMS}), MODEL_PARAMS),
+        (lambda: check_training_params({k: params[k] for k in TRAIN_PARAMS}), TRAIN_PARAMS),
+        (lambda: check_evaluation_params(
+            params["split_by"], params["cv_folds"], params["test_groups"]), EVAL_PARAMS),
+    ]  # fmt: skip
+    for check, names in checks:
+        try:
+            check()
+        except (WindowingError, ModelParamError, TrainingError, EvaluationError) as exc:
+            return exc, names
+    return None
+
+
+def _raise_first(
+    problems: list[_Problem], total: int, grid: str, defaults: Mapping[str, Any], failing: int
+) -> None:
+    """Raise :class:`PreflightError` for the problem of the lowest-numbered combination."""
+    if not problems:
+        return
+    first = min(problems, key=lambda p: min(p.numbers))
+    numbers = sorted(first.numbers)
+    what = f" ({first.key} = {json.dumps(first.value, default=str)})" if first.key else ""
+    problem = (
+        f"combination {numbers[0]} of {total}{what} would fail in its notebook"
+        f"{first.where}: {first.text.rstrip('.')}."
+    )
+    if len(numbers) == 1:
+        problem += " It is the only combination with this problem"
+    else:
+        problem += (
+            f" {len(numbers)} of the {total} combinations share this problem "
+            f"(combinations {_ranges(numbers)})"
+        )
+    others = failing - len(numbers)
+    problem += f"; {others} more fail other checks." if others > 0 else "."
+    problem += " Nothing was run."
+    if first.fix:
+        fix = first.fix
+    elif first.key in FIXES:
+        fix = FIXES[first.key]
+    elif first.key:
+        default = defaults.get(first.key)
+        fix = f"change {first.key} in the grid as the message says" + (
+            f" (the notebook's default is {json.dumps(default)})" if default is not None else ""
+        )
+        fix += ", or remove the combinations that have it."
+    else:
+        fix = None
+    raise PreflightError(grid, problem, fix, key=first.key, combinations=numbers)
+
+
+def _group(
+    problems: dict[str, _Problem], text: str, key: str | None, value: Any, number: int,
+    where: str = "", fix: str | None = None,
+) -> None:  # fmt: skip
+    found = problems.setdefault(text, _Problem(key, value, text, [], where, fix))
+    found.numbers.append(number)
+
+
+def resolve_data_dir(data_dir: str | Path | None) -> Path:
+    """The dataset folder a run reads: ``data_dir``, or the demo dataset (made if missing).
+
+    Raises
+    ------
+    PreflightError
+        ``data_dir`` is a file: the message says so, and which folder to give.
+    """
+    from tennis_lab.demo import ensure_demo_dataset
+
+    if not data_dir:
+        return ensure_demo_dataset()
+    root = Path(data_dir)
+    if root.exists() and not root.is_dir():
+        inside = f" (its folder is {root.parent})" if root.parent.joinpath("poses").is_dir() else ""
+        raise PreflightError(
+            None,
+            f"--data-dir {root} is a file, not a dataset folder{inside}.",
+            "give the dataset folder: the one holding poses/ and the annotations "
+            "(see docs/data-format.md).",
+            key="data_dir",
+        )
+    return root
+
+
+def check_combinations(
+    combos: Sequence[Mapping[str, Any]],
+    defaults: Mapping[str, Any],
+    data_dir: str | Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    grid: str = "grid",
+    check_data: bool = True,
+) -> Report:
+    """Check every combination of a search as its notebook would, before any run.
+
+    Parameters
+    ----------
+    combos : sequence of mapping
+        The combinations, in run order (combination ``i`` is run ``i + 1``).
+    defaults : mapping
+        The notebook's tunable parameters and defaults
+        (:func:`tennis_lab.search.tunable_defaults`).
+    data_dir : path, optional
+        The dataset folder the runs read; None or empty: the demo dataset (made first
+        if missing, as the notebook does).
+    overrides : mapping, optional
+        Values the runner gives every run (``seed``, ``epochs``).
+    grid : str
+        The grid's name, for messages.
+    check_data : bool
+        Also load the data, cut the windows and make the splits (else the parameter
+        checks only).
+
+    Returns
+    -------
+    Report
+        Counts, time taken and notes: the warnings of loading the data (such as
+        recordings without any pose) and of windowing it.
+
+    Raises
+    ------
+    PreflightError
+        The first problem by combination number: the combination, the key, the value,
+        how many combinations share the problem, and the fix.
+    tennis_lab.poses.DataFormatError
+        The dataset folder does not exist or does not load.
+    """
+    from tennis_lab.datacache import load_windows
+    from tennis_lab.evaluation import EvaluationError, make_splits
+    from tennis_lab.poses import load_dataset
+    from tennis_lab.windows import WindowingError
+
+    started = time.perf_counter()
+    report = Report(combinations=len(combos))
+    base = {**_fallbacks(), **defaults}
+    runs = [{**base, **combo, **(overrides or {})} for combo in combos]
+
+    problems: dict[str, _Problem] = {}
+    for number, params in enumerate(runs, start=1):
+        found = _check_parameters(params)
+        if found is not None:
+            exc, names = found
+            key = _key_of(str(exc), names)
+            _group(problems, str(exc), key, params.get(key), number)
+    failing = sum(len(p.numbers) for p in problems.values())
+    _raise_first(list(problems.values()), len(runs), grid, defaults, failing)
+    if not check_data or not runs:
+        report.seconds = time.perf_counter() - started
+        return report
+
+    root = resolve_data_dir(data_dir)
+    report.data_dir = str(root)
+    with warnings.catch_warnings(record=True) as caught:  # e.g. recordings without any pose
+        warnings.simplefilter("always")
+        load_dataset(root)  # DataFormatError: the folder is missing or does not load
+    report.notes.extend(dict.fromkeys(str(w.message) for w in caught))
+
+    by_data: dict[str, list[int]] = {}
+    for number, params in enumerate(runs, start=1):
+        key = json.dumps(
+            [[params[k] for k in DATA_PARAMS], bool(params["cache_windows"])], default=str
+        )
+        by_data.setdefault(key, []).append(number)
+    where = f" on the data in {root}"
+    seen_warnings: list[str] = []
+    for numbers in by_data.values():
+        params = runs[numbers[0] - 1]
+        data_params = {k: params[k] for k in DATA_PARAMS}
+        report.windowings += 1
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                windows, _ = load_windows(root, cache=bool(params["cache_windows"]), **data_params)
+        except WindowingError as exc:
+            key = _key_of(str(exc), DATA_PARAMS)
+            for n in numbers:
+                _group(problems, str(exc), key, runs[n - 1].get(key), n, where)
+            continue
+        for w in caught:
+            if str(w.message) not in seen_warnings:
+                seen_warnings.append(str(w.message))
+        if len(windows.classes) < 2:
+            only = windows.classes[0] if windows.classes else "none"
+            text = (
+                f"the dataset {root} has strokes of one class only ({only}), and a classifier "
+                "needs at least two"
+            )
+            for n in numbers:
+                _group(problems, text, None, None, n, fix=ONE_CLASS_FIX)
+            continue
+        by_eval: dict[str, list[int]] = {}
+        for n in numbers:
+            p = runs[n - 1]
+            key = json.dumps([[p[k] for k in EVAL_PARAMS], p["seed"]], default=str)
+            by_eval.setdefault(key, []).append(n)
+        for eval_numbers in by_eval.values():
+            p = runs[eval_numbers[0] - 1]
+            report.splits += 1
+            text, key = _split_problem(windows, p, make_splits, EvaluationError)
+            if text is not None:
+                for n in eval_numbers:
+                    _group(problems, text, key, runs[n - 1].get(key), n, where)
+    failing = sum(len(p.numbers) for p in problems.values())
+    _raise_first(list(problems.values()), len(runs), grid, defaults, failing)
+    report.notes.extend(f"windowing: {m}" for m in seen_warnings)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _split_problem(windows: Any, p: Mapping[str, Any], make_splits, error_type) -> tuple:
+    """(problem, key) of the splits of one evaluation setting, or (None, None)."""
+    eval_params = {
+        "split_by": p["split_by"], "test_groups": list(p["test_groups"]),
+        "cv_folds": p["cv_folds"], "val_fraction": p["val_fraction"],
+        "test_fraction": p["test_fraction"],
+    }  # fmt: skip
+    try:
+        splits = make_splits(windows, **eval_params, seed=p["seed"])
+    except error_type as exc:
+        return str(exc), _key_of(str(exc), (*EVAL_PARAMS, *DATA_PARAMS))
+    for split in splits:
+        label = f"fold {split.fold}" if split.fold is not None else "the split"
+        for part in ("train", "val", "test"):
+            if len(getattr(split, part)) == 0:
+                return (
+                    f"{label}: its {part} part has no windows; add videos or change the split",
+                    "cv_folds" if split.fold is not None else "split_by",
+                )
+        present = np.unique(windows.y[split.train])
+        if len(present) < 2:
+            return (
+                f"{label}: its train part holds only class {windows.classes[present[0]]!r}, and "
+                "a classifier needs at least two; add recordings, or change split_by or seed",
+                "split_by",
+            )
+    return None, None
