@@ -39,9 +39,16 @@ def _data_demo(args: argparse.Namespace) -> int:
 
 
 def _data_summary(args: argparse.Namespace) -> int:
+    import warnings
+
     from tennis_lab.poses import format_summary, load_dataset
 
-    print(format_summary(load_dataset(args.dir).summary()))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dataset = load_dataset(args.dir)
+    print(format_summary(dataset.summary()))
+    for warning in caught:  # e.g. recordings without any pose
+        print(f"warning: {warning.message}", file=sys.stderr)
     return 0
 
 

@@ -759,6 +759,12 @@ def load_dataset(path: str | Path) -> PoseDataset:
         ``videos.csv`` (see :func:`read_videos_csv`).
     """
     root = Path(path)
+    if root.is_file():
+        raise DataFormatError(
+            root,
+            "is a file, not a dataset folder.",
+            f"give the folder holding poses/ (this file's folder is {root.parent}).",
+        )
     if not root.is_dir():
         raise DataFormatError(
             root,

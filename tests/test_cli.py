@@ -48,6 +48,33 @@ def test_data_summary_reports_a_bad_dataset_with_the_file_and_exit_status_2(tmp_
     assert "annotations.csv" in err and "unknown video id 'nobody_01'" in err
 
 
+def test_data_summary_of_a_file_says_it_wants_the_folder(tmp_path, capsys):
+    root = tmp_path / "ds"
+    main(["data", "demo", str(root), "--players", "3", "--videos", "1", "--seconds", "20"])
+    capsys.readouterr()
+    assert main(["data", "summary", str(root / "videos.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "is a file, not a dataset folder" in err and str(root) in err
+
+
+def test_data_summary_warns_about_recordings_without_any_pose(tmp_path, capsys):
+    import numpy as np
+
+    from tennis_lab.poses import read_recording, write_recording
+
+    root = tmp_path / "ds"
+    main(["data", "demo", str(root), "--players", "3", "--videos", "1", "--seconds", "20"])
+    capsys.readouterr()
+    path = next((root / "poses").glob("*.npz"))
+    rec = read_recording(path)
+    rec.landmarks[:] = np.nan
+    write_recording(rec, path)
+    assert main(["data", "summary", str(root)]) == 0
+    captured = capsys.readouterr()
+    assert "warning: 1 of 3 recordings" in captured.err and "no pose in any frame" in captured.err
+    assert "Videos" in captured.out or "videos" in captured.out
+
+
 def test_data_import_mediapipe_with_annotations(tmp_path, capsys):
     src = tmp_path / "extracted"
     src.mkdir()
