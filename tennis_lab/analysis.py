@@ -35,12 +35,12 @@ import numpy as np
 import pandas as pd
 
 from tennis_lab import paths, tracking
-from tennis_lab.search import RUN_COLUMNS, STATUS_COMPLETED
+from tennis_lab.results import RUN_COLUMNS, STATUS_COMPLETED
 from tennis_lab.training import SELECTION_METRIC
 
 BOOKKEEPING = ("run_number", "run_id", "config_id", "status", "error", "notebook", "run_seconds")
 _TEXT_COLUMNS = ("run_id", "config_id", "error")
-_FIRST_COLUMNS = RUN_COLUMNS  # the results CSV starts with these (see tennis_lab.search)
+_FIRST_COLUMNS = RUN_COLUMNS  # the results CSV starts with these (see tennis_lab.results)
 # Results written before stroke-level scores rank by this (see selection_metric).
 VAL_WINDOW_METRIC = "val_macro_f1_score"  # validation macro F1 over windows
 LEGACY_SELECTION_METRIC = VAL_WINDOW_METRIC

@@ -45,16 +45,21 @@ import pandas as pd
 
 from tennis_lab import grids, paths, tracking
 from tennis_lab.executors import ClusterLost, ExecutorError, SequentialExecutor, make_executor
+from tennis_lab.results import (  # noqa: F401 - also the search's public names
+    RUN_COLUMNS,
+    STATUS_COMPLETED,
+    STATUS_FAILED,
+    ResultsError,
+    parent_run_name,
+    read_completed,
+    result_row,
+    results_csv_name,
+    run_name,
+    trial_file,
+    write_csv_atomic,
+)
 from tennis_lab.training import SELECTION_METRIC
 
-STATUS_COMPLETED = "COMPLETED"
-STATUS_FAILED = "FAILED"
-RUN_COLUMNS = (
-    "run_number", "run_id", "config_id", "status", "error",
-    "test_accuracy", "macro_f1_score", SELECTION_METRIC, "test_stroke_macro_f1",
-    "worst_group_macro_f1", "val_macro_f1_score", "train_macro_f1_score",
-    "training_time_minutes",
-)  # fmt: skip
 CONTROL_PARAMS = {
     "data_dir", "tracking_uri", "experiment", "parent_run_id", "search_id", "config_id",
     "run_name", "log_to_mlflow", "result_path",
@@ -271,81 +276,6 @@ def run_parameters(combo: Mapping[str, Any], overrides: Mapping[str, Any]) -> di
 # --------------------------------------------------------------------------- results table
 
 
-def write_csv_atomic(rows: list[dict[str, Any]], path: Path) -> None:
-    """Write ``rows`` to ``path`` via a temporary file and a rename: never half-written.
-
-    No rows: the header of :data:`RUN_COLUMNS` alone.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame = pd.DataFrame(rows) if rows else pd.DataFrame(columns=list(RUN_COLUMNS))
-    if not frame.empty:
-        first = [c for c in RUN_COLUMNS if c in frame.columns]
-        frame = frame[first + [c for c in frame.columns if c not in first]]
-        frame = frame.sort_values("run_number", kind="stable")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".csv.tmp")
-    os.close(fd)
-    try:
-        frame.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def read_completed(path: Path) -> dict[str, dict[str, Any]]:
-    """The COMPLETED rows of a results CSV by config id; none for a missing or empty file.
-
-    Raises
-    ------
-    SearchError
-        When the file cannot be parsed, naming it and the fix.
-    """
-    if not path.is_file():
-        return {}
-    try:
-        table = pd.read_csv(path, dtype={"config_id": str, "run_id": str, "error": str})
-    except pd.errors.EmptyDataError:  # written empty by an older version
-        return {}
-    except (OSError, ValueError) as exc:
-        raise SearchError(
-            f"cannot read the results CSV {path} ({exc}); move it away and resume: the "
-            "completed runs are found again in MLflow."
-        ) from None
-    rows = table.to_dict("records") if "status" in table.columns else []
-    return {str(r["config_id"]): r for r in rows if r["status"] == STATUS_COMPLETED}
-
-
-def _cell(value: Any) -> Any:
-    return json.dumps(value) if isinstance(value, list) else value
-
-
-def result_row(
-    number: int, cid: str, params: Mapping[str, Any], status: str, notebook: Path,
-    result: Mapping[str, Any] | None = None, error: str = "", run_id: str | None = None,
-    seconds: float | None = None,
-) -> dict[str, Any]:  # fmt: skip
-    """One CSV row: ids, status, error, every parameter, every metric, the notebook path."""
-    metrics = dict((result or {}).get("metrics", {}))
-    row: dict[str, Any] = {
-        "run_number": number,
-        "run_id": run_id or (result or {}).get("run_id") or "",
-        "config_id": cid,
-        "status": status,
-        "error": error,
-    }
-    if metrics:
-        row["macro_f1_score"] = metrics.get("macro_avg_f1_score")
-    row.update({k: _cell(v) for k, v in params.items()})
-    row.update(metrics)
-    data = (result or {}).get("data") or {}
-    if data.get("split_by"):  # what a group is, as the run resolved split_by=auto
-        row["split_by_resolved"] = data["split_by"]
-    row["notebook"] = str(notebook)
-    if seconds is not None:
-        row["run_seconds"] = round(seconds, 1)
-    return row
-
-
 # --------------------------------------------------------------------------- console
 
 
@@ -361,7 +291,7 @@ def _minutes(seconds: float) -> str:
 def format_header(number: int, total: int, params: Mapping[str, Any]) -> str:
     bar = "=" * 70
     lines = [bar, f"GRID SEARCH RUN {number}/{total}", bar, "Parameters:"]
-    lines += [f"  {k}: {_cell(v) if isinstance(v, list) else v}" for k, v in params.items()]
+    lines += [f"  {k}: {json.dumps(v) if isinstance(v, list) else v}" for k, v in params.items()]
     return "\n".join([*lines, bar])
 
 
@@ -665,7 +595,7 @@ def _record_outcome(
         text = _error_text(exc)
         run_id = tracking.record_failed_run(
             state.experiment_id, state.parent_run_id,
-            f"grid_search_{state.grid}_run_{number:03d}", dict(params), text,
+            run_name(state.grid, number), dict(params), text,
             tags={"search_id": state.search_id, "config_id": cid, "grid": state.grid},
             notebook=nb_out if nb_out.is_file() else None, tracking_uri=state.tracking_uri,
         )  # fmt: skip
@@ -691,7 +621,7 @@ def _lock_path(output_dir: Path, search_id: str) -> Path:
 
 
 def _csv_path(output_dir: Path, stamp: str) -> Path:
-    return output_dir / f"grid_search_results_{stamp}.csv"
+    return output_dir / results_csv_name(stamp)
 
 
 def _latest_search(output_dir: Path) -> str:
@@ -1059,7 +989,7 @@ def _executor(cfg: SearchConfig):
 def _start_parent(state: SearchState) -> str:
     return tracking.start_parent_run(
         state.experiment_id,
-        f"grid_search_{state.grid}_{state.search_id}",
+        parent_run_name(state.grid, state.search_id),
         tags={
             "search_id": state.search_id,
             "grid": state.grid,
@@ -1209,7 +1139,7 @@ def _rows_so_far(
             if cid in state.config_ids and cid not in rows:
                 number = state.config_ids.index(cid) + 1
                 params = run_parameters(state.combinations[number - 1], state.overrides)
-                nb = Path(state.notebooks_dir) / f"{number:03d}-{cid}.ipynb"
+                nb = trial_file(state.notebooks_dir, number, cid, ".ipynb")
                 rows[cid] = result_row(
                     number, cid, {**defaults, **params}, STATUS_COMPLETED, nb, found
                 )
@@ -1222,7 +1152,7 @@ def _specs(state: SearchState, todo: list[int], notebook: Path) -> dict[int, tup
     for i in todo:
         number, cid = i + 1, state.config_ids[i]
         params = run_parameters(state.combinations[i], state.overrides)
-        result_file = Path(state.notebooks_dir) / f"{number:03d}-{cid}.json"
+        result_file = trial_file(state.notebooks_dir, number, cid, ".json")
         result_file.unlink(missing_ok=True)
         run_params = {
             **params,
@@ -1231,10 +1161,10 @@ def _specs(state: SearchState, todo: list[int], notebook: Path) -> dict[int, tup
             "parent_run_id": state.parent_run_id,
             "search_id": state.search_id,
             "config_id": cid,
-            "run_name": f"grid_search_{state.grid}_run_{number:03d}",
+            "run_name": run_name(state.grid, number),
             "result_path": str(result_file),
         }
-        nb_out = Path(state.notebooks_dir) / f"{number:03d}-{cid}.ipynb"
+        nb_out = trial_file(state.notebooks_dir, number, cid, ".ipynb")
         specs[i] = (str(notebook), str(nb_out), run_params)
     return specs
 
@@ -1548,7 +1478,9 @@ def run_command(args, out: TextIO | None = None) -> int:
             print(show_grid(cfg), file=out or sys.stdout)
             return 0
         run_search(cfg, out)
-    except (grids.GridError, DataFormatError, WindowingError, tracking.TrackingError) as exc:
+    except (
+        grids.GridError, DataFormatError, WindowingError, tracking.TrackingError, ResultsError,
+    ) as exc:  # fmt: skip
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except SearchError as exc:  # 2: bad input, before any run; 1: the search failed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
@@ -99,6 +100,13 @@ def dataset_dir(make_dataset) -> Path:
         "ignore_labels": ["point"],
     }
     return make_dataset(recs, ROWS, config)
+
+
+def interruptible() -> None:
+    """In the child: Ctrl-C (SIGINT) as in a terminal. A shell that starts a command in
+    the background (`make test &`, CI runners) ignores SIGINT in it, and Python then
+    installs no KeyboardInterrupt handler: a test of Ctrl-C would send it in vain."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 # --------------------------------------------------------------------------- training runs

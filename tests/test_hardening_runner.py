@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import TINY_MODEL
+from conftest import TINY_MODEL, interruptible
 
 from tennis_lab import executors, search
 from tennis_lab.paths import project_root
@@ -338,7 +338,13 @@ def test_session_flags_out_of_range_are_an_error(tmp_path, capsys, flags, messag
 @pytest.mark.slow
 def test_ctrl_c_in_the_first_run_then_resume_completes(tiny_demo, tmp_path):
     cfg = config(tmp_path, tiny_demo, register_as=None)
-    proc = subprocess.Popen(command(cfg), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        command(cfg),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=interruptible,
+    )
     wait_for(lambda: kernel_running(proc.pid), what="the first run's kernel")
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
@@ -357,7 +363,13 @@ def test_ctrl_c_in_the_first_run_then_resume_completes(tiny_demo, tmp_path):
 @pytest.mark.slow
 def test_sigterm_ends_a_search_like_ctrl_c(tiny_demo, tmp_path):
     cfg = config(tmp_path, tiny_demo, grid=write_grid(tmp_path / "two.yaml", ([8], [12])))
-    proc = subprocess.Popen(command(cfg), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        command(cfg),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=interruptible,
+    )
     csvs = lambda: list(Path(cfg.output_dir).glob("grid_search_results_*.csv"))  # noqa: E731
     wait_for(lambda: csvs() and len(pd.read_csv(csvs()[0])) == 1, what="the first row")
     wait_for(lambda: kernel_running(proc.pid), what="the second run's kernel")

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import TINY_MODEL  # noqa: E402
+from conftest import TINY_MODEL, interruptible  # noqa: E402
 
 from tennis_lab.grids import GridError
 from tennis_lab.paths import notebooks_dir
@@ -260,7 +260,13 @@ def test_ctrl_c_keeps_finished_rows_and_says_how_to_resume(data, tmp_path):
         "--epochs", "2", "--output-dir", cfg.output_dir, "--reports-dir", cfg.reports_dir,
         "--tracking-uri", cfg.tracking_uri, "--experiment", "search_test", "--quiet",
     ]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        preexec_fn=interruptible,
+    )
     deadline = time.time() + 300
     while time.time() < deadline and not list(
         Path(cfg.output_dir).glob("grid_search_results_*.csv")

@@ -1,0 +1,180 @@
+"""The results of a search: trial statuses, names, the CSV's columns and its rows.
+
+One place for what the runner writes and what the analysis reads, so that neither
+imports the other: ``search -> results`` and ``analysis -> results``. Nothing here
+runs a trial.
+
+A trial is one run of the training notebook for one combination of parameters. Its
+status is one of :data:`STATUSES`, the same word in the results CSV, the MLflow tags
+and the analysis:
+
+    RUNNING     started, no outcome yet
+    COMPLETED   trained and evaluated; its metrics are in its row
+    FAILED      its notebook raised or its kernel died; the row has the error
+    PRUNED      stopped early by an adaptive strategy (its row has the scores so far)
+    KILLED      interrupted (Ctrl-C, SIGTERM, a lost worker); resume runs it again
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from tennis_lab.training import SELECTION_METRIC
+
+STATUS_RUNNING = "RUNNING"
+STATUS_COMPLETED = "COMPLETED"
+STATUS_FAILED = "FAILED"
+STATUS_PRUNED = "PRUNED"
+STATUS_KILLED = "KILLED"
+STATUSES = (STATUS_RUNNING, STATUS_COMPLETED, STATUS_FAILED, STATUS_PRUNED, STATUS_KILLED)
+
+# The results CSV starts with these columns; every parameter and metric follows.
+RUN_COLUMNS = (
+    "run_number", "run_id", "config_id", "status", "error",
+    "test_accuracy", "macro_f1_score", SELECTION_METRIC, "test_stroke_macro_f1",
+    "worst_group_macro_f1", "val_macro_f1_score", "train_macro_f1_score",
+    "training_time_minutes",
+)  # fmt: skip
+
+
+class ResultsError(RuntimeError):
+    """A results file that cannot be read; the message names it and the fix."""
+
+
+# --------------------------------------------------------------------------- names
+
+
+def run_name(grid: str, number: int) -> str:
+    """The MLflow name of a search's trial ``number``: ``grid_search_<grid>_run_007``."""
+    return f"grid_search_{grid}_run_{number:03d}"
+
+
+def parent_run_name(grid: str, search_id: str) -> str:
+    """The MLflow name of a search's parent run."""
+    return f"grid_search_{grid}_{search_id}"
+
+
+def trial_file(folder: str | os.PathLike, number: int, config_id: str, suffix: str) -> Path:
+    """A trial's file beside its executed notebook: ``<folder>/007-<config id><suffix>``."""
+    return Path(folder) / f"{number:03d}-{config_id}{suffix}"
+
+
+def results_csv_name(stamp: str) -> str:
+    """The results CSV of a search started at ``stamp``."""
+    return f"grid_search_results_{stamp}.csv"
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def _cell(value: Any) -> Any:
+    return json.dumps(value) if isinstance(value, list) else value
+
+
+def result_row(
+    number: int, cid: str, params: Mapping[str, Any], status: str, notebook: Path,
+    result: Mapping[str, Any] | None = None, error: str = "", run_id: str | None = None,
+    seconds: float | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """One CSV row: ids, status, error, every parameter, every metric, the notebook path.
+
+    Parameters
+    ----------
+    number : int
+        The trial's number in its search (1-based).
+    cid : str
+        Its config id.
+    params : mapping
+        Its parameters (lists are written as JSON text).
+    status : str
+        One of :data:`STATUSES`.
+    notebook : path
+        Its executed notebook.
+    result : mapping, optional
+        What the notebook wrote (:func:`tennis_lab.training.write_result`).
+    error, run_id, seconds
+        The error text of a failed trial, its MLflow run id, its wall time.
+    """
+    if status not in STATUSES:
+        raise ValueError(f"status must be one of {list(STATUSES)}; got {status!r}.")
+    metrics = dict((result or {}).get("metrics", {}))
+    row: dict[str, Any] = {
+        "run_number": number,
+        "run_id": run_id or (result or {}).get("run_id") or "",
+        "config_id": cid,
+        "status": status,
+        "error": error,
+    }
+    if metrics:
+        row["macro_f1_score"] = metrics.get("macro_avg_f1_score")
+    row.update({k: _cell(v) for k, v in params.items()})
+    row.update(metrics)
+    data = (result or {}).get("data") or {}
+    if data.get("split_by"):  # what a group is, as the run resolved split_by=auto
+        row["split_by_resolved"] = data["split_by"]
+    row["notebook"] = str(notebook)
+    if seconds is not None:
+        row["run_seconds"] = round(seconds, 1)
+    return row
+
+
+# --------------------------------------------------------------------------- the CSV
+
+
+def write_csv_atomic(rows: list[dict[str, Any]], path: Path) -> None:
+    """Write ``rows`` to ``path`` via a temporary file and a rename: never half-written.
+
+    No rows: the header of :data:`RUN_COLUMNS` alone. The file is readable by others
+    (mode 0644 less the umask), not the temporary file's 0600.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame = pd.DataFrame(rows) if rows else pd.DataFrame(columns=list(RUN_COLUMNS))
+    if not frame.empty:
+        first = [c for c in RUN_COLUMNS if c in frame.columns]
+        frame = frame[first + [c for c in frame.columns if c not in first]]
+        frame = frame.sort_values("run_number", kind="stable")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".csv.tmp")
+    os.close(fd)
+    try:
+        frame.to_csv(tmp, index=False)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """Every row of a results CSV; none for a missing, empty or header-only file.
+
+    Raises
+    ------
+    ResultsError
+        When the file cannot be parsed, naming it and the fix.
+    """
+    if not path.is_file():
+        return []
+    try:
+        table = pd.read_csv(path, dtype={"config_id": str, "run_id": str, "error": str})
+    except pd.errors.EmptyDataError:  # written empty by an older version
+        return []
+    except (OSError, ValueError) as exc:
+        raise ResultsError(
+            f"cannot read the results CSV {path} ({exc}); move it away and resume: the "
+            "completed runs are found again in MLflow."
+        ) from None
+    return table.to_dict("records") if "status" in table.columns else []
+
+
+def read_completed(path: Path) -> dict[str, dict[str, Any]]:
+    """The COMPLETED rows of a results CSV by config id (see :func:`read_rows`)."""
+    return {str(r["config_id"]): r for r in read_rows(path) if r["status"] == STATUS_COMPLETED}

@@ -1,0 +1,87 @@
+"""results: trial statuses, names, rows and the results CSV (no runs needed)."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tennis_lab.results import (
+    RUN_COLUMNS,
+    STATUSES,
+    ResultsError,
+    parent_run_name,
+    read_completed,
+    read_rows,
+    result_row,
+    results_csv_name,
+    run_name,
+    trial_file,
+    write_csv_atomic,
+)
+
+
+def test_statuses_are_the_five_words_of_a_trial():
+    assert STATUSES == ("RUNNING", "COMPLETED", "FAILED", "PRUNED", "KILLED")
+    with pytest.raises(ValueError, match="status must be one of"):
+        result_row(1, "abc", {}, "DONE", Path("x.ipynb"))
+
+
+def test_one_place_builds_run_notebook_and_csv_names():
+    assert run_name("small", 7) == "grid_search_small_run_007"
+    assert parent_run_name("small", "20261202_1") == "grid_search_small_20261202_1"
+    assert trial_file("runs/s1", 7, "c0ffee", ".ipynb") == Path("runs/s1/007-c0ffee.ipynb")
+    assert results_csv_name("20261202_143651") == "grid_search_results_20261202_143651.csv"
+
+
+def test_rows_round_trip_through_the_csv_with_the_guide_columns_first(tmp_path):
+    rows = [
+        result_row(2, "b2", {"lstm_layers": [64, 32]}, "FAILED", Path("2.ipynb"), error="boom"),
+        result_row(
+            1, "a1", {"lstm_layers": [128, 64], "learning_rate": 0.001}, "COMPLETED",
+            Path("1.ipynb"), result={"run_id": "r1", "metrics": {"macro_avg_f1_score": 0.9},
+                                     "data": {"split_by": "player"}}, seconds=12.34,
+        ),
+    ]  # fmt: skip
+    csv = tmp_path / "out" / "results.csv"
+    write_csv_atomic(rows, csv)
+    header = csv.read_text().splitlines()[0].split(",")
+    known = [c for c in RUN_COLUMNS if c in header]  # the guide's columns first, in order
+    assert header[: len(known)] == known and known[:5] == list(RUN_COLUMNS[:5])
+    assert "notebook" in header and "run_seconds" in header
+    back = read_rows(csv)
+    assert [r["run_number"] for r in back] == [1, 2]  # sorted by run number
+    assert back[0]["lstm_layers"] == "[128, 64]" and back[0]["macro_f1_score"] == 0.9
+    assert back[0]["split_by_resolved"] == "player" and back[0]["run_seconds"] == 12.3
+    assert list(read_completed(csv)) == ["a1"]
+
+
+def test_the_csv_is_readable_by_colleagues_not_only_its_writer(tmp_path):
+    csv = tmp_path / "results.csv"
+    old = os.umask(0o022)
+    try:
+        write_csv_atomic([], csv)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(csv.stat().st_mode) == 0o644
+    assert csv.read_text().strip() == ",".join(RUN_COLUMNS)  # no rows: the header alone
+
+
+def test_missing_empty_and_broken_files(tmp_path):
+    assert read_rows(tmp_path / "missing.csv") == []
+    (tmp_path / "empty.csv").write_text("")
+    assert read_completed(tmp_path / "empty.csv") == {}
+    (tmp_path / "broken.csv").write_text('a,b\n"unclosed,1\n')
+    with pytest.raises(ResultsError, match="cannot read the results CSV .*broken.csv"):
+        read_rows(tmp_path / "broken.csv")
+
+
+def test_analysis_reads_results_without_importing_the_runner():
+    code = "import sys, tennis_lab.analysis; print('tennis_lab.search' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
