@@ -53,6 +53,8 @@ _PLAIN_METRICS = {
     "val_macro_f1_score", "train_macro_f1_score", "test_accuracy", "test_loss",
     "macro_f1_score", "epochs_trained", "training_time_seconds", "training_time_minutes",
     "trainable_params", "inference_ms_per_window",
+    # detected strokes on whole test videos (runs that keep idle windows)
+    "test_event_precision", "test_event_recall", "test_event_f1", "test_event_macro_f1",
 }  # fmt: skip
 # What a run resolved (split_by=auto -> player, session or video): a fact of the run,
 # neither a parameter one chose nor a score.

@@ -57,6 +57,11 @@ def build_report(
 
     from tennis_lab.analysis import load_results
 
+    # The notebook's kernel runs in the project root: paths are taken from here first.
+    if search and Path(search).expanduser().exists():
+        search = str(Path(search).expanduser().resolve())
+    output_dir = Path(output_dir).expanduser().resolve() if output_dir else None
+    reports_dir = Path(reports_dir).expanduser().resolve() if reports_dir else None
     results = load_results(search, output_dir=output_dir)  # fails early, naming what is missing
     name = results.attrs.get("search_id") or Path(results.attrs.get("csv_path", "search")).stem
     folder = Path(reports_dir) if reports_dir else paths.reports_dir()

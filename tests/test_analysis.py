@@ -175,6 +175,19 @@ def test_stroke_level_metrics_and_spreads_are_metrics_not_classes_or_parameters(
     assert cross_validated(df).tolist() == [True, False]
 
 
+def test_event_scores_of_runs_with_idle_windows_are_metrics_not_parameters():
+    events = {"test_event_precision": 0.9, "test_event_recall": 0.8, "test_event_f1": 0.85,
+              "test_event_macro_f1": 0.84}  # fmt: skip
+    df = pd.DataFrame(
+        [
+            run(1, 0.8, **events, include_idle=True),
+            run(2, 0.7, **{k: v - 0.1 for k, v in events.items()}, include_idle=True),
+        ]
+    )
+    assert set(events) <= set(metric_columns(df))
+    assert parameter_columns(df) == ["include_idle"] and varied_parameters(df) == []
+
+
 def test_selection_metric_falls_back_to_the_window_level_figure_for_old_tables():
     new = pd.DataFrame([run(1, 0.8, **{WINDOW_VAL: 0.6}), run(2, 0.9, **{WINDOW_VAL: 0.5})])
     assert selection_metric(new) == SELECTION_METRIC == "val_stroke_macro_f1"

@@ -86,6 +86,14 @@ def test_names_from_the_user_are_escaped_in_the_report(searched):
         assert live not in page, live
 
 
+def test_relative_paths_are_taken_from_the_working_directory(searched, monkeypatch):
+    tmp, _ = searched
+    monkeypatch.chdir(tmp)  # the notebook's kernel runs elsewhere (the project root)
+    (csv,) = Path("output").glob("grid_search_results_*.csv")
+    html_path = build_report(str(csv), reports_dir="relative_reports", output_dir="output")
+    assert html_path == (tmp / "relative_reports" / html_path.name) and html_path.is_file()
+
+
 def test_report_is_one_html_file_with_header_leaderboard_and_figures(searched):
     tmp, rows = searched
     html_path = build_report(None, reports_dir=tmp / "reports", output_dir=tmp / "output")
