@@ -62,7 +62,7 @@ from tennis_lab.training import SELECTION_METRIC
 
 CONTROL_PARAMS = {
     "data_dir", "tracking_uri", "experiment", "parent_run_id", "search_id", "config_id",
-    "run_name", "log_to_mlflow", "result_path",
+    "run_name", "log_to_mlflow", "result_path", "initial_epoch", "checkpoint_path",
 }  # fmt: skip
 
 
@@ -193,6 +193,9 @@ def plan(
         log_to_mlflow="every run of a search logs to MLflow",
         seed="--seed sets it for every run; to compare seeds, run the search once per --seed",
         cpu_threads="the runner gives every run its share of the CPUs",
+        initial_epoch="continuing from a checkpoint is for adaptive searches (each run "
+        "of a grid trains from scratch)",
+        checkpoint_path="every run of a search would write the same file",
     )
     name = cfg.grid or ""
     if grids.is_path(name) and not cfg.random and grids.file_kind(name) == "ranges":

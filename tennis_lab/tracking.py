@@ -530,7 +530,7 @@ def log_training_run(
         for name, values in (result.history or {}).items():
             metrics += [
                 Metric(f"{HISTORY_PREFIX}{name}", float(v), now, epoch)
-                for epoch, v in enumerate(values)
+                for epoch, v in enumerate(values, start=int(getattr(result, "first_epoch", 0)))
             ]
         for fold in result.folds or []:  # each fold's figures as a series over fold numbers
             metrics += [

@@ -11,6 +11,7 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,7 +30,15 @@ TRAINING_DEFAULTS: dict[str, Any] = {
     "min_learning_rate": 1e-6,
     "class_weight": "balanced",
     "augment_mirror": False,
+    # Continuing a run (successive halving gives a trial more epochs rung by rung):
+    # initial_epoch epochs are already trained; > 0 loads the model, with its optimizer
+    # state, from checkpoint_path first. A non-empty checkpoint_path is where the run
+    # saves its trained model at the end (with cross-validation one file per fold,
+    # see fold_checkpoint).
+    "initial_epoch": 0,
+    "checkpoint_path": "",
 }
+CHECKPOINT_SUFFIX = ".keras"
 # Model selection: macro F1 over the validation split's annotated strokes (comparable
 # across windowing). The window-level figure is kept beside it as val_macro_f1_score.
 SELECTION_METRIC = "val_stroke_macro_f1"
@@ -64,11 +73,14 @@ class RunResult:
         Window level: ``val_macro_f1_score``, ``train_macro_f1_score``,
         ``test_accuracy``, ``test_loss``, ``macro_avg_*`` and ``weighted_avg_*``,
         ``<class>_precision/_recall/_f1_score/_support`` on the test windows. Costs:
-        ``epochs_trained``, ``training_time_seconds`` and ``_minutes``,
-        ``trainable_params``, ``inference_ms_per_window``. Cross-validated runs add
-        ``cv_folds`` and ``<metric>_std`` for :data:`SPREAD_METRICS`.
+        ``epochs_trained`` (every epoch the model has had, those of the checkpoint it
+        continued included), ``epochs_trained_this_run``, ``training_time_seconds``
+        and ``_minutes`` (this run's), ``trainable_params``,
+        ``inference_ms_per_window``. Cross-validated runs add ``cv_folds`` and
+        ``<metric>_std`` for :data:`SPREAD_METRICS`.
     history : dict of str to list of float
-        Per-epoch loss, accuracy, val_loss, val_accuracy, learning_rate.
+        Per-epoch loss, accuracy, val_loss, val_accuracy, learning_rate of the epochs
+        this run trained (a continued run: only the new ones).
     confusion : ndarray (classes, classes)
         Test split; rows are true classes, columns predictions.
     classes : tuple of str
@@ -91,6 +103,10 @@ class RunResult:
         What turns a raw recording into the model's input
         (:meth:`tennis_lab.windows.WindowSet.preprocessing`); the model
         standardises its input itself, so the two make a self-contained predictor.
+    first_epoch : int
+        The 0-based number of the first epoch in ``history``: 0, or the
+        ``initial_epoch`` a continued run started from (``history[k][i]`` is epoch
+        ``first_epoch + i``).
     """
 
     metrics: dict[str, float]
@@ -105,6 +121,7 @@ class RunResult:
     test_true: np.ndarray | None = None
     test_pred: np.ndarray | None = None
     preprocessing: dict[str, Any] = field(default_factory=dict)
+    first_epoch: int = 0
 
 
 def set_seed(seed: int) -> None:
@@ -165,8 +182,52 @@ def _report_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: tuple[str, 
     return {k: float(v) for k, v in out.items()}
 
 
-def check_training_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    """Training settings from ``params`` (other keys ignored), defaults filled in, validated."""
+def fold_checkpoint(checkpoint_path: str | os.PathLike, fold: int | None) -> Path:
+    """The checkpoint file of one fold: ``runs/t3.keras`` -> ``runs/t3.fold2.keras``.
+
+    Parameters
+    ----------
+    checkpoint_path : str or path
+        The run's ``checkpoint_path`` (ending in ``.keras``).
+    fold : int or None
+        1-based fold number; None (a single split): the path itself.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    path = Path(checkpoint_path)
+    if fold is None:
+        return path
+    return path.with_name(
+        f"{path.name[: -len(CHECKPOINT_SUFFIX)]}.fold{int(fold)}{CHECKPOINT_SUFFIX}"
+    )
+
+
+def check_training_params(params: Mapping[str, Any], folds: int = 1) -> dict[str, Any]:
+    """Training settings from ``params`` (other keys ignored), defaults filled in, validated.
+
+    Parameters
+    ----------
+    params : mapping
+        Any of :data:`TRAINING_DEFAULTS`.
+    folds : int
+        What :func:`tennis_lab.evaluation.check_evaluation_params` returns (1: one
+        split, k > 1: k folds, 0: leave one group out): which checkpoint files a
+        continued run reads (one per fold, :func:`fold_checkpoint`; with 0 the
+        first fold's is checked here, the others when their fold starts).
+
+    Returns
+    -------
+    dict
+        Every training setting.
+
+    Raises
+    ------
+    TrainingError
+        Naming the parameter, its value and the fix; ``initial_epoch`` > 0 without
+        its checkpoint file(s) included.
+    """
     p = {**TRAINING_DEFAULTS, **{k: params[k] for k in TRAINING_DEFAULTS if k in params}}
     for name in ("batch_size", "epochs", "early_stopping_patience", "reduce_lr_patience"):
         value = p[name]
@@ -178,7 +239,88 @@ def check_training_params(params: Mapping[str, Any]) -> dict[str, Any]:
         raise TrainingError(f"class_weight must be 'balanced' or None; got {p['class_weight']!r}.")
     if not isinstance(p["augment_mirror"], bool):
         raise TrainingError(f"augment_mirror must be True or False; got {p['augment_mirror']!r}.")
+    _check_continuation(p, folds)
     return p
+
+
+def _check_continuation(p: dict[str, Any], folds: int) -> None:
+    """``initial_epoch`` and ``checkpoint_path`` of checked training settings ``p``."""
+    start, epochs, path = p["initial_epoch"], p["epochs"], p["checkpoint_path"]
+    if isinstance(start, bool) or not isinstance(start, int | np.integer) or start < 0:
+        raise TrainingError(
+            f"initial_epoch must be a whole number >= 0 (the epochs already trained); got "
+            f"{start!r}. Use 0 to train from scratch."
+        )
+    if start >= epochs:
+        raise TrainingError(
+            f"initial_epoch={start!r} must be less than epochs={epochs!r}: epochs is the total "
+            "to reach (initial_epoch=3 with epochs=9 trains 6 more). Raise epochs above "
+            f"{start!r} or lower initial_epoch."
+        )
+    if path is None:
+        path = p["checkpoint_path"] = ""
+    if not isinstance(path, str | os.PathLike):
+        raise TrainingError(f"checkpoint_path must be a file path or ''; got {path!r}.")
+    path = p["checkpoint_path"] = os.fspath(path)
+    if path and not path.endswith(CHECKPOINT_SUFFIX):
+        raise TrainingError(
+            f"checkpoint_path must end in {CHECKPOINT_SUFFIX!r} (a Keras model file); got "
+            f"{path!r}. Use e.g. {str(Path(path).with_suffix(CHECKPOINT_SUFFIX))!r}."
+        )
+    if start == 0:
+        return
+    if not path:
+        raise TrainingError(
+            f"initial_epoch={start} continues a run from its checkpoint, but checkpoint_path is "
+            "empty. Set checkpoint_path to the file an earlier run saved, or use initial_epoch=0."
+        )
+    fold_numbers = [None] if folds == 1 else range(1, (folds or 1) + 1)
+    for fold in fold_numbers:
+        wanted = fold_checkpoint(path, fold)
+        if not wanted.is_file():
+            what = "" if fold is None else f" (fold {fold} of checkpoint_path={path!r})"
+            raise TrainingError(
+                f"initial_epoch={start} continues from checkpoint {str(wanted)!r}{what}, but "
+                "there is no such file. Run first with initial_epoch=0 and this checkpoint_path "
+                "(it saves the model there), or use initial_epoch=0 to train from scratch."
+            )
+
+
+def _load_checkpoint(path: Path, input_shape: tuple[int, ...], n_classes: int):
+    """The compiled model (optimizer state included) saved at ``path``, checked against
+    the windows it is to continue on."""
+    import keras
+
+    if not path.is_file():
+        raise TrainingError(
+            f"no checkpoint at {str(path)!r} to continue from; run first with initial_epoch=0 "
+            "and this checkpoint_path, or use initial_epoch=0."
+        )
+    try:
+        model = keras.models.load_model(str(path), compile=True)
+    except Exception as exc:  # a truncated or foreign file: say which
+        raise TrainingError(
+            f"cannot read checkpoint {str(path)!r} as a Keras model ({exc}); train it again "
+            "with initial_epoch=0."
+        ) from exc
+    saved_shape = tuple(model.input_shape[1:])
+    saved_classes = int(model.output_shape[-1])
+    if saved_shape != tuple(input_shape) or saved_classes != n_classes:
+        raise TrainingError(
+            f"checkpoint {str(path)!r} takes windows of shape {saved_shape} and predicts "
+            f"{saved_classes} classes, but this run's windows are {tuple(input_shape)} with "
+            f"{n_classes} classes: continue with the data parameters (window_size, ...) and "
+            "dataset the checkpoint was trained with, or use initial_epoch=0."
+        )
+    return model
+
+
+def _save_checkpoint(model, path: Path) -> None:
+    """Save ``model`` (with its optimizer state) to ``path``, atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name[: -len(CHECKPOINT_SUFFIX)]}.partial{CHECKPOINT_SUFFIX}")
+    model.save(str(partial))
+    os.replace(partial, path)
 
 
 def train_and_evaluate(
@@ -200,6 +342,14 @@ def train_and_evaluate(
     params : mapping
         Model parameters (see :mod:`tennis_lab.model`) and training settings
         (:data:`TRAINING_DEFAULTS`); other keys (data parameters, ids) are ignored.
+        With ``checkpoint_path``, the trained model (best validation weights) and
+        its optimizer state are saved there at the end. With ``initial_epoch`` > 0
+        the run continues that checkpoint instead of building a model: its
+        architecture, standardisation layer (not refitted), weights and optimizer
+        state (Adam moments, the learning rate ReduceLROnPlateau left) carry on,
+        and it trains epochs ``initial_epoch + 1`` to ``epochs``. Early stopping
+        and ReduceLROnPlateau start their patience afresh in every run. The path
+        is used as given (:func:`cross_validate` gives each fold its own).
     seed : int
         Same seed, same parameters and data: same metrics (on CPU).
     verbose : int
@@ -212,10 +362,18 @@ def train_and_evaluate(
     RunResult
         Window-level and stroke-level metrics (see :class:`RunResult`), with the
         test strokes scored per group.
+
+    Raises
+    ------
+    TrainingError
+        Bad training settings; an empty split; a checkpoint that is missing, not
+        a Keras model, or of other windows (shape) or classes.
     """
     import keras
 
     train_params = check_training_params(params)
+    initial_epoch = int(train_params["initial_epoch"])
+    checkpoint = Path(train_params["checkpoint_path"]) if train_params["checkpoint_path"] else None
     model_params = {k: params[k] for k in MODEL_PARAMS if k in params}
     n_classes = len(windows.classes)
     for part in ("train", "val", "test"):
@@ -235,11 +393,14 @@ def train_and_evaluate(
         # mirrored copies of the training windows: a left-handed version of every stroke
         X_train = np.concatenate([X_train, windows.mirror(X_train)])
         y_train = np.concatenate([y_train, y_train])
-    # The model's first layer standardises with the training split's statistics,
-    # so it takes raw windows, here and wherever it is used later.
-    model = build_lstm(
-        model_params, X_train.shape[1:], n_classes, standardizer=fit_standardizer(X_train)
-    )
+    if initial_epoch > 0:  # continue: the checkpoint's standardisation, weights, optimizer
+        model = _load_checkpoint(checkpoint, X_train.shape[1:], n_classes)
+    else:
+        # The model's first layer standardises with the training split's statistics,
+        # so it takes raw windows, here and wherever it is used later.
+        model = build_lstm(
+            model_params, X_train.shape[1:], n_classes, standardizer=fit_standardizer(X_train)
+        )
     weights = (
         class_weights(y_train, n_classes, "balanced")
         if train_params["class_weight"] == "balanced"
@@ -264,6 +425,7 @@ def train_and_evaluate(
         X_train,
         y_train,
         validation_data=(X_val, y_val),
+        initial_epoch=initial_epoch,
         epochs=int(train_params["epochs"]),
         batch_size=int(train_params["batch_size"]),
         class_weight=weights,
@@ -273,6 +435,9 @@ def train_and_evaluate(
     )
     training_seconds = time.perf_counter() - started
     history = {k: [float(v) for v in vals] for k, vals in fitted.history.items()}
+    if checkpoint is not None:  # after EarlyStopping restored the best weights
+        _save_checkpoint(model, checkpoint)
+    epochs_this_run = len(history.get("loss", []))
 
     predict = lambda X: model.predict(X, batch_size=256, verbose=0)  # noqa: E731
     p_train, p_val = predict(X_train).argmax(axis=1), predict(X_val).argmax(axis=1)
@@ -327,7 +492,8 @@ def train_and_evaluate(
         "test_accuracy": float(test_accuracy),
         "test_loss": float(test_loss),
         **_report_metrics(y_test, p_test, windows.classes),
-        "epochs_trained": float(len(history.get("loss", []))),
+        "epochs_trained": float(initial_epoch + epochs_this_run),
+        "epochs_trained_this_run": float(epochs_this_run),
         "training_time_seconds": training_seconds,
         "training_time_minutes": training_seconds / 60,
         "trainable_params": float(sum(int(np.prod(w.shape)) for w in model.trainable_weights)),
@@ -357,6 +523,8 @@ def train_and_evaluate(
         "test_videos": list(split.test_videos),
         "mirrored_videos": sorted(v for v, m in windows.videos.items() if m.get("mirrored")),
         "augment_mirror": bool(train_params["augment_mirror"]),
+        "initial_epoch": initial_epoch,
+        "checkpoint_path": str(checkpoint) if checkpoint is not None else "",
     }
     return RunResult(
         metrics=metrics,
@@ -370,6 +538,7 @@ def train_and_evaluate(
         test_true=np.asarray(y_test),
         test_pred=np.asarray(p_test),
         preprocessing=windows.preprocessing(),
+        first_epoch=initial_epoch,
     )
 
 
@@ -467,7 +636,10 @@ def cross_validate(
         From :func:`tennis_lab.evaluation.make_splits`: the folds (each group is
         tested once), or one split, which is :func:`train_and_evaluate` itself.
     params, seed, verbose, callbacks
-        As :func:`train_and_evaluate` (the same seed on every fold).
+        As :func:`train_and_evaluate` (the same seed on every fold). With folds,
+        each fold saves (and, with ``initial_epoch`` > 0, continues) its own
+        checkpoint, :func:`fold_checkpoint` of ``checkpoint_path``
+        (``t3.keras`` -> ``t3.fold1.keras``, ``t3.fold2.keras``, ...).
 
     Returns
     -------
@@ -489,7 +661,12 @@ def cross_validate(
     for split in splits:
         if verbose:
             print(f"\n--- {split.describe()}")
-        results.append(train_and_evaluate(windows, split, params, seed, verbose, callbacks))
+        fold_params = dict(params)
+        if params.get("checkpoint_path"):
+            fold_params["checkpoint_path"] = str(
+                fold_checkpoint(params["checkpoint_path"], split.fold or len(results) + 1)
+            )
+        results.append(train_and_evaluate(windows, split, fold_params, seed, verbose, callbacks))
     names = list(results[0].metrics)
     metrics: dict[str, float] = {}
     for name in names:
@@ -518,6 +695,7 @@ def cross_validate(
     data.update(
         cv_folds=len(splits),
         model_fold=best + 1,
+        checkpoint_paths=[r.data["checkpoint_path"] for r in results],
         test_groups=sorted({g for s in splits for g in s.test_groups}),
         test_samples=int(len(test_true)),
     )
@@ -540,6 +718,7 @@ def cross_validate(
         test_true=test_true,
         test_pred=test_pred,
         preprocessing=results[best].preprocessing,
+        first_epoch=results[best].first_epoch,
     )
 
 
@@ -551,7 +730,8 @@ def metrics_table(result: RunResult):
         SELECTION_METRIC, "test_stroke_macro_f1", "worst_group_macro_f1", "val_macro_f1_score",
         "train_macro_f1_score", "macro_avg_f1_score", "test_accuracy", "test_loss",
         "macro_avg_precision", "macro_avg_recall", "weighted_avg_f1_score", "epochs_trained",
-        "training_time_minutes", "trainable_params", "inference_ms_per_window",
+        "epochs_trained_this_run", "training_time_minutes", "trainable_params",
+        "inference_ms_per_window",
     ]  # fmt: skip
     rows = {n: [result.metrics[n], result.metrics.get(f"{n}_std")] for n in names}
     table = pd.DataFrame.from_dict(rows, orient="index", columns=["value", "std over folds"])

@@ -755,6 +755,8 @@ def test_runner_parameters_are_refused_as_set_by_the_runner(tmp_path):
         ("data_dir", "data/x", r"choose the dataset with --data-dir"),
         ("tracking_uri", "sqlite:///x.db", r"choose the MLflow store with --tracking-uri"),
         ("seed", 1, r"--seed sets it for every run"),
+        ("checkpoint_path", "m.keras", r"every run of a search would write the same file"),
+        ("initial_epoch", 2, r"continuing from a checkpoint is for adaptive searches"),
     ],
 )
 def test_plan_refuses_runner_parameters_in_a_grid(tmp_path, notebook_defaults, key, value, fix):

@@ -37,6 +37,7 @@ def test_notebook_is_committed_clean_with_every_parameter():
         "learning_rate", "batch_size", "epochs", "seed",
         "tracking_uri", "experiment", "parent_run_id", "search_id", "config_id",
         "mirror_left_handed", "augment_mirror", "split_by", "test_groups", "cv_folds",
+        "initial_epoch", "checkpoint_path",
     }  # fmt: skip
     assert expected <= names
 
@@ -193,3 +194,56 @@ def test_second_run_reuses_the_prepared_windows(executed, tiny_data, tmp_path):
     )
     after = {p: p.stat().st_mtime_ns for p in folder.glob("*.npz")}
     assert after == before  # read from the cache: nothing written, nothing new
+
+
+def _outputs(path: Path) -> str:
+    nb = nbformat.read(path, as_version=4)
+    return json.dumps([c.get("outputs", []) for c in nb.cells if c.cell_type == "code"])
+
+
+def test_a_run_continues_from_its_checkpoint(tiny_data, tmp_path):
+    """Epochs 1-2 saved to a checkpoint, then a second kernel trains epoch 3 from it."""
+    checkpoint = tmp_path / "trial.keras"
+    common = {**TINY, "data_dir": str(tiny_data), "log_to_mlflow": False,
+              "checkpoint_path": str(checkpoint)}  # fmt: skip
+    papermill.execute_notebook(
+        str(NOTEBOOK), str(tmp_path / "rung0.ipynb"), progress_bar=False,
+        parameters={**common, "result_path": str(tmp_path / "rung0.json")},
+    )  # fmt: skip
+    assert checkpoint.is_file()
+    first = read_result(tmp_path / "rung0.json")
+    assert first["metrics"]["epochs_trained"] == 2
+    assert "continuing from epoch" not in _outputs(tmp_path / "rung0.ipynb")
+
+    papermill.execute_notebook(
+        str(NOTEBOOK), str(tmp_path / "rung1.ipynb"), progress_bar=False,
+        parameters={**common, "initial_epoch": 2, "epochs": 3,
+                    "result_path": str(tmp_path / "rung1.json")},
+    )  # fmt: skip
+    text = _outputs(tmp_path / "rung1.ipynb")
+    assert f"continuing from epoch 2 of {checkpoint}" in text
+    assert "Epoch 3/3" in text and "Epoch 1/3" not in text  # only the new epoch trains
+    more = read_result(tmp_path / "rung1.json")
+    assert more["metrics"]["epochs_trained"] == 3
+    assert more["metrics"]["epochs_trained_this_run"] == 1
+    assert more["data"]["initial_epoch"] == 2
+
+
+def test_a_missing_checkpoint_fails_before_any_data_is_loaded(tmp_path):
+    missing = tmp_path / "never_saved.keras"
+    with pytest.raises(papermill.PapermillExecutionError) as info:
+        papermill.execute_notebook(
+            str(NOTEBOOK),
+            str(tmp_path / "bad.ipynb"),
+            parameters={
+                **TINY,
+                "data_dir": str(tmp_path / "no_such_dataset"),  # never reached
+                "initial_epoch": 1,
+                "checkpoint_path": str(missing),
+                "log_to_mlflow": False,
+            },
+            progress_bar=False,
+        )
+    message = str(info.value)
+    assert f"initial_epoch=1 continues from checkpoint '{missing}'" in message
+    assert "Run first with initial_epoch=0 and this checkpoint_path" in message

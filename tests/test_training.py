@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from conftest import TINY_MODEL as TINY  # noqa: E402
@@ -161,3 +163,206 @@ def test_cross_validate_means_folds_and_tests_every_group_once(data):
     assert cv.metrics["training_time_seconds"] > max(
         f["training_time_minutes"] * 60 for f in cv.folds
     )  # the sum of the folds
+
+
+# ------------------------------------------------------------ continuing from a checkpoint
+
+
+def _recorder():
+    """A Keras callback that notes the weights and optimizer step count each fit starts
+    with, and the 0-based number of every epoch it trains."""
+    import keras
+
+    class Recorder(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.starts, self.iterations, self.epochs = [], [], []
+
+        def on_train_begin(self, logs=None):
+            self.starts.append([w.copy() for w in self.model.get_weights()])
+            self.iterations.append(int(self.model.optimizer.iterations))
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epochs.append(epoch)
+
+    return Recorder()
+
+
+def _load(path):
+    import keras
+
+    return keras.models.load_model(str(path), compile=True)
+
+
+def _standardizer(model) -> list[np.ndarray]:
+    """The mean and variance of a model's standardisation layer."""
+    layer = model.get_layer("standardize")
+    return [np.asarray(layer.mean).reshape(-1), np.asarray(layer.variance).reshape(-1)]
+
+
+def _same_weights(a, b) -> bool:
+    return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+@pytest.fixture(scope="module")
+def checkpointed(data, tmp_path_factory):
+    """A fresh 2-epoch run that saved its model; a pristine copy of that checkpoint."""
+    path = tmp_path_factory.mktemp("ckpt") / "trial.keras"
+    first = train_and_evaluate(*data, {**TINY, "checkpoint_path": str(path)}, seed=3)
+    return first, path
+
+
+def _copy(path, tmp_path):
+    import shutil
+
+    return shutil.copy(path, tmp_path / path.name)
+
+
+def test_a_run_saves_its_model_with_the_optimizer_state(data, checkpointed):
+    windows, split = data
+    first, path = checkpointed
+    saved = _load(path)
+    steps = int(np.ceil(len(split.train) / TINY["batch_size"]))
+    assert int(saved.optimizer.iterations) == 2 * steps  # Adam's state is in the file
+    assert _same_weights(saved.get_weights(), first.model.get_weights())
+    assert first.first_epoch == 0 and first.data["checkpoint_path"] == str(path)
+    assert first.metrics["epochs_trained"] == first.metrics["epochs_trained_this_run"] == 2
+    assert not list(path.parent.glob("*.partial.keras"))  # written atomically
+
+
+def test_continuing_trains_only_the_new_epochs_from_the_checkpoint(data, checkpointed, tmp_path):
+    windows, split = data
+    first, original = checkpointed
+    path = _copy(original, tmp_path)
+    saved = _load(path)
+    recorder = _recorder()
+    params = {**TINY, "epochs": 4, "initial_epoch": 2, "checkpoint_path": str(path)}
+    more = train_and_evaluate(windows, split, params, seed=3, callbacks=[recorder])
+    # it starts where the checkpoint ended: its weights and its optimizer's step count
+    assert _same_weights(recorder.starts[0], saved.get_weights())
+    assert recorder.iterations == [int(saved.optimizer.iterations)]
+    # and trains epochs 3 and 4 only (0-based 2 and 3)
+    assert recorder.epochs == [2, 3] and more.first_epoch == 2
+    assert len(more.history["loss"]) == 2
+    assert more.metrics["epochs_trained"] == 4 and more.metrics["epochs_trained_this_run"] == 2
+    assert more.data["initial_epoch"] == 2
+    steps = int(np.ceil(len(split.train) / TINY["batch_size"]))
+    assert int(more.model.optimizer.iterations) == int(saved.optimizer.iterations) + 2 * steps
+    # the standardisation layer is the checkpoint's, not refitted
+    assert _same_weights(_standardizer(more.model), _standardizer(saved))
+    # not a fresh 2-epoch run (same seed and data): it went on from where that one ended
+    assert more.history["loss"] != first.history["loss"]
+    assert more.history["loss"][0] < first.history["loss"][0]
+    # the checkpoint now holds the continued model, ready for the next rung
+    assert int(_load(path).optimizer.iterations) == 4 * steps
+    assert metrics_table(more).loc["epochs_trained", "value"] == 4
+
+
+def test_a_continued_run_keeps_the_checkpoint_standardizer(data, checkpointed, tmp_path):
+    """Mirrored copies change the training windows' statistics: they are not refitted."""
+    windows, split = data
+    _, original = checkpointed
+    path = _copy(original, tmp_path)
+    saved = _standardizer(_load(path))
+    params = {**TINY, "epochs": 3, "initial_epoch": 2, "checkpoint_path": str(path),
+              "augment_mirror": True}  # fmt: skip
+    more = train_and_evaluate(windows, split, params, seed=3)
+    assert more.data["train_samples"] == 2 * len(split.train)
+    X = windows.windows(split.train)
+    refit_mean, _ = fit_standardizer(np.concatenate([X, windows.mirror(X)]))
+    assert _same_weights(_standardizer(more.model), saved)
+    assert not np.allclose(_standardizer(more.model)[0], refit_mean)  # a refit would differ
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"initial_epoch": 2}, r"initial_epoch=2 must be less than epochs=2: epochs is the total"),
+        ({"initial_epoch": 3}, r"initial_epoch=3 must be less than epochs=2"),
+        ({"initial_epoch": -1}, r"initial_epoch must be a whole number >= 0 .*; got -1"),
+        ({"initial_epoch": 1.0}, r"initial_epoch must be a whole number >= 0 .*; got 1.0"),
+        ({"initial_epoch": True}, r"initial_epoch must be a whole number >= 0 .*; got True"),
+        ({"initial_epoch": 1}, r"initial_epoch=1 continues .* but checkpoint_path is empty"),
+        ({"checkpoint_path": "model.h5"}, r"checkpoint_path must end in '.keras'.*'model.keras'"),
+        ({"checkpoint_path": 3}, r"checkpoint_path must be a file path or ''; got 3"),
+    ],
+)
+def test_bad_continuation_parameters(data, params, message):
+    with pytest.raises(TrainingError, match=message):
+        train_and_evaluate(*data, {**TINY, **params})
+
+
+def test_continuing_from_a_missing_checkpoint_names_it_and_the_fix(data, tmp_path):
+    from tennis_lab.training import check_training_params
+
+    missing = tmp_path / "never_saved.keras"
+    params = {**TINY, "initial_epoch": 1, "checkpoint_path": str(missing)}
+    fix = "there is no such file. Run first with initial_epoch=0 and this checkpoint_path"
+    with pytest.raises(TrainingError, match=f"checkpoint '{re.escape(str(missing))}'.*{fix}"):
+        check_training_params(params)  # before any data: the notebook's first cell
+    with pytest.raises(TrainingError, match=f"checkpoint '{re.escape(str(missing))}'.*{fix}"):
+        train_and_evaluate(*data, params)
+    junk = tmp_path / "junk.keras"
+    junk.write_text("not a model")
+    with pytest.raises(
+        TrainingError, match=f"cannot read checkpoint '{re.escape(str(junk))}' as a Keras model"
+    ):
+        train_and_evaluate(*data, {**params, "checkpoint_path": str(junk)})
+
+
+@pytest.mark.parametrize("other", ["window", "classes"])
+def test_a_checkpoint_of_other_windows_is_refused(data, tmp_path, other):
+    from tennis_lab.model import build_lstm
+
+    windows, split = data
+    model_params = {k: TINY[k] for k in ("lstm_layers", "dense_units", "dropout_rates")}
+    shape, n_classes = (30, windows.shape[2]), len(windows.classes)
+    if other == "window":
+        shape = (45, windows.shape[2])
+    else:
+        n_classes += 1
+    path = tmp_path / "other.keras"
+    build_lstm(model_params, shape, n_classes).save(str(path))
+    with pytest.raises(
+        TrainingError,
+        match=rf"checkpoint '{re.escape(str(path))}' takes windows of shape "
+        rf"\({shape[0]}, {shape[1]}\) and predicts {n_classes} classes, but this run's "
+        rf"windows are \(30, {windows.shape[2]}\) with {len(windows.classes)} classes: "
+        "continue with the data parameters",
+    ):
+        train_and_evaluate(
+            windows, split, {**TINY, "initial_epoch": 1, "checkpoint_path": str(path)}
+        )
+
+
+def test_cross_validation_keeps_one_checkpoint_per_fold(data, tmp_path):
+    from tennis_lab.training import check_training_params, fold_checkpoint
+
+    windows, _ = data
+    folds = make_folds(windows, 2, split_by="video", seed=2)
+    path = tmp_path / "cv.keras"
+    cross_validate(windows, folds, {**TINY, "checkpoint_path": str(path)}, seed=3)
+    per_fold = [tmp_path / "cv.fold1.keras", tmp_path / "cv.fold2.keras"]
+    assert [fold_checkpoint(path, k) for k in (1, 2)] == per_fold
+    assert all(p.is_file() for p in per_fold) and not path.exists()
+    saved = [_load(p).get_weights() for p in per_fold]
+    assert not _same_weights(*saved)  # two different models
+
+    recorder = _recorder()
+    params = {**TINY, "epochs": 3, "initial_epoch": 2, "checkpoint_path": str(path)}
+    check_training_params(params, folds=2)  # both files are there
+    more = cross_validate(windows, folds, params, seed=3, callbacks=[recorder])
+    # each fold went on from its own checkpoint
+    assert len(recorder.starts) == 2
+    assert all(_same_weights(s, w) for s, w in zip(recorder.starts, saved, strict=True))
+    assert recorder.epochs == [2, 2] and more.first_epoch == 2
+    assert more.metrics["epochs_trained"] == 3 and more.metrics["epochs_trained_this_run"] == 1
+    assert [f["epochs_trained"] for f in more.folds] == [3, 3]
+    assert more.data["checkpoint_paths"] == [str(p) for p in per_fold]
+    assert not any(
+        _same_weights(_load(p).get_weights(), w) for p, w in zip(per_fold, saved, strict=True)
+    )
+
+    per_fold[1].unlink()
+    with pytest.raises(TrainingError, match=r"cv.fold2.keras' \(fold 2 of checkpoint_path="):
+        check_training_params(params, folds=2)
