@@ -965,3 +965,126 @@ def score_detections(
     )
     scores["classes"] = strokes
     return scores
+
+
+# --------------------------------------------------------------------------- intervals and ties
+
+
+def _scores(values: Any, name: str) -> np.ndarray:
+    """A non-empty 1-D array of finite scores, or an error naming ``name``."""
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        arr = None
+    if arr is None or arr.ndim != 1 or arr.size == 0:
+        raise EvaluationError(f"{name} must be a non-empty list of numbers; got {values!r}.")
+    if not np.isfinite(arr).all():
+        raise EvaluationError(
+            f"{name} holds {float(arr[~np.isfinite(arr)][0])}; every score must be a finite "
+            "number. Leave failed runs out (their score is missing, not 0)."
+        )
+    return arr
+
+
+def _level(level: Any, name: str) -> float:
+    if isinstance(level, bool) or not isinstance(level, int | float) or not 0 < level < 1:
+        raise EvaluationError(f"{name} must be a number between 0 and 1; got {level!r}.")
+    return float(level)
+
+
+def mean_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
+    """The mean of ``values`` and its two-sided Student-t confidence interval.
+
+    ``mean -+ t(n - 1, (1 + level) / 2) * s / sqrt(n)``, with ``s`` the sample
+    standard deviation (``ddof=1``).
+
+    Parameters
+    ----------
+    values : sequence of float
+        Finite scores, e.g. a finalist's selection metric over seeds.
+    level : float
+        The confidence level, between 0 and 1.
+
+    Returns
+    -------
+    (float, float, float)
+        ``(mean, low, high)``; ``low`` and ``high`` are NaN for one value (no spread
+        to estimate), and equal the mean when every value is the same.
+    """
+    from scipy import stats
+
+    level = _level(level, "level")
+    arr = _scores(values, "values")
+    mean = float(arr.mean())
+    if arr.size < 2:
+        return mean, float("nan"), float("nan")
+    half = float(stats.t.ppf((1 + level) / 2, arr.size - 1) * arr.std(ddof=1) / np.sqrt(arr.size))
+    return mean, mean - half, mean + half
+
+
+def _same(a: float, b: float) -> bool:
+    return bool(np.isclose(a, b, rtol=1e-12, atol=1e-12))
+
+
+def worse_than_best_p(best: Sequence[float], other: Sequence[float]) -> float:
+    """One-sided Welch's t-test p-value that ``other``'s mean is below ``best``'s.
+
+    ``scipy.stats.ttest_ind(best, other, equal_var=False, alternative="greater")``.
+    Degenerate cases: with fewer than 2 values on either side the test cannot run:
+    1.0 when ``other``'s mean is not below (equal within 1e-12 counts), else NaN;
+    with no spread on both sides, 1.0 when it is not below, else 0.0 (a difference
+    without noise).
+    """
+    from scipy import stats
+
+    a, b = _scores(best, "best"), _scores(other, "other")
+    not_below = _same(a.mean(), b.mean()) or b.mean() > a.mean()
+    if a.size < 2 or b.size < 2:
+        return 1.0 if not_below else float("nan")
+    if np.ptp(a) == 0 and np.ptp(b) == 0:
+        return 1.0 if not_below else 0.0
+    with warnings.catch_warnings():  # one side without spread is fine for Welch's test
+        warnings.filterwarnings(
+            "ignore", message="Precision loss occurred", category=RuntimeWarning
+        )
+        return float(stats.ttest_ind(a, b, equal_var=False, alternative="greater").pvalue)
+
+
+def tied_with_best(groups: Mapping[str, Sequence[float]], level: float = 0.05) -> dict[str, bool]:
+    """Which configurations are statistically tied with the best.
+
+    The best is the configuration with the highest mean score (the first given
+    among equal means). Another is tied with it unless a one-sided Welch's t-test
+    (:func:`worse_than_best_p`: unequal variances; the alternative is "its mean is
+    below the best's") rejects at ``level``. One-sided, because only "worse than the
+    best" is in question. A configuration with a single value (or a best with one)
+    cannot be tested: it is tied only if its mean equals the best's. Each test is at
+    ``level``, without a correction for testing several configurations, and the best
+    is picked from the same data, so "not tied" is a little optimistic.
+
+    Parameters
+    ----------
+    groups : mapping of str to sequence of float
+        Configuration name -> its finite scores (e.g. over seeds).
+    level : float
+        The significance level, between 0 and 1.
+
+    Returns
+    -------
+    dict of str to bool
+        Every configuration, by mean score (best first, ties in the order given);
+        True: tied with the best (the best itself included).
+    """
+    level = _level(level, "level")
+    if not isinstance(groups, Mapping) or not groups:
+        raise EvaluationError(
+            f"groups must be a non-empty mapping of configuration name -> scores; got {groups!r}."
+        )
+    scores = {name: _scores(values, f"groups[{name!r}]") for name, values in groups.items()}
+    order = sorted(scores, key=lambda name: -scores[name].mean())  # stable: ties keep order
+    best = scores[order[0]]
+    out = {}
+    for name in order:
+        p = 1.0 if name == order[0] else worse_than_best_p(best, scores[name])
+        out[name] = bool(p >= level)  # NaN (untestable, unequal): not tied
+    return out

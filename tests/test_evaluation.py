@@ -554,3 +554,122 @@ def test_event_scores_nan_without_denominators_and_zero_f1_for_missed_classes():
 def test_event_scores_reject_bad_input(detected, annotated, pairs, match):
     with pytest.raises(EvaluationError, match=match):
         event_scores(detected, annotated, pairs, EVENT_CLASSES)
+
+
+# --------------------------------------------------------------------------- intervals and ties
+# (imported here, not at the top, so this section stays self-contained)
+
+
+def test_mean_interval_by_hand():
+    from tennis_lab.evaluation import mean_interval
+
+    # mean 3, s = sqrt(2.5), s / sqrt(5) = sqrt(0.5); t(4, 0.975) = 2.7764451,
+    # t(4, 0.95) = 2.1318468
+    mean, low, high = mean_interval([1, 2, 3, 4, 5])
+    half = 2.7764451051977934 * np.sqrt(0.5)
+    assert mean == 3.0
+    assert low == pytest.approx(3 - half, abs=1e-9) and high == pytest.approx(3 + half, abs=1e-9)
+    assert low == pytest.approx(1.0367568, abs=1e-6)
+    _, low90, high90 = mean_interval([5, 4, 3, 2, 1], level=0.90)
+    assert high90 - 3 == pytest.approx(2.1318467863266495 * np.sqrt(0.5), abs=1e-9)
+    assert low < low90 < high90 < high
+
+
+def test_mean_interval_of_one_value_or_no_spread():
+    from tennis_lab.evaluation import mean_interval
+
+    mean, low, high = mean_interval([0.9])
+    assert mean == 0.9 and np.isnan(low) and np.isnan(high)
+    assert mean_interval([0.9, 0.9, 0.9]) == pytest.approx((0.9, 0.9, 0.9))
+
+
+@pytest.mark.parametrize(
+    "values, level, match",
+    [
+        ([], 0.95, r"values must be a non-empty list of numbers; got \[\]"),
+        ([0.9, float("nan")], 0.95, r"values holds nan; every score must be a finite number"),
+        (["a"], 0.95, r"values must be a non-empty list of numbers"),
+        ([[0.9, 0.8]], 0.95, r"values must be a non-empty list of numbers"),
+        ([0.9, 0.8], 95, r"level must be a number between 0 and 1; got 95"),
+    ],
+)
+def test_mean_interval_rejects_bad_input(values, level, match):
+    from tennis_lab.evaluation import mean_interval
+
+    with pytest.raises(EvaluationError, match=match):
+        mean_interval(values, level=level)
+
+
+def test_welch_p_value_by_hand():
+    from tennis_lab.evaluation import worse_than_best_p
+
+    best, other = [0.90, 0.92, 0.94], [0.85, 0.95, 0.80, 0.90]
+    # variances 0.0004 and 0.0125 / 3; Welch: t = 0.045 / se, Welch-Satterthwaite df
+    v1, v2 = 0.0004 / 3, 0.0125 / 3 / 4
+    t = 0.045 / np.sqrt(v1 + v2)
+    df = (v1 + v2) ** 2 / (v1**2 / 2 + v2**2 / 3)
+    assert t == pytest.approx(1.3127849, abs=1e-6) and df == pytest.approx(3.7255919, abs=1e-6)
+    from scipy import stats
+
+    assert worse_than_best_p(best, other) == pytest.approx(stats.t.sf(t, df), abs=1e-12)
+    assert worse_than_best_p(best, other) == pytest.approx(0.1321380, abs=1e-6)  # one-sided
+    # equal variances and sizes: t = 0.1 / sqrt(2 * 0.0004 / 3) = 6.1237, df = 4
+    assert worse_than_best_p(best, [0.80, 0.82, 0.84]) == pytest.approx(0.0018011, abs=1e-6)
+
+
+def test_tied_with_best_by_hand():
+    from tennis_lab.evaluation import tied_with_best
+
+    groups = {
+        "b": [0.80, 0.82, 0.84],  # p = 0.0018: worse
+        "a": [0.90, 0.92, 0.94],  # the best (mean 0.92)
+        "c": [0.91, 0.93, 0.89],  # mean 0.91, p = 0.287: tied
+        "d": [0.85, 0.95, 0.80, 0.90],  # mean 0.875, p = 0.132: tied (noisy)
+    }
+    verdict = tied_with_best(groups)
+    assert list(verdict) == ["a", "c", "d", "b"]  # best first, by mean
+    assert verdict == {"a": True, "c": True, "d": True, "b": False}
+    assert tied_with_best(groups, level=0.15) == {"a": True, "c": True, "d": False, "b": False}
+
+
+def test_tied_with_best_single_runs_and_no_spread():
+    from tennis_lab.evaluation import tied_with_best, worse_than_best_p
+
+    # one run each: cannot test, tied only if equal
+    assert tied_with_best({"x": [0.9], "y": [0.9], "z": [0.89]}) == {
+        "x": True,
+        "y": True,
+        "z": False,
+    }
+    assert np.isnan(worse_than_best_p([0.9], [0.89]))
+    assert tied_with_best({"x": [0.9, 0.92, 0.88], "y": [0.85]}) == {"x": True, "y": False}
+    # no spread on both sides: equal means tied, a lower one worse
+    assert tied_with_best({"x": [0.9, 0.9], "y": [0.9, 0.9], "z": [0.8, 0.8]}) == {
+        "x": True,
+        "y": True,
+        "z": False,
+    }
+    # no spread on one side: Welch's test still runs on the other's variance
+    # t = (0.9 - 0.81667) / sqrt(0.015833 / 3) = 1.1471, df = 2: p = 0.1850
+    assert worse_than_best_p([0.9, 0.9, 0.9], [0.7, 0.95, 0.8]) == pytest.approx(
+        0.1850296, abs=1e-6
+    )
+    assert tied_with_best({"only": [0.5]}) == {"only": True}
+    # the first given wins a tie in mean
+    assert list(tied_with_best({"p": [0.8, 0.9], "q": [0.9, 0.8]})) == ["p", "q"]
+
+
+@pytest.mark.parametrize(
+    "groups, level, match",
+    [
+        ({}, 0.05, r"groups must be a non-empty mapping"),
+        ({"a": [0.9], "b": []}, 0.05, r"groups\['b'\] must be a non-empty list of numbers"),
+        ({"a": [0.9, float("inf")]}, 0.05, r"groups\['a'\] holds inf"),
+        ({"a": [0.9]}, 0.0, r"level must be a number between 0 and 1; got 0.0"),
+    ],
+)
+def test_tied_with_best_rejects_bad_input(groups, level, match):
+    from tennis_lab.evaluation import tied_with_best
+
+    with pytest.raises(EvaluationError, match=match):
+        tied_with_best(groups, level=level)
