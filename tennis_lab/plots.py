@@ -123,7 +123,7 @@ def confusion_matrix_figure(
 
 
 def learning_curves_figure(
-    history: Mapping[str, Sequence[float]], title: str | None = None
+    history: Mapping[str, Sequence[float]], title: str | None = None, first_epoch: int = 0
 ) -> Figure:
     """Per-epoch training curves, one panel per quantity, epochs counted from 1.
 
@@ -139,6 +139,9 @@ def learning_curves_figure(
         every panel.
     title : str, optional
         Figure title; defaults to "Learning curves".
+    first_epoch : int
+        Epochs trained before this history (a run continued from a checkpoint): its
+        first value is epoch ``first_epoch + 1``.
 
     Returns
     -------
@@ -181,13 +184,13 @@ def learning_curves_figure(
     val_loss = np.asarray(history.get("val_loss", ()), dtype=float)
     if val_loss.size and not np.isnan(val_loss).all():
         i = int(np.nanargmin(val_loss))
-        best = (i + 1, float(val_loss[i]))
+        best = (first_epoch + i + 1, float(val_loss[i]))
 
     palette = sns.color_palette()
     for ax, (name, keys) in zip(axes, panels, strict=True):
         for k, (key, label) in enumerate(keys):
             values = np.asarray(history[key], dtype=float)
-            epochs = np.arange(1, values.size + 1)
+            epochs = np.arange(first_epoch + 1, first_epoch + values.size + 1)
             style = {"drawstyle": "steps-post"} if key == "learning_rate" else {"marker": "."}
             color = palette[2] if key == "learning_rate" else palette[k]
             ax.plot(epochs, values, label=label, color=color, **style)

@@ -204,6 +204,15 @@ def test_learning_curves_plot_history_values_against_epochs_from_one():
         np.testing.assert_array_equal(line.get_xdata(), np.arange(1, len(HISTORY[key]) + 1))
 
 
+def test_learning_curves_of_a_continued_run_count_on_from_its_first_epoch():
+    history = {"loss": [0.5, 0.4], "val_loss": [0.6, 0.55]}
+    fig = learning_curves_figure(history, first_epoch=3)
+    (line, *_) = fig.axes[0].get_lines()
+    assert list(line.get_xdata()) == [4, 5]
+    best = [ln for ln in fig.axes[0].get_lines() if ln.get_linestyle() == "--"]
+    assert best and list(best[0].get_xdata())[0] == 5
+
+
 def test_learning_curves_mark_best_epoch_at_argmin_val_loss_in_every_panel():
     fig = learning_curves_figure(HISTORY)
     best_epoch = int(np.argmin(HISTORY["val_loss"])) + 1
