@@ -676,14 +676,6 @@ def _whole_default(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _overlap_ok(combo: Mapping[str, Any], defaults: Mapping[str, Any]) -> bool:
-    window = combo.get("window_size", defaults.get("window_size"))
-    overlap = combo.get("overlap", defaults.get("overlap"))
-    if isinstance(window, int | float) and isinstance(overlap, int | float):
-        return overlap < window
-    return True
-
-
 def _sqlite_url(storage: str | Path) -> str:
     text = str(storage)
     if text.startswith("sqlite:"):
@@ -874,7 +866,7 @@ class TPEStrategy(Strategy):
         for combo in itertools.product(*values):
             params = dict(zip(self._distributions, combo, strict=True))
             decoded = self._decode(params)
-            if _overlap_ok(decoded, self.defaults):
+            if grids.overlap_ok(decoded, self.defaults):
                 out.setdefault(grids.config_id(decoded), params)
         return out
 
@@ -896,7 +888,7 @@ class TPEStrategy(Strategy):
                 self.study.sampler = self._tpe
             combo = self._decode(trial.params)
             cid = grids.config_id(combo)
-            if not _overlap_ok(combo, self.defaults):
+            if not grids.overlap_ok(combo, self.defaults):
                 trial.set_user_attr(ROLE_ATTR, "invalid")
                 self.study.tell(trial, state=TrialState.FAIL)
             elif cid in self._pending or cid in self._known:

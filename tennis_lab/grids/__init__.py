@@ -466,7 +466,8 @@ def config_id(params: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical(params).encode()).hexdigest()[:12]
 
 
-def _overlap_ok(combo: Mapping[str, Any], defaults: Mapping[str, Any]) -> bool:
+def overlap_ok(combo: Mapping[str, Any], defaults: Mapping[str, Any]) -> bool:
+    """Whether ``combo`` (with ``defaults`` for what it leaves out) has overlap < window_size."""
     window = combo.get("window_size", defaults.get("window_size"))
     overlap = combo.get("overlap", defaults.get("overlap"))
     if isinstance(window, int | float) and isinstance(overlap, int | float):
@@ -515,7 +516,7 @@ def expand(grid: Grid, defaults: Mapping[str, Any] | None = None) -> Expansion:
         keys = sorted(sub)
         for values in itertools.product(*(sub[k] for k in keys)):
             combo = coerce({**grid.fixed, **dict(zip(keys, values, strict=True))}, defaults)
-            if not _overlap_ok(combo, defaults):
+            if not overlap_ok(combo, defaults):
                 dropped += 1
                 continue
             cid = config_id(combo)
@@ -666,7 +667,7 @@ def sample(
         for k, (low, high) in whole.items():
             combo[k] = min(max(int(round(combo[k])), low), high)
         combo = coerce(combo, defaults)
-        if not _overlap_ok(combo, defaults):
+        if not overlap_ok(combo, defaults):
             continue
         cid = config_id(combo)
         if cid not in seen:
