@@ -117,7 +117,11 @@ def _load(path: Path) -> tuple[WindowSet, dict]:
 
 
 def load_windows(
-    data_dir: str | Path, cache: bool = True, cache_dir: str | Path | None = None, **params: Any
+    data_dir: str | Path,
+    cache: bool = True,
+    cache_dir: str | Path | None = None,
+    dataset: Any = None,
+    **params: Any,
 ) -> tuple[WindowSet, dict]:
     """Windows of a dataset and its summary, from the cache when possible.
 
@@ -129,6 +133,9 @@ def load_windows(
         Read and write the cache; False always recomputes.
     cache_dir : path, optional
         Default ``<project>/.cache/windows``.
+    dataset : PoseDataset, optional
+        ``data_dir`` already loaded (by a caller that windows it several ways): used on
+        a cache miss instead of reading the folder again.
     **params
         Passed to :func:`tennis_lab.windows.make_windows`.
 
@@ -148,7 +155,7 @@ def load_windows(
             return _load(path)
         except (OSError, ValueError, KeyError):
             path.unlink(missing_ok=True)  # a broken entry is rebuilt below
-    dataset = load_dataset(data_dir)
+    dataset = dataset if dataset is not None else load_dataset(data_dir)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         windows = make_windows(dataset, **params)

@@ -30,7 +30,6 @@ for such a model, a confidence ``threshold`` keeps only the confident stretches.
 from __future__ import annotations
 
 import math
-import os
 import re
 import tempfile
 import warnings
@@ -57,7 +56,14 @@ from tennis_lab.tracking import (
     MODEL_METADATA_KEY,
     resolve_tracking_uri,
 )
-from tennis_lab.windows import IDLE, WindowingError, covering_starts, cut_windows, prepare_frames
+from tennis_lab.tracking import client as tracking_client
+from tennis_lab.windows import (
+    IDLE,
+    covering_starts,
+    cut_windows,
+    prepare_frames,
+    stroke_frames,
+)
 
 DEFAULT_MODEL = f"models:/{DEFAULT_MODEL_NAME}@{CHAMPION_ALIAS}"
 # Columns of a stroke timeline, one row per detected stroke.
@@ -158,12 +164,10 @@ def resolve_model_uri(model: str | Path | None) -> str:
 
 def _download(uri: str, tracking_uri: str | None) -> Path:
     """A local copy of the MLflow model at ``uri`` (``runs:/`` or ``models:/``)."""
-    from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
     store = resolve_tracking_uri(tracking_uri)
-    client = MlflowClient(store, registry_uri=store)
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a few small files
+    client = tracking_client(store)
     target = tempfile.mkdtemp(prefix="tennis_lab_model_")
     try:
         if uri.startswith("models:/"):
@@ -494,14 +498,14 @@ def no_idle_note(model: StrokeModel, threshold: float) -> str | None:
 
 
 def annotated_strokes(
-    rows: pd.DataFrame, classes: Sequence[str], scale: float
+    rows: pd.DataFrame, classes: Sequence[str], scale: float, n_frames: int
 ) -> dict[str, np.ndarray]:
     """Annotation rows of one recording on the model's timeline (as training places them).
 
-    ``scale`` is the model's frames per recording frame; labels must be in ``classes``.
+    ``scale`` is the model's frames per recording frame and ``n_frames`` the length of
+    that timeline; labels must be in ``classes``.
     """
-    start = np.round(rows["start_frame"].to_numpy() * scale).astype(np.int64)
-    end = np.maximum(np.round(rows["end_frame"].to_numpy() * scale).astype(np.int64), start + 1)
+    start, end = stroke_frames(rows["start_frame"], rows["end_frame"], scale, n_frames)
     labels = [list(classes).index(c) for c in rows["label"]]
     return {"start": start, "end": end, "label": np.array(labels, dtype=np.int64)}
 
@@ -565,7 +569,9 @@ def event_evaluation(
             min_frames=min_frames, source=f"{data_dir}/poses/{video_id}.npz",
         )  # fmt: skip
         rows = dataset.annotations[dataset.annotations["video_id"] == video_id]
-        timeline.annotated = annotated_strokes(rows, classes, timeline.timeline_fps / rec.fps)
+        timeline.annotated = annotated_strokes(
+            rows, classes, timeline.timeline_fps / rec.fps, len(timeline.frame_probs)
+        )
         timelines[video_id] = timeline
         tolerance_frames = int(round(tolerance_seconds * timeline.timeline_fps))
         if progress is not None:
@@ -639,7 +645,6 @@ __all__ = [
     "StrokeModel",
     "Timeline",
     "TIMELINE_COLUMNS",
-    "WindowingError",
     "event_evaluation",
     "format_scores",
     "load_model",
@@ -773,8 +778,9 @@ def predict_command(args, out=None) -> int:
                     file=out,
                 )
             timeline.annotated = annotated_strokes(
-                rows[known], model.classes, timeline.timeline_fps / rec.fps
-            )
+                rows[known], model.classes, timeline.timeline_fps / rec.fps,
+                len(timeline.frame_probs),
+            )  # fmt: skip
         timelines.append(timeline)
         seconds += rec.duration_seconds
         counts = timeline.strokes["label"].value_counts()

@@ -343,7 +343,7 @@ def check_combinations(
     report.data_dir = str(root)
     with warnings.catch_warnings(record=True) as caught:  # e.g. recordings without any pose
         warnings.simplefilter("always")
-        load_dataset(root)  # DataFormatError: the folder is missing or does not load
+        dataset = load_dataset(root)  # DataFormatError: the folder is missing or does not load
     report.notes.extend(dict.fromkeys(str(w.message) for w in caught))
 
     by_data: dict[str, list[int]] = {}
@@ -361,7 +361,9 @@ def check_combinations(
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                windows, _ = load_windows(root, cache=bool(params["cache_windows"]), **data_params)
+                windows, _ = load_windows(
+                    root, cache=bool(params["cache_windows"]), dataset=dataset, **data_params
+                )
         except WindowingError as exc:
             key = _key_of(str(exc), DATA_PARAMS)
             for n in numbers:

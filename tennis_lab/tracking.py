@@ -215,13 +215,18 @@ def _artifact_location(uri: str, experiment: str) -> str | None:
     return (db.parent / ARTIFACTS_DIRNAME / folder).as_uri()
 
 
-def _client(tracking_uri: str | None = None):
+def client(tracking_uri: str | None = None):
+    """An MLflow client of the store (:func:`resolve_tracking_uri`), its registry too."""
     from mlflow import MlflowClient
 
     # a run's artifacts are a few small files: no progress bars (in a notebook or a
     # report they would be widgets)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    return MlflowClient(tracking_uri=resolve_tracking_uri(tracking_uri))
+    store = resolve_tracking_uri(tracking_uri)
+    return MlflowClient(tracking_uri=store, registry_uri=store)
+
+
+_client = client
 
 
 def ensure_experiment(name: str = DEFAULT_EXPERIMENT, tracking_uri: str | None = None) -> str:

@@ -454,6 +454,20 @@ def window_starts(n_frames: int, window_size: int, stride: int) -> np.ndarray:
     return np.arange(0, n_frames - window_size + 1, stride, dtype=np.int64)
 
 
+def stroke_frames(
+    start: Any, end: Any, scale: float, n_frames: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Annotated strokes (recording frames, end exclusive) on a prepared timeline.
+
+    Scaled by ``scale`` (frames of the timeline per recording frame) and rounded;
+    every stroke keeps at least one frame and lies within the ``n_frames`` frames.
+    """
+    s0 = np.round(np.asarray(start, dtype=float) * scale).astype(np.int64)
+    s1 = np.maximum(np.round(np.asarray(end, dtype=float) * scale).astype(np.int64), s0 + 1)
+    s1 = np.minimum(s1, n_frames)
+    return np.minimum(s0, s1 - 1), s1
+
+
 def covering_starts(n_frames: int, window_size: int, stride: int) -> np.ndarray:
     """Window starts every ``stride`` frames, plus one aligned to the end when needed.
 
@@ -706,10 +720,7 @@ def make_windows(
         base += length
         longest = max(longest, length)
         strokes = annotations[annotations["video_id"] == video_id]
-        s0 = np.round(strokes["start_frame"].to_numpy() * scale).astype(np.int64)
-        s1 = np.maximum(np.round(strokes["end_frame"].to_numpy() * scale).astype(np.int64), s0 + 1)
-        s1 = np.minimum(s1, length)
-        s0 = np.minimum(s0, s1 - 1)
+        s0, s1 = stroke_frames(strokes["start_frame"], strokes["end_frame"], scale, length)
         codes = np.array([code_of[c] for c in strokes["label"]], dtype=np.int64)
         stroke_parts["video"].append(np.full(len(codes), video_id, dtype=object))
         stroke_parts["start"].append(s0)
