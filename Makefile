@@ -36,6 +36,28 @@ endif
 ifdef TRACKING_URI
 GRID_FLAGS += --tracking-uri $(TRACKING_URI)
 endif
+# Adaptive searches: `make grid GRID=small STRATEGY=halving MAX_EPOCHS=27 FINALISTS=3 REPEATS=5`
+ifdef STRATEGY
+GRID_FLAGS += --strategy $(STRATEGY)
+endif
+ifdef N_TRIALS
+GRID_FLAGS += --n-trials $(N_TRIALS)
+endif
+ifdef MIN_EPOCHS
+GRID_FLAGS += --min-epochs $(MIN_EPOCHS)
+endif
+ifdef MAX_EPOCHS
+GRID_FLAGS += --max-epochs $(MAX_EPOCHS)
+endif
+ifdef ETA
+GRID_FLAGS += --eta $(ETA)
+endif
+ifdef FINALISTS
+GRID_FLAGS += --finalists $(FINALISTS)
+endif
+ifdef REPEATS
+GRID_FLAGS += --repeats $(REPEATS)
+endif
 
 .PHONY: help setup test test-fast lint bench grid grids show-grid report predict evaluate promote demo data-summary train mlflow-ui lab clean
 
@@ -63,7 +85,7 @@ lint: $(STAMP) ## check style with ruff
 bench: $(STAMP) ## run the benchmarks under bench/ (prints ratios measured in one run)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
-grid: $(STAMP) ## run a search: GRID=minimal (default)|small|...|path, RANDOM=1 N=30, MAX_RUNS=20, RESUME=1, WORKERS=2
+grid: $(STAMP) ## run a search: GRID=minimal (default)|small|...|path, RANDOM=1 N=30, STRATEGY=halving|hyperband|tpe, FINALISTS=3 REPEATS=5, MAX_RUNS=20, RESUME=1, WORKERS=2
 	$(VENV)/bin/tennis-lab grid $(GRID_FLAGS)
 
 grids: $(STAMP) ## list the predefined grids and their sizes

@@ -1,10 +1,16 @@
 """Where a search's runs execute: in order here, or on Dask workers.
 
-An executor takes a job function and a list of items, calls ``job(item, cpu_threads)``
-for each and yields ``(item, error)`` as each job ends, ``error`` being None or the
-exception it raised; jobs may end out of order. ``cpu_threads`` is the job's share
-of its machine's cores (0: no limit, the job has the machine to itself). Nothing here
-knows about grids or notebooks.
+An executor calls ``job(item, cpu_threads)`` for items and reports ``(item, error)``
+as each job ends, ``error`` being None or the exception it raised; jobs may end out
+of order. ``cpu_threads`` is the job's share of its machine's cores (0: no limit, the
+job has the machine to itself). Two ways to use one:
+
+- ``run(job, items)``: every item, yielding ``(item, error)`` as each ends;
+- ``submit(job, item)`` then ``next_done()``: the caller decides what to start as
+  results come in (an adaptive search), keeping at most ``workers`` jobs in flight;
+  ``in_flight`` counts the jobs submitted and not yet returned by ``next_done``.
+
+Nothing here knows about grids or notebooks.
 
 - :class:`SequentialExecutor`: one job after the other, in this process.
 - :class:`DaskExecutor`: a ``LocalCluster`` of single-threaded worker processes on this
@@ -17,7 +23,7 @@ knows about grids or notebooks.
 from __future__ import annotations
 
 import os
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -56,20 +62,38 @@ def machine_cores() -> int:
 
 
 class SequentialExecutor:
-    """Run jobs one after the other in this process."""
+    """Run jobs one after the other in this process.
+
+    ``submit`` queues a job; ``next_done`` runs the first queued one, here and now.
+    """
 
     workers = 1
 
+    def __init__(self) -> None:
+        self._queue: deque[tuple[Job, Any]] = deque()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._queue)
+
+    def submit(self, job: Job, item: Any) -> None:
+        self._queue.append((job, item))
+
+    def next_done(self) -> tuple[Any, BaseException | None]:
+        """Run the oldest submitted job; ``(item, error)``. IndexError when none is queued."""
+        job, item = self._queue.popleft()
+        try:
+            job(item, 0)
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # a failed job is an outcome, not a crash
+            return item, exc
+        return item, None
+
     def run(self, job: Job, items: Iterable[Any]) -> Iterator[tuple[Any, BaseException | None]]:
         for item in items:
-            try:
-                job(item, 0)
-            except KeyboardInterrupt:
-                raise
-            except Exception as exc:  # a failed job is an outcome, not a crash
-                yield item, exc
-            else:
-                yield item, None
+            self.submit(job, item)
+            yield self.next_done()
 
     def close(self) -> None:
         pass
@@ -117,6 +141,57 @@ class DaskExecutor:
                 )
             self.client = Client(self.cluster)
         self.workers = sum(self.slots_per_host().values()) or 1
+        self._slots: dict[str, int] | None = None
+        self._futures: dict[Any, Any] = {}  # future -> item, submitted and not returned
+        self._done: Any = None  # a distributed.as_completed over them
+        self._submitted = 0
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._futures)
+
+    def submit(self, job: Job, item: Any) -> None:
+        from distributed import as_completed
+
+        if self._slots is None:
+            self._slots = dict(self.slots_per_host())
+        future = self.client.submit(
+            _in_worker, job, item, self._slots, pure=False, key=f"run-{self._submitted}"
+        )
+        self._submitted += 1
+        self._futures[future] = item
+        if self._done is None:
+            self._done = as_completed([future])
+        else:
+            self._done.add(future)
+
+    def next_done(self) -> tuple[Any, BaseException | None]:
+        """Wait for a submitted job to end; ``(item, error)``.
+
+        Raises
+        ------
+        ClusterLost
+            The scheduler went away (the jobs in flight are neither done nor failed).
+        IndexError
+            When nothing is in flight.
+        """
+        if not self._futures:
+            raise IndexError("next_done: no job in flight")
+        future = next(self._done)
+        item = self._futures.pop(future)
+        try:
+            future.result()
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:
+            if getattr(exc, "reason", None) == "scheduler-connection-lost":
+                raise ClusterLost(
+                    f"the Dask scheduler at {self.scheduler or 'the local cluster'} went "
+                    "away while runs were under way (connection lost); restart it and its "
+                    "workers, then resume the search"
+                ) from None
+            return item, exc
+        return item, None
 
     def advice(self) -> list[str]:
         """Settings of an existing cluster that hurt a search, each with its fix."""
@@ -148,28 +223,10 @@ class DaskExecutor:
         return slots
 
     def run(self, job: Job, items: Iterable[Any]) -> Iterator[tuple[Any, BaseException | None]]:
-        from distributed import as_completed
-
-        slots = dict(self.slots_per_host())
-        futures = {}
-        for n, item in enumerate(items):
-            future = self.client.submit(_in_worker, job, item, slots, pure=False, key=f"run-{n}")
-            futures[future] = item
-        for future in as_completed(futures):
-            try:
-                future.result()
-            except KeyboardInterrupt:
-                raise
-            except Exception as exc:
-                if getattr(exc, "reason", None) == "scheduler-connection-lost":
-                    raise ClusterLost(
-                        f"the Dask scheduler at {self.scheduler or 'the local cluster'} went "
-                        "away while runs were under way (connection lost); restart it and its "
-                        "workers, then resume the search"
-                    ) from None
-                yield futures[future], exc
-            else:
-                yield futures[future], None
+        for item in items:
+            self.submit(job, item)
+        while self._futures:
+            yield self.next_done()
 
     def close(self) -> None:
         import logging

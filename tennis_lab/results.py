@@ -35,9 +35,15 @@ STATUS_PRUNED = "PRUNED"
 STATUS_KILLED = "KILLED"
 STATUSES = (STATUS_RUNNING, STATUS_COMPLETED, STATUS_FAILED, STATUS_PRUNED, STATUS_KILLED)
 
+PHASE_SEARCH = "search"  # a run the strategy asked for
+PHASE_REPEAT = "repeat"  # a finalist re-run with another seed (--finalists, --repeats)
+
 # The results CSV starts with these columns; every parameter and metric follows.
+# One row per run: an adaptive search runs a trial once per rung (same run_number
+# and trial, rung 0, 1, ...); ``epochs_budget`` is the epoch that run trained up to.
 RUN_COLUMNS = (
     "run_number", "run_id", "config_id", "status", "error",
+    "strategy", "trial", "rung", "epochs_budget", "phase",
     "test_accuracy", "macro_f1_score", SELECTION_METRIC, "test_stroke_macro_f1",
     "worst_group_macro_f1", "val_macro_f1_score", "train_macro_f1_score",
     "training_time_minutes",
@@ -51,9 +57,13 @@ class ResultsError(RuntimeError):
 # --------------------------------------------------------------------------- names
 
 
-def run_name(grid: str, number: int) -> str:
-    """The MLflow name of a search's trial ``number``: ``grid_search_<grid>_run_007``."""
-    return f"grid_search_{grid}_run_{number:03d}"
+def run_name(grid: str, number: int, rung: int = 0) -> str:
+    """The MLflow name of a search's trial ``number`` at ``rung``.
+
+    ``grid_search_<grid>_run_007``; a later rung of an adaptive search adds it:
+    ``grid_search_<grid>_run_007_rung1``.
+    """
+    return f"grid_search_{grid}_run_{number:03d}" + (f"_rung{rung}" if rung else "")
 
 
 def parent_run_name(grid: str, search_id: str) -> str:
@@ -61,9 +71,29 @@ def parent_run_name(grid: str, search_id: str) -> str:
     return f"grid_search_{grid}_{search_id}"
 
 
-def trial_file(folder: str | os.PathLike, number: int, config_id: str, suffix: str) -> Path:
-    """A trial's file beside its executed notebook: ``<folder>/007-<config id><suffix>``."""
-    return Path(folder) / f"{number:03d}-{config_id}{suffix}"
+def trial_file(
+    folder: str | os.PathLike, number: int, config_id: str, suffix: str, rung: int = 0
+) -> Path:
+    """A trial's file beside its executed notebook: ``<folder>/007-<config id><suffix>``.
+
+    A later rung adds it: ``<folder>/007-<config id>-rung1<suffix>``.
+    """
+    return Path(folder) / f"{number:03d}-{config_id}{f'-rung{rung}' if rung else ''}{suffix}"
+
+
+def row_key(row: Mapping[str, Any]) -> tuple[int, int]:
+    """``(trial, rung)`` of a results row: what identifies a run within its search.
+
+    Rows of older searches (no ``trial`` / ``rung`` column) are ``(run_number, 0)``.
+    """
+
+    def whole(value: Any, default: int) -> int:
+        if value is None or (isinstance(value, float) and value != value):
+            return default
+        return int(value)
+
+    number = whole(row.get("run_number"), 0)
+    return whole(row.get("trial"), number), whole(row.get("rung"), 0)
 
 
 def results_csv_name(stamp: str) -> str:
@@ -139,7 +169,8 @@ def write_csv_atomic(rows: list[dict[str, Any]], path: Path) -> None:
     if not frame.empty:
         first = [c for c in RUN_COLUMNS if c in frame.columns]
         frame = frame[first + [c for c in frame.columns if c not in first]]
-        frame = frame.sort_values("run_number", kind="stable")
+        order = ["run_number"] + (["rung"] if "rung" in frame.columns else [])
+        frame = frame.sort_values(order, kind="stable")
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".csv.tmp")
     os.close(fd)
     try:

@@ -1,23 +1,30 @@
-"""The search runner: one papermill execution of notebooks/train.ipynb per combination.
+"""The search runner: a strategy decides which runs to make, papermill makes them.
 
 ``run_search(SearchConfig(...))`` (the ``tennis-lab grid`` command):
 
-1. loads the grid (or samples the random-search ranges) and validates it against the
-   notebook's own parameters before anything runs;
+1. loads the grid (or the random-search or TPE ranges), validates it against the
+   notebook's own parameters and checks every combination on the data before
+   anything runs;
 2. creates the MLflow store, experiment and a parent run for the search;
-3. executes the notebook once per combination in a fresh kernel, keeping each
-   executed notebook under ``reports/runs/<search id>/`` and logging it to the
-   combination's child run;
-4. rewrites the results CSV after every run (atomically), prints progress with the
+3. drives a strategy (:mod:`tennis_lab.strategies`: grid, random, halving,
+   hyperband, tpe) by ask and tell: each asked run executes the training notebook in
+   a fresh kernel (at most ``workers`` at once), keeping its executed notebook under
+   ``reports/runs/<search id>/`` and logging it to its child run, and its score is
+   told back; successive halving and Hyperband continue a promoted trial from its
+   previous rung's checkpoint;
+4. with ``finalists`` and ``repeats``, re-runs the top configurations with other
+   seeds and says which are statistically tied with the best;
+5. rewrites the results CSV after every run (atomically), prints progress with the
    elapsed and remaining time, and a summary at the end.
 
-A failed combination is a row with status FAILED and its error; the search goes
-on. ``--resume`` skips the combinations already completed (by config id) in the
-CSV or in MLflow, and marks children left RUNNING by an interrupted search KILLED.
+A failed run is a row with status FAILED and its error; the search goes on. A trial
+stopped at a rung is PRUNED. ``--resume`` carries on after a crash, a kill or Ctrl-C:
+the strategy's state is saved after every ask and tell, results found in the CSV or
+in MLflow are not run again, children left RUNNING are marked KILLED and run again.
 
 Every check happens before the first kernel starts and before the parent run is
-created: the grid, the paths (made absolute from the working directory: kernels run
-elsewhere), the tracking store, the Dask scheduler, and the search's lock
+created: the grid, the flags, the paths (made absolute from the working directory:
+kernels run elsewhere), the tracking store, the Dask scheduler, and the search's lock
 (``<output>/searches/<search id>.lock``: one process per search). Ctrl-C and SIGTERM
 keep the rows so far, mark the parent run KILLED and print how to resume.
 """
@@ -28,6 +35,7 @@ import ast
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -43,27 +51,48 @@ from typing import Any, TextIO
 
 import pandas as pd
 
-from tennis_lab import grids, paths, tracking
+from tennis_lab import grids, paths, strategies, tracking
 from tennis_lab.executors import ClusterLost, ExecutorError, SequentialExecutor, make_executor
 from tennis_lab.results import (  # noqa: F401 - also the search's public names
+    PHASE_REPEAT,
+    PHASE_SEARCH,
     RUN_COLUMNS,
     STATUS_COMPLETED,
     STATUS_FAILED,
+    STATUS_KILLED,
+    STATUS_PRUNED,
     ResultsError,
     parent_run_name,
     read_completed,
+    read_rows,
     result_row,
     results_csv_name,
+    row_key,
     run_name,
     trial_file,
     write_csv_atomic,
 )
+from tennis_lab.strategies import TrialSpec
 from tennis_lab.training import SELECTION_METRIC
 
 CONTROL_PARAMS = {
     "data_dir", "tracking_uri", "experiment", "parent_run_id", "search_id", "config_id",
     "run_name", "log_to_mlflow", "result_path", "initial_epoch", "checkpoint_path",
 }  # fmt: skip
+
+STRATEGIES = ("grid", "random", "halving", "hyperband", "tpe")
+FIXED_STRATEGIES = ("grid", "random")  # a list of combinations decided before any run
+ADAPTIVE_STRATEGIES = ("halving", "hyperband")  # budget epochs rung by rung
+STRATEGY_TITLES = {
+    "grid": "GRID SEARCH", "random": "RANDOM SEARCH", "halving": "SUCCESSIVE HALVING",
+    "hyperband": "HYPERBAND", "tpe": "TPE SEARCH",
+}  # fmt: skip
+DEFAULT_N_TRIALS = 30
+DEFAULT_MIN_EPOCHS = 3
+DEFAULT_ETA = 3
+TIE_LEVEL = 0.05  # the one-sided Welch's t-test of finalists against the best
+INTERVAL_LEVEL = 0.95
+TPE_PREFLIGHT = 10  # combinations drawn from TPE's ranges to check on the data first
 
 
 class SearchError(RuntimeError):
@@ -107,6 +136,13 @@ class SearchConfig:
     scheduler: str | None = None  # address of an existing Dask scheduler
     register_as: str | None = tracking.DEFAULT_MODEL_NAME  # None: do not register the best
     new_parent: bool = False  # with resume: a new parent run when the old one is gone
+    strategy: str | None = None  # one of STRATEGIES; None: grid (random with --random)
+    n_trials: int | None = None  # tpe: trials in all (default DEFAULT_N_TRIALS)
+    min_epochs: int | None = None  # halving, hyperband: the first rung's epochs
+    max_epochs: int | None = None  # halving, hyperband: the last rung's (the notebook's)
+    eta: int | None = None  # halving, hyperband: epochs x eta per rung, 1/eta go on
+    finalists: int | None = None  # re-run the top K configurations ...
+    repeats: int | None = None  # ... with N other seeds each, for a verdict
 
 
 @dataclass
@@ -126,6 +162,11 @@ class SearchState:
     overrides: dict[str, Any] = field(default_factory=dict)
     started: str = ""
     settings: dict[str, Any] = field(default_factory=dict)  # see _SETTINGS; resume keeps them
+    strategy: str = "grid"
+    # halving, hyperband, tpe: Strategy.state(), saved after every ask and tell
+    strategy_state: dict[str, Any] | None = None
+    # the finalists' repeats (TrialSpec.to_dict()), once the search phase has ended
+    repeat_specs: list[dict[str, Any]] | None = None
 
 
 # --------------------------------------------------------------------------- notebook
@@ -155,6 +196,124 @@ def tunable_defaults(notebook: str | Path) -> dict[str, Any]:
 # --------------------------------------------------------------------------- planning
 
 
+def strategy_of(cfg: SearchConfig) -> str:
+    """The strategy ``cfg`` runs: ``--strategy``, else random with ``--random``, else grid.
+
+    Raises
+    ------
+    SearchError
+        An unknown strategy, or ``--random`` with one that does not sample.
+    """
+    name = cfg.strategy or ("random" if cfg.random else "grid")
+    if name not in STRATEGIES:
+        raise SearchError(
+            f"--strategy {name!r} is not one of {', '.join(STRATEGIES)}; e.g. --strategy halving."
+        )
+    if cfg.random and name == "tpe":
+        raise SearchError(
+            "--random draws combinations up front; --strategy tpe proposes its own from the "
+            "ranges. Drop --random (give the ranges file with --grid)."
+        )
+    return name
+
+
+def _check_strategy_flags(cfg: SearchConfig, strategy: str) -> None:
+    """Refuse a flag that the strategy does not use, or a value it cannot take."""
+    adaptive = strategy in ADAPTIVE_STRATEGIES
+    for flag, value, owner, ok in (
+        ("--min-epochs", cfg.min_epochs, "halving or hyperband", adaptive),
+        ("--max-epochs", cfg.max_epochs, "halving or hyperband", adaptive),
+        ("--eta", cfg.eta, "halving or hyperband", adaptive),
+        ("--n-trials", cfg.n_trials, "tpe", strategy == "tpe"),
+    ):
+        if value is not None and not ok:
+            raise SearchError(f"{flag} goes with --strategy {owner}; this search is {strategy}.")
+    for flag, value, least in (
+        ("--min-epochs", cfg.min_epochs, 1), ("--max-epochs", cfg.max_epochs, 1),
+        ("--eta", cfg.eta, 2), ("--n-trials", cfg.n_trials, 1),
+        ("--finalists", cfg.finalists, 1), ("--repeats", cfg.repeats, 2),
+    ):  # fmt: skip
+        if value is not None and value < least:
+            why = " (an interval needs two scores)" if flag == "--repeats" else ""
+            raise SearchError(f"{flag} must be at least {least}{why}; got {value}.")
+    if (cfg.finalists is None) != (cfg.repeats is None):
+        raise SearchError(
+            "--finalists K and --repeats N go together: the top K configurations are re-run "
+            "with N other seeds each (e.g. --finalists 3 --repeats 5)."
+        )
+    if adaptive and cfg.epochs is not None:
+        raise SearchError(
+            f"--epochs sets every run's epochs, but --strategy {strategy} budgets them rung by "
+            f"rung: use --max-epochs {cfg.epochs} (and --min-epochs for the first rung)."
+        )
+
+
+def epoch_budget(cfg: SearchConfig, defaults: Mapping[str, Any]) -> tuple[int, int, int]:
+    """``(min_epochs, max_epochs, eta)`` of an adaptive search, defaults filled in.
+
+    max_epochs defaults to the notebook's ``epochs``; min_epochs to
+    :data:`DEFAULT_MIN_EPOCHS` (at most max_epochs); eta to :data:`DEFAULT_ETA`.
+    """
+    max_epochs = cfg.max_epochs if cfg.max_epochs is not None else int(defaults["epochs"])
+    min_epochs = (
+        cfg.min_epochs if cfg.min_epochs is not None else min(DEFAULT_MIN_EPOCHS, max_epochs)
+    )
+    if min_epochs > max_epochs:
+        raise SearchError(
+            f"--min-epochs {min_epochs} is above --max-epochs {max_epochs}; the first rung "
+            "cannot train more than the last."
+        )
+    return min_epochs, max_epochs, cfg.eta if cfg.eta is not None else DEFAULT_ETA
+
+
+def tpe_ranges(cfg: SearchConfig) -> tuple[dict[str, Any], str]:
+    """The ranges TPE searches, and where they come from.
+
+    ``--grid`` names a ranges file (``random`` or nothing: the built-in ranges), or a
+    grid of one sub-grid, whose value lists become choices.
+    """
+    name = cfg.grid or grids.RANDOM_RANGES
+    if name == grids.RANDOM_RANGES or (grids.is_path(name) and grids.file_kind(name) == "ranges"):
+        return grids.load_ranges(name), name
+    grid = grids.load_grid(name)
+    if len(grid.subgrids) != 1:
+        raise grids.GridError(
+            grid.name,
+            f"it has {len(grid.subgrids)} sub-grids; TPE needs one space of choices.",
+            "give a ranges file (see grids/random.yaml) or a grid of one sub-grid.",
+        )
+    choices = {k: [v] for k, v in grid.fixed.items()}
+    choices.update({k: list(v) for k, v in grid.subgrids[0].items()})
+    return choices, f"grid {grid.name!r}"
+
+
+def _describe_budget(strategy: str, combos: list[dict], budget: tuple[int, int, int]) -> str:
+    """The rungs an adaptive search plans, and their epochs against the full grid's."""
+    low, high, eta = budget
+    if strategy == "halving":
+        rungs = strategies.HalvingStrategy(combos, low, high, eta).plan()
+        epochs, start, shown = 0, 0, []
+        for n, upto in rungs:
+            epochs += n * (upto - start)
+            start = upto
+            shown.append(f"{n} x {upto}")
+        what = f"rungs of trials x epochs {', '.join(shown)}"
+    else:
+        brackets = strategies.HyperbandStrategy(combos, low, high, eta)
+        epochs = 0
+        for bracket in brackets.brackets:
+            start = 0
+            for n, upto in bracket.plan():
+                epochs += n * (upto - start)
+                start = upto
+        what = f"{len(brackets.brackets)} bracket(s) of successive halving"
+    return (
+        f"{STRATEGY_TITLES[strategy].capitalize()} over {len(combos)} combinations (eta {eta}, "
+        f"{low} to {high} epochs): {what}; at most {epochs} epochs of training, the full grid "
+        f"{len(combos) * high}."
+    )
+
+
 def plan(
     cfg: SearchConfig, defaults: Mapping[str, Any], check: bool = True
 ) -> tuple[grids.Grid, list[dict], dict]:
@@ -166,7 +325,9 @@ def plan(
         With ``random``, ``grid`` says what to sample: ``random`` (or the default grid
         name, or nothing) for the built-in ranges, a ranges file (``.yaml``, ``.yml`` or
         ``.json`` with ``ranges``), or a grid (a predefined name or a grid file), whose
-        combinations are then sampled (:func:`tennis_lab.grids.sample_grid`).
+        combinations are then sampled (:func:`tennis_lab.grids.sample_grid`). With the
+        strategy tpe, the combinations are a sample of its ranges (:func:`tpe_ranges`)
+        to check on the data; TPE proposes its own as it goes.
     defaults : mapping
         The notebook's tunable parameters (:func:`tunable_defaults`).
     check : bool
@@ -181,10 +342,13 @@ def plan(
     tennis_lab.poses.DataFormatError
         The dataset does not exist or does not load.
     SearchError
-        A bad ``max_runs`` or ``epochs``.
+        A bad flag: ``max_runs``, ``epochs``, a strategy's flags.
     """
     from tennis_lab import preflight
 
+    strategy = strategy_of(cfg)
+    _check_strategy_flags(cfg, strategy)
+    sampling = strategy == "random" or (cfg.random and strategy != "grid")
     runner = {name: "the search runner sets it for every run" for name in CONTROL_PARAMS}
     runner.update(
         data_dir="choose the dataset with --data-dir",
@@ -197,20 +361,41 @@ def plan(
         "of a grid trains from scratch)",
         checkpoint_path="every run of a search would write the same file",
     )
+    if strategy in ADAPTIVE_STRATEGIES:
+        runner["epochs"] = (
+            f"--strategy {strategy} budgets the epochs rung by rung; set --min-epochs and "
+            "--max-epochs instead"
+        )
     name = cfg.grid or ""
-    if grids.is_path(name) and not cfg.random and grids.file_kind(name) == "ranges":
+    if strategy == "tpe":
+        pass
+    elif grids.is_path(name) and not sampling and grids.file_kind(name) == "ranges":
         raise grids.GridError(
             Path(name).stem,
             f"{name} holds random-search ranges, not a grid.",
             "add --random to sample from it, or write a 'grid' of value lists.",
         )
-    if name == grids.RANDOM_RANGES and not cfg.random:
+    elif name == grids.RANDOM_RANGES and not sampling:
         raise grids.GridError(
             name,
             "'random' is the built-in ranges of random search, not a grid.",
             "add --random to sample from them, or give a grid with --grid.",
         )
-    if cfg.random:
+    if strategy == "tpe":
+        ranges, source = tpe_ranges(cfg)
+        grid = grids.ranges_as_grid(ranges, name=Path(source).stem if grids.is_path(source)
+                                    else (cfg.grid or grids.RANDOM_RANGES))  # fmt: skip
+        grids.validate_grid(grid, defaults, runner)
+        n_trials = cfg.n_trials or DEFAULT_N_TRIALS
+        combos = grids.sample(
+            ranges, min(n_trials, TPE_PREFLIGHT), seed=cfg.seed, defaults=defaults,
+            name=grid.name,
+        )  # fmt: skip
+        print(
+            f"TPE search: {n_trials} trials over the ranges of {source} (seed {cfg.seed}); "
+            f"{len(combos)} drawn from them are checked on the data first."
+        )
+    elif sampling:
         if name in ("", grids.RANDOM_RANGES):
             kind, source = "ranges", grids.RANDOM_RANGES
         elif grids.is_path(name):
@@ -262,9 +447,19 @@ def plan(
         replaced = sorted({c["epochs"] for c in combos if "epochs" in c})
         if replaced:
             print(f"Note: --epochs {cfg.epochs} replaces the grid's epochs {replaced}.")
+    checked = dict(overrides)
+    if strategy in ADAPTIVE_STRATEGIES:
+        budget = epoch_budget(cfg, defaults)
+        print(_describe_budget(strategy, combos, budget))
+        checked["epochs"] = budget[1]
+    if cfg.finalists:
+        print(
+            f"Then the top {cfg.finalists} configuration(s) are re-run with {cfg.repeats} other "
+            f"seeds each, for a verdict with {INTERVAL_LEVEL:.0%} intervals."
+        )
     if check and combos:
         data_dir = str(Path(cfg.data_dir).resolve()) if cfg.data_dir else None
-        report = preflight.check_combinations(combos, defaults, data_dir, overrides, grid=grid.name)
+        report = preflight.check_combinations(combos, defaults, data_dir, checked, grid=grid.name)
         print(report.format())
         for note in report.notes:
             print(f"Note: {note}")
@@ -291,9 +486,14 @@ def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.1f} min"
 
 
-def format_header(number: int, total: int, params: Mapping[str, Any]) -> str:
+def format_header(
+    number: int, total: int, params: Mapping[str, Any], title: str = "GRID SEARCH",
+    note: str = "",
+) -> str:  # fmt: skip
+    """The banner before a run: its number, what it is (``note``) and its parameters."""
     bar = "=" * 70
-    lines = [bar, f"GRID SEARCH RUN {number}/{total}", bar, "Parameters:"]
+    lines = [bar, f"{title} RUN {number}/{total}" + (f"  ({note})" if note else ""), bar]
+    lines.append("Parameters:")
     lines += [f"  {k}: {json.dumps(v) if isinstance(v, list) else v}" for k, v in params.items()]
     return "\n".join([*lines, bar])
 
@@ -323,10 +523,33 @@ def _group_word(row: Mapping[str, Any]) -> str:
     return by if by in ("player", "session", "video") else "group"
 
 
+def _budget(row: Mapping[str, Any]) -> float:
+    value = row.get("epochs_budget")
+    return float("inf") if value is None or value == "" or pd.isna(value) else float(value)
+
+
 def ranked_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Completed rows, best first by the selection metric (ties: the earlier run)."""
-    done = [r for r in rows if r["status"] == STATUS_COMPLETED]
-    return sorted(done, key=lambda r: (-float(r.get(SELECTION_METRIC) or 0), r["run_number"]))
+    """The search's completed trials, best first.
+
+    One row per trial: its last rung's (a promoted trial's earlier rungs trained
+    fewer epochs). Repeats of finalists are left out. Trials that trained to more
+    epochs rank first (a score after 3 epochs is not comparable to one after 27),
+    then by the selection metric, then the earlier run.
+    """
+    last: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        if row.get("phase", PHASE_SEARCH) not in (PHASE_SEARCH, None) and not pd.isna(
+            row.get("phase")
+        ):
+            continue
+        trial, rung = row_key(row)
+        if trial not in last or row_key(last[trial])[1] < rung:
+            last[trial] = row
+    done = [r for r in last.values() if r["status"] == STATUS_COMPLETED]
+    return sorted(
+        done,
+        key=lambda r: (-_budget(r), -float(r.get(SELECTION_METRIC) or 0), r["run_number"]),
+    )
 
 
 def register_champion(
@@ -334,12 +557,16 @@ def register_champion(
 ) -> tuple[Any, dict[str, Any]] | None:
     """Register the best run's model as a version of ``name``; the alias champion on it.
 
+    The best run is the top of :func:`ranked_rows`; with finalists, the best-scoring
+    repeat of the finalist with the best mean (:func:`best_finalist_row`).
     Returns (model version, best row), or None when no run completed.
     """
-    ranked = ranked_rows(rows)
-    if not ranked:
-        return None
-    best = ranked[0]
+    best = best_finalist_row(rows)
+    if best is None:
+        ranked = ranked_rows(rows)
+        if not ranked:
+            return None
+        best = ranked[0]
     version = tracking.register_model(
         best["run_id"], name, tracking.CHAMPION_ALIAS,
         tags={"search_id": state.search_id, "grid": state.grid,
@@ -350,15 +577,128 @@ def register_champion(
     return version, best
 
 
+FINALIST_COLUMNS = (
+    "finalist", "finalist_trial", "finalist_mean", "finalist_ci_low", "finalist_ci_high",
+    "finalist_repeats", "tied_with_best",
+)  # fmt: skip
+
+
+def _repeat_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in rows if r.get("phase") == PHASE_REPEAT]
+
+
+def finalist_verdict(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each finalist's mean, interval and tie with the best, from its repeats' rows.
+
+    Returns
+    -------
+    list of dict
+        Best mean first: ``config_id``, ``finalist_trial`` (its trial in the search),
+        ``scores``, ``mean``, ``low``, ``high`` (the :data:`INTERVAL_LEVEL` Student-t
+        interval; NaN with one score), ``tied`` (a one-sided Welch's t-test at
+        :data:`TIE_LEVEL` does not find it worse than the best) and ``p`` (that
+        test's p-value; 1 for the best). Finalists with no scored repeat are left out.
+    """
+    from tennis_lab.evaluation import mean_interval, tied_with_best, worse_than_best_p
+
+    groups: dict[str, list[float]] = {}
+    origin: dict[str, Any] = {}
+    for row in _repeat_rows(rows):
+        score = row.get(SELECTION_METRIC)
+        origin.setdefault(row["config_id"], row.get("finalist_trial"))
+        if row["status"] == STATUS_COMPLETED and score is not None and not pd.isna(score):
+            groups.setdefault(row["config_id"], []).append(float(score))
+    if not groups:
+        return []
+    tied = tied_with_best(groups, level=TIE_LEVEL)
+    best = groups[next(iter(tied))]
+    out = []
+    for cid, is_tied in tied.items():
+        mean, low, high = mean_interval(groups[cid], INTERVAL_LEVEL)
+        p = 1.0 if groups[cid] is best else worse_than_best_p(best, groups[cid])
+        out.append({
+            "config_id": cid, "finalist_trial": origin.get(cid), "scores": groups[cid],
+            "mean": mean, "low": low, "high": high, "tied": is_tied, "p": p,
+        })  # fmt: skip
+    return out
+
+
+def best_finalist_row(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The best-scoring repeat of the finalist with the best mean (None without finalists)."""
+    verdict = finalist_verdict(rows)
+    if not verdict:
+        return None
+    cid = verdict[0]["config_id"]
+    mine = [
+        r for r in _repeat_rows(rows) if r["config_id"] == cid and r["status"] == STATUS_COMPLETED
+    ]
+    return max(mine, key=lambda r: (float(r[SELECTION_METRIC]), -r["run_number"]))
+
+
+def _interval(entry: Mapping[str, Any]) -> str:
+    if pd.isna(entry["low"]):
+        return f"{entry['mean']:.4f} (one score: no interval)"
+    return f"{entry['mean']:.4f} [{entry['low']:.4f}, {entry['high']:.4f}]"
+
+
+def verdict_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """The summary's finalists block: each finalist's mean and interval, and the verdict."""
+    verdict = finalist_verdict(rows)
+    if not verdict:
+        return []
+    n = max(len(v["scores"]) for v in verdict)
+    lines = [
+        "",
+        f"🎯 FINALISTS (re-run with {n} other seeds; mean and {INTERVAL_LEVEL:.0%} interval of "
+        "validation macro F1 over strokes):",
+    ]
+    for rank, entry in enumerate(verdict, 1):
+        how = (
+            "best"
+            if rank == 1
+            else "tied with the best"
+            if entry["tied"]
+            else f"worse than the best (p = {entry['p']:.3f})"
+        )
+        lines.append(
+            f"   {rank}. trial {entry['finalist_trial']}: {_interval(entry)} over "
+            f"{len(entry['scores'])} seeds, {how}"
+        )
+    tied = [e for e in verdict if e["tied"]]
+    test = f"one-sided Welch's t-test at the {TIE_LEVEL:.0%} level"
+    if len(verdict) == 1:
+        lines.append("   Verdict: one finalist; nothing to compare it with.")
+    elif len(tied) > 1:
+        names = ", ".join(f"trial {e['finalist_trial']}" for e in tied)
+        lines.append(
+            f"   Verdict: TIED. {names} are statistically tied ({test}): these scores do not "
+            "separate them; the champion below is the first of equals."
+        )
+    else:
+        lines.append(
+            f"   Verdict: trial {verdict[0]['finalist_trial']} is ahead of the other finalists "
+            f"({test})."
+        )
+    return lines
+
+
 def format_summary(rows: list[dict[str, Any]], csv_path: Path, seconds: float, param_names) -> str:
-    """The final summary: CSV, best by validation macro F1 with its test figures, top 5."""
+    """The final summary: CSV, best by validation macro F1 with its test figures, top 5.
+
+    With finalists, their means, intervals and the verdict follow.
+    """
     bar = "=" * 70
-    done = [r for r in rows if r["status"] == STATUS_COMPLETED]
-    failed = [r for r in rows if r["status"] != STATUS_COMPLETED]
+    search = [r for r in rows if r.get("phase") != PHASE_REPEAT]
+    ranked = ranked_rows(rows)
+    pruned = [r for r in search if r["status"] == STATUS_PRUNED]
+    failed = [r for r in rows if r["status"] in (STATUS_FAILED, STATUS_KILLED)]
     lines = [bar, "GRID SEARCH COMPLETE!", bar, "", f"✅ Results saved to: {csv_path}"]
-    lines.append(f"   {len(done)} completed, {len(failed)} failed")
-    if done:
-        ranked = ranked_rows(done)
+    lines.append(
+        f"   {len(ranked)} completed, {len(failed)} failed"
+        + (f", {len(pruned)} pruned at a rung" if pruned else "")
+        + (f", {len(_repeat_rows(rows))} finalist repeats" if _repeat_rows(rows) else "")
+    )
+    if ranked:
         best = ranked[0]
         lines += [
             "",
@@ -376,13 +716,16 @@ def format_summary(rows: list[dict[str, Any]], csv_path: Path, seconds: float, p
         lines += [f"     {k}: {best[k]}" for k in param_names if k in best]
         lines += ["", "📈 TOP 5 MODELS (by validation macro F1 over strokes):"]
         for r in ranked[:5]:
+            budget = _budget(r)
             lines.append(
                 f"   {r['run_number']:>3}. ValF1={_score(r, SELECTION_METRIC)}, "
                 f"TestF1={_score(r, 'test_stroke_macro_f1')}, "
                 f"Worst={_score(r, 'worst_group_macro_f1')}, "
                 f"Acc={float(r['test_accuracy']):.4f}, "
                 f"Time={float(r['training_time_minutes']):.1f}min"
+                + (f", Epochs={int(budget)}" if budget != float("inf") else "")
             )
+    lines += verdict_lines(rows)
     if failed:
         lines += ["", "❌ FAILED RUNS (grouped by error):"]
         for error, n in Counter(r["error"] or "unknown error" for r in failed).most_common():
@@ -556,28 +899,57 @@ def expected_cost(params: Mapping[str, Any], features: int = 132) -> float:
     return per_frame * p["window_size"] / stride
 
 
+@dataclass
+class _Job:
+    """One run of a search: its spec and everything the runner derives from it."""
+
+    spec: TrialSpec
+    phase: str
+    cid: str
+    params: dict[str, Any]  # the notebook's tunable parameters of this run
+    full_params: dict[str, Any]  # with the notebook's defaults: the CSV's columns
+    notebook: Path  # the executed notebook
+    result_file: Path
+    name: str  # the MLflow run name
+    extra: dict[str, Any]  # the CSV's trial columns (strategy, trial, rung, ...)
+    label: str = ""  # "Run 3/12", "Trial 3 rung 1 (9 epochs)", "Repeat run 13 (...)"
+    item: tuple = ()  # what the executor runs: (notebook, executed notebook, parameters)
+    started: float | None = None  # when it began here (sequential runs)
+
+    @property
+    def tags(self) -> dict[str, Any]:
+        return {k: v for k, v in self.extra.items() if v is not None and v != ""}
+
+
 def _record_outcome(
-    state: SearchState, number: int, cid: str, full_params: Mapping[str, Any],
-    params: Mapping[str, Any], nb_out: Path, result_file: Path, error: BaseException | None,
-    seconds: float | None, total: int, say: Callable[[str], None],
+    state: SearchState, job: _Job, error: BaseException | None, seconds: float | None,
+    say: Callable[[str], None],
 ) -> dict[str, Any]:  # fmt: skip
     """The CSV row of a finished job; completes its MLflow child, or records it FAILED."""
     try:
         if error is not None:
             raise error
-        result = json.loads(result_file.read_text(encoding="utf-8"))
+        result = json.loads(job.result_file.read_text(encoding="utf-8"))
         row = result_row(
-            number, cid, full_params, STATUS_COMPLETED, nb_out, result, seconds=seconds
-        )
+            job.spec.trial, job.cid, job.full_params, STATUS_COMPLETED, job.notebook, result,
+            seconds=seconds,
+        )  # fmt: skip
+        row.update(job.extra)
         child = result["run_id"]
-        tracking.log_artifact(child, nb_out, "notebook", state.tracking_uri)
+        tracking.log_artifact(child, job.notebook, "notebook", state.tracking_uri)
         tracking.set_tags(
-            child, {"grid": state.grid, "status": STATUS_COMPLETED}, state.tracking_uri
+            child, {"grid": state.grid, "status": STATUS_COMPLETED, **job.tags}, state.tracking_uri
         )
         m = result["metrics"]
         worst = min(result.get("groups") or [{}], key=lambda g: g.get("macro_f1", 1.0))
+        continued = (
+            f"   Epochs: {job.spec.initial_epoch} -> {int(m['epochs_trained'])} (continued from "
+            f"rung {job.spec.rung - 1})\n"
+            if job.spec.initial_epoch and "epochs_trained" in m
+            else ""
+        )
         say(
-            f"\n✅ Run {number}/{total} complete:\n"
+            f"\n✅ {job.label} complete:\n"
             f"   Test Accuracy: {m['test_accuracy']:.4f}\n"
             f"   Macro F1-Score: {_score(m, 'test_stroke_macro_f1')} on test strokes "
             f"(validation {_score(m, SELECTION_METRIC)}; "
@@ -588,28 +960,33 @@ def _record_outcome(
                 if worst.get("group")
                 else ""
             )
+            + continued
             + f"   Training Time: {m['training_time_minutes']:.2f} min\n"
             f"   MLflow Run ID: {result['run_id']}"
         )
         return row
     except KeyboardInterrupt:
         raise
-    except Exception as exc:  # a failed combination is data, not a crash
+    except Exception as exc:  # a failed run is data, not a crash
         text = _error_text(exc)
         run_id = tracking.record_failed_run(
-            state.experiment_id, state.parent_run_id,
-            run_name(state.grid, number), dict(params), text,
-            tags={"search_id": state.search_id, "config_id": cid, "grid": state.grid},
-            notebook=nb_out if nb_out.is_file() else None, tracking_uri=state.tracking_uri,
+            state.experiment_id, state.parent_run_id, job.name, dict(job.params), text,
+            tags={"search_id": state.search_id, "config_id": job.cid, "grid": state.grid,
+                  **job.tags},
+            notebook=job.notebook if job.notebook.is_file() else None,
+            tracking_uri=state.tracking_uri,
         )  # fmt: skip
-        log = kernel_log_path(nb_out)
+        log = kernel_log_path(job.notebook)
         say(
-            f"\n❌ Run {number}/{total} FAILED: {text}\n   Notebook: {nb_out}"
+            f"\n❌ {job.label} FAILED: {text}\n   Notebook: {job.notebook}"
             + (f"\n   Kernel log: {log}" if log.is_file() else "")
         )
-        return result_row(
-            number, cid, full_params, STATUS_FAILED, nb_out, None, text, run_id, seconds=seconds
-        )
+        row = result_row(
+            job.spec.trial, job.cid, job.full_params, STATUS_FAILED, job.notebook, None, text,
+            run_id, seconds=seconds,
+        )  # fmt: skip
+        row.update(job.extra)
+        return row
 
 
 # --------------------------------------------------------------------------- search state
@@ -843,7 +1220,9 @@ _SETTINGS = {
     "grid": "--grid", "random": "--random", "n_samples": "--n-samples",
     "max_runs": "--max-runs", "seed": "--seed", "epochs": "--epochs", "data_dir": "--data-dir",
     "tracking_uri": "--tracking-uri", "experiment": "--experiment",
-    "reports_dir": "--reports-dir", "notebook": "notebook",
+    "reports_dir": "--reports-dir", "notebook": "notebook", "strategy": "--strategy",
+    "n_trials": "--n-trials", "min_epochs": "--min-epochs", "max_epochs": "--max-epochs",
+    "eta": "--eta", "finalists": "--finalists", "repeats": "--repeats",
 }  # fmt: skip
 
 
@@ -893,6 +1272,9 @@ def _settings(cfg: SearchConfig, places: _Places) -> dict[str, Any]:
         "data_dir": str(_absolute(cfg.data_dir)) if cfg.data_dir else None,
         "tracking_uri": _tracking_uri(cfg.tracking_uri), "experiment": cfg.experiment,
         "reports_dir": str(places.reports), "notebook": str(places.notebook),
+        "strategy": cfg.strategy, "n_trials": cfg.n_trials, "min_epochs": cfg.min_epochs,
+        "max_epochs": cfg.max_epochs, "eta": cfg.eta, "finalists": cfg.finalists,
+        "repeats": cfg.repeats,
     }  # fmt: skip
 
 
@@ -998,8 +1380,19 @@ def _start_parent(state: SearchState) -> str:
             "grid": state.grid,
             "status": "RUNNING",
             "combinations": str(len(state.combinations)),
+            "strategy": state.strategy,
         },  # fmt: skip
-        params={"grid": state.grid, "combinations": len(state.combinations), **state.overrides},
+        params={
+            "grid": state.grid,
+            "combinations": len(state.combinations),
+            "strategy": state.strategy,
+            **state.overrides,
+            **{
+                k: state.settings.get(k)
+                for k in ("n_trials", "min_epochs", "max_epochs", "eta", "finalists", "repeats")
+                if state.settings.get(k) is not None
+            },
+        },  # fmt: skip
         tracking_uri=state.tracking_uri,
     )
 
@@ -1059,6 +1452,13 @@ def _prepare_new(
     stack.enter_context(lock)
     executor = stack.enter_context(_executor(cfg))
     search_id = lock.path.stem
+    name = strategy_of(cfg)
+    strategy = None
+    if name not in FIXED_STRATEGIES:
+        if name == "tpe":
+            combos = []  # TPE proposes its own; plan's were a sample to check
+        storage = _tpe_storage(places.output, search_id) if name == "tpe" else None
+        strategy = new_strategy(cfg, combos, defaults, storage, executor.workers)
     state = SearchState(
         search_id=search_id,
         grid=grid.name,
@@ -1073,6 +1473,8 @@ def _prepare_new(
         overrides=overrides,
         started=datetime.now().isoformat(timespec="seconds"),
         settings=_settings(cfg, places),
+        strategy=name,
+        strategy_state=strategy.state() if strategy is not None else None,
     )
     state.parent_run_id = _start_parent(state)
     _write_state(state, places.output)
@@ -1094,7 +1496,12 @@ def _prepare_resume(
     )
     executor = stack.enter_context(_executor(cfg))
     _reopen_parent(cfg, state, places.output, say)
-    say(f"Resuming search {search_id} ({len(state.combinations)} combinations)")
+    what = (
+        f"{state.settings.get('n_trials') or DEFAULT_N_TRIALS} trials"
+        if state.strategy == "tpe"
+        else f"{len(state.combinations)} combinations"
+    )
+    say(f"Resuming search {search_id} ({state.strategy}, {what})")
     return state, executor
 
 
@@ -1113,63 +1520,32 @@ def _kill_running(children: pd.DataFrame, state: SearchState) -> None:
         tracking.end_run(run_id, "KILLED", tracking_uri=state.tracking_uri)
 
 
-def _completed_in_mlflow(state: SearchState) -> dict[str, dict[str, Any]]:
-    """config id -> {run_id, metrics} of FINISHED children; RUNNING ones are marked KILLED."""
+def _finished_in_mlflow(state: SearchState) -> dict[str, dict[str, Any]]:
+    """Run name -> {run_id, config_id, metrics} of FINISHED children.
+
+    Children left RUNNING (a search stopped mid-run) are marked KILLED first.
+    """
     children = _children(state)
     _kill_running(children, state)
     done: dict[str, dict[str, Any]] = {}
     for _, row in children.iterrows():
-        cid = row.get("tags.config_id")
-        if row["status"] == "FINISHED" and isinstance(cid, str) and cid not in done:
-            metrics = {
-                k.split(".", 1)[1]: v
-                for k, v in row.items()
-                if k.startswith("metrics.")
-                and not k.split(".", 1)[1].startswith(tracking.SERIES_PREFIXES)
-                and not pd.isna(v)
-            }
-            done[cid] = {"run_id": row["run_id"], "metrics": metrics}
-    return done
-
-
-def _rows_so_far(
-    cfg: SearchConfig, state: SearchState, defaults: Mapping[str, Any]
-) -> dict[str, dict[str, Any]]:
-    """Completed rows by config id: the CSV's, and when resuming, MLflow's finished children."""
-    rows = read_completed(Path(state.csv_path))
-    if cfg.resume:
-        for cid, found in _completed_in_mlflow(state).items():
-            if cid in state.config_ids and cid not in rows:
-                number = state.config_ids.index(cid) + 1
-                params = run_parameters(state.combinations[number - 1], state.overrides)
-                nb = trial_file(state.notebooks_dir, number, cid, ".ipynb")
-                rows[cid] = result_row(
-                    number, cid, {**defaults, **params}, STATUS_COMPLETED, nb, found
-                )
-    return rows
-
-
-def _specs(state: SearchState, todo: list[int], notebook: Path) -> dict[int, tuple]:
-    """The executor jobs: (notebook, executed notebook, parameters) by combination index."""
-    specs = {}
-    for i in todo:
-        number, cid = i + 1, state.config_ids[i]
-        params = run_parameters(state.combinations[i], state.overrides)
-        result_file = trial_file(state.notebooks_dir, number, cid, ".json")
-        result_file.unlink(missing_ok=True)
-        run_params = {
-            **params,
-            "tracking_uri": state.tracking_uri,
-            "experiment": state.experiment,
-            "parent_run_id": state.parent_run_id,
-            "search_id": state.search_id,
-            "config_id": cid,
-            "run_name": run_name(state.grid, number),
-            "result_path": str(result_file),
+        name = row.get("run_name")
+        if row["status"] != "FINISHED" or not isinstance(name, str) or name in done:
+            continue
+        metrics = {
+            k.split(".", 1)[1]: v
+            for k, v in row.items()
+            if k.startswith("metrics.")
+            and not k.split(".", 1)[1].startswith(tracking.SERIES_PREFIXES)
+            and not pd.isna(v)
         }
-        nb_out = trial_file(state.notebooks_dir, number, cid, ".ipynb")
-        specs[i] = (str(notebook), str(nb_out), run_params)
-    return specs
+        cid = row.get("tags.config_id")
+        done[name] = {
+            "run_id": row["run_id"],
+            "config_id": cid if isinstance(cid, str) else None,
+            "metrics": metrics,
+        }
+    return done
 
 
 def _save(rows: list[dict[str, Any]], csv_path: Path, state: SearchState) -> None:
@@ -1213,91 +1589,545 @@ def _sayer(out: TextIO) -> Callable[[str], None]:
     return lambda text: print(text, file=out, flush=True)
 
 
+def _tpe_storage(output_dir: Path, search_id: str) -> Path:
+    """The Optuna study of a TPE search: beside its state file (only the search writes it)."""
+    return output_dir / "searches" / f"{search_id}.optuna.db"
+
+
+def new_strategy(
+    cfg: SearchConfig, combos: list[dict[str, Any]], defaults: Mapping[str, Any],
+    storage: Path | None = None, workers: int = 1,
+) -> strategies.Strategy:  # fmt: skip
+    """The strategy object of a new search (``combos`` from :func:`plan`).
+
+    Raises
+    ------
+    SearchError
+        When the strategy refuses its settings (the message says which and the fix).
+    """
+    name = strategy_of(cfg)
+    try:
+        if name == "grid":
+            return strategies.GridStrategy(combos)
+        if name == "random":
+            return strategies.RandomStrategy(combos)
+        if name == "tpe":
+            ranges, _ = tpe_ranges(cfg)
+            return strategies.TPEStrategy(
+                ranges, cfg.n_trials or DEFAULT_N_TRIALS, seed=cfg.seed, defaults=defaults,
+                storage=storage, workers=workers,
+            )  # fmt: skip
+        low, high, eta = epoch_budget(cfg, defaults)
+        kind = strategies.HalvingStrategy if name == "halving" else strategies.HyperbandStrategy
+        return kind(combos, min_epochs=low, max_epochs=high, eta=eta)
+    except ValueError as exc:
+        raise SearchError(f"--strategy {name}: {exc}") from None
+
+
+def _planned_runs(strategy: strategies.Strategy) -> int:
+    """The runs a strategy makes when none fails (TPE: its trials)."""
+    if isinstance(strategy, strategies.HalvingStrategy):
+        return sum(n for n, _ in strategy.plan())
+    if isinstance(strategy, strategies.HyperbandStrategy):
+        return sum(n for bracket in strategy.brackets for n, _ in bracket.plan())
+    if isinstance(strategy, strategies.TPEStrategy):
+        return strategy.n_trials
+    if isinstance(strategy, strategies.RepeatStrategy):
+        return len(strategy.specs)
+    return len(strategy.combinations)
+
+
+class _Session:
+    """One session of a search (a new one or a resume): its strategies over an executor.
+
+    The order of writes makes a kill at any moment safe: a run's row is written to the
+    CSV before its score is told to the strategy, and the strategy's state is saved
+    after. A resumed session replays the strategy, and tells it the results it has
+    not heard yet (rows of the CSV, or children FINISHED in MLflow) instead of running
+    them again.
+    """
+
+    def __init__(
+        self, cfg: SearchConfig, state: SearchState, executor: Any,
+        defaults: Mapping[str, Any], notebook: Path, output_dir: Path, out: TextIO,
+    ) -> None:  # fmt: skip
+        self.cfg, self.state, self.executor = cfg, state, executor
+        self.defaults, self.notebook, self.output_dir, self.out = (
+            defaults,
+            notebook,
+            output_dir,
+            out,
+        )
+        self.say = _sayer(out)
+        self.csv_path = Path(state.csv_path)
+        self.parallel = not isinstance(executor, SequentialExecutor)
+        self.started = time.time()
+        self.finished_here = 0
+        self.runs_started = 0
+        self.total = 0
+        self.rows: dict[tuple[int, int], dict[str, Any]] = {}
+        self.pruned_done: set[tuple[int, int]] = set()
+        self.mlflow_done: dict[str, dict[str, Any]] = {}
+        self.repeat_info: dict[tuple[int, int], dict[str, Any]] = {}
+        self.checkpoints = Path(state.notebooks_dir) / "checkpoints"
+
+    # ------------------------------------------------------------ what a run is
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return self.state.settings
+
+    def _fixed(self, phase: str) -> bool:
+        """Whether a phase's runs were decided up front (a failed one runs again on resume)."""
+        return phase == PHASE_REPEAT or self.state.strategy in FIXED_STRATEGIES
+
+    def _cid(self, spec: TrialSpec, phase: str) -> str:
+        ids = self.state.config_ids
+        if phase == PHASE_SEARCH and self.state.strategy in FIXED_STRATEGIES:
+            if 1 <= spec.trial <= len(ids):
+                return ids[spec.trial - 1]
+        return grids.config_id(run_parameters(spec.params, self.state.overrides))
+
+    def _checkpoint(self, trial: int, cid: str, rung: int) -> Path:
+        return trial_file(self.checkpoints, trial, cid, ".keras", rung)
+
+    def _job(self, spec: TrialSpec, phase: str) -> _Job:
+        state = self.state
+        params = run_parameters(spec.params, state.overrides)
+        if spec.seed is not None:
+            params["seed"] = spec.seed
+        if spec.epochs is not None:
+            params["epochs"] = spec.epochs
+        cid = self._cid(spec, phase)
+        folder = state.notebooks_dir
+        name = run_name(state.grid, spec.trial, spec.rung)
+        notebook = trial_file(folder, spec.trial, cid, ".ipynb", spec.rung)
+        result_file = trial_file(folder, spec.trial, cid, ".json", spec.rung)
+        extra: dict[str, Any] = {
+            "strategy": state.strategy, "trial": spec.trial, "rung": spec.rung,
+            "epochs_budget": spec.epochs, "phase": phase,
+        }  # fmt: skip
+        run_params = {
+            **params,
+            "tracking_uri": state.tracking_uri,
+            "experiment": state.experiment,
+            "parent_run_id": state.parent_run_id,
+            "search_id": state.search_id,
+            "config_id": cid,
+            "run_name": name,
+            "result_path": str(result_file),
+        }
+        adaptive = phase == PHASE_SEARCH and state.strategy in ADAPTIVE_STRATEGIES
+        if adaptive:
+            extra["initial_epoch"] = spec.initial_epoch
+            run_params["initial_epoch"] = spec.initial_epoch
+            run_params["checkpoint_path"] = str(self._checkpoint(spec.trial, cid, spec.rung))
+        if phase == PHASE_REPEAT:
+            extra.update(self.repeat_info.get(spec.key, {}))
+        if phase == PHASE_REPEAT:
+            origin = extra.get("finalist_trial")
+            label = f"Repeat run {spec.trial} (finalist trial {origin}, seed {params['seed']})"
+        elif adaptive:
+            label = f"Trial {spec.trial} rung {spec.rung} ({spec.epochs} epochs)"
+        else:
+            label = f"Run {spec.trial}/{self.total}"
+        return _Job(
+            spec=spec, phase=phase, cid=cid, params=params,
+            full_params={**self.defaults, **params}, notebook=notebook,
+            result_file=result_file, name=name, extra=extra, label=label,
+            item=(str(self.notebook), str(notebook), run_params),
+        )  # fmt: skip
+
+    # ------------------------------------------------------------ results so far
+
+    def load_rows(self) -> None:
+        """The rows of earlier sessions; on resume, also the children FINISHED in MLflow.
+
+        A failed run of a phase decided up front (grid, random, the repeats) is left
+        out, so that it runs again; an adaptive strategy has taken a failure into
+        account, so its row stays.
+        """
+        for row in read_rows(self.csv_path):
+            phase = row.get("phase") if isinstance(row.get("phase"), str) else PHASE_SEARCH
+            status = row["status"]
+            keep = status in (STATUS_COMPLETED, STATUS_PRUNED) or (
+                status == STATUS_FAILED and not self._fixed(phase)
+            )
+            if keep:
+                self.rows[row_key(row)] = row
+                if status == STATUS_PRUNED:
+                    self.pruned_done.add(row_key(row))
+        if self.cfg.resume:
+            self.mlflow_done = _finished_in_mlflow(self.state)
+
+    def _known(self, job: _Job) -> dict[str, Any] | None:
+        """A result of ``job`` recorded by an earlier session, if any."""
+        row = self.rows.get(job.spec.key)
+        if row is not None:
+            return row
+        found = self.mlflow_done.get(job.name)
+        if found is None or found["config_id"] not in (None, job.cid):
+            return None
+        row = result_row(
+            job.spec.trial, job.cid, job.full_params, STATUS_COMPLETED, job.notebook, found
+        )
+        row.update(job.extra)
+        self.rows[job.spec.key] = row
+        self._save_rows()
+        return row
+
+    def ordered(self) -> list[dict[str, Any]]:
+        return [self.rows[k] for k in sorted(self.rows)]
+
+    def _save_rows(self) -> None:
+        _save(self.ordered(), self.csv_path, self.state)
+
+    def _save_strategy(self, strategy: strategies.Strategy, phase: str) -> None:
+        if phase == PHASE_SEARCH and self.state.strategy not in FIXED_STRATEGIES:
+            self.state.strategy_state = strategy.state()
+            _write_state(self.state, self.output_dir)
+
+    # ------------------------------------------------------------ checkpoints
+
+    def _checkpoint_files(self, trial: int, cid: str, rung: int) -> list[Path]:
+        path = self._checkpoint(trial, cid, rung)
+        stem = path.name[: -len(path.suffix)]
+        return sorted(path.parent.glob(f"{stem}.keras")) + sorted(
+            path.parent.glob(f"{stem}.fold*.keras")
+        )
+
+    def _carry_checkpoint(self, job: _Job) -> None:
+        """Copy the previous rung's checkpoint to this rung's path (the run overwrites it).
+
+        So a rung that is run again after a kill starts from the same files.
+        """
+        spec = job.spec
+        target = self._checkpoint(spec.trial, job.cid, spec.rung)
+        old_stem = self._checkpoint(spec.trial, job.cid, spec.rung - 1).name[: -len(".keras")]
+        new_stem = target.name[: -len(".keras")]
+        for source in self._checkpoint_files(spec.trial, job.cid, spec.rung - 1):
+            dest = source.with_name(new_stem + source.name[len(old_stem) :])
+            tmp = dest.with_name(dest.name + ".copying")
+            shutil.copyfile(source, tmp)
+            os.replace(tmp, dest)
+
+    def _drop_checkpoint(self, trial: int, cid: str, rung: int) -> None:
+        for path in self._checkpoint_files(trial, cid, rung):
+            path.unlink(missing_ok=True)
+
+    # ------------------------------------------------------------ running
+
+    def _submit(self, job: _Job) -> None:
+        self.runs_started += 1
+        if job.phase == PHASE_SEARCH and job.spec.initial_epoch > 0:
+            job.notebook.parent.mkdir(parents=True, exist_ok=True)
+            self._carry_checkpoint(job)
+        elif job.item[2].get("checkpoint_path"):
+            self.checkpoints.mkdir(parents=True, exist_ok=True)
+        Path(job.result_file).unlink(missing_ok=True)
+        if self.parallel:
+            self.executor.submit(_run_spec, job.item)
+            return
+        number = job.spec.trial if job.label.startswith("Run ") else self.runs_started
+
+        def run_here(item: tuple, cpu_threads: int) -> None:
+            """Sequential: show the header, then run with the kernel's output streamed."""
+            self.say("\n" + self._header(job, number))
+            job.started = time.time()
+            _run_spec(item, cpu_threads, self.out if self.cfg.stream_output else None)
+
+        self.executor.submit(run_here, job.item)
+
+    def _header(self, job: _Job, number: int) -> str:
+        spec = job.spec
+        if job.phase == PHASE_REPEAT:
+            title, note = "FINALIST REPEAT", job.label.split(" ", 3)[-1].strip("()")
+        else:
+            title = STRATEGY_TITLES.get(self.state.strategy, "GRID SEARCH")
+            note = ""
+            if (
+                spec.epochs is not None
+                and job.phase == PHASE_SEARCH
+                and spec.rung + spec.initial_epoch
+            ):
+                note = (
+                    f"trial {spec.trial}, rung {spec.rung}: epochs {spec.initial_epoch} -> "
+                    f"{spec.epochs}, continued from its checkpoint"
+                )
+            elif spec.epochs is not None and self.state.strategy in ADAPTIVE_STRATEGIES:
+                note = f"trial {spec.trial}, rung {spec.rung}: {spec.epochs} epochs"
+        return format_header(number, max(self.total, number), job.params, title, note)
+
+    def _tell(self, strategy: strategies.Strategy, job: _Job, row: dict[str, Any]) -> None:
+        """Tell a run's result, mark what the strategy pruned, save, drop spent checkpoints."""
+        ok = row["status"] in (STATUS_COMPLETED, STATUS_PRUNED)
+        score = row.get(SELECTION_METRIC) if ok else None
+        if score is not None and pd.isna(score):
+            score = None
+        strategy.tell(job.spec, score, STATUS_COMPLETED if ok else STATUS_FAILED)
+        self._apply_pruned(strategy)
+        self._save_strategy(strategy, job.phase)
+        if job.phase == PHASE_SEARCH and self.state.strategy in ADAPTIVE_STRATEGIES:
+            if job.spec.rung > 0:
+                self._drop_checkpoint(job.spec.trial, job.cid, job.spec.rung - 1)
+            if not ok:
+                self._drop_checkpoint(job.spec.trial, job.cid, job.spec.rung)
+
+    def _apply_pruned(self, strategy: strategies.Strategy) -> None:
+        changed = False
+        for spec in strategy.pruned():
+            if spec.key in self.pruned_done:
+                continue
+            row = self.rows.get(spec.key)
+            if row is None:
+                continue
+            self.pruned_done.add(spec.key)
+            row["status"] = STATUS_PRUNED
+            changed = True
+            self._drop_checkpoint(spec.trial, row["config_id"], spec.rung)
+            try:
+                tracking.set_tags(row["run_id"], {"status": STATUS_PRUNED}, self.state.tracking_uri)
+            except Exception as exc:  # noqa: BLE001 - the CSV has it; MLflow is a copy
+                self.say(f"Note: run {row['run_id']} could not be tagged PRUNED ({exc}).")
+        if changed:
+            self._save_rows()
+
+    def drive(self, strategy: strategies.Strategy, phase: str) -> None:
+        """Ask, run (at most ``workers`` at once), tell, until the strategy is finished."""
+        queue: list[_Job] = []
+        in_flight: dict[str, _Job] = {}  # executed notebook -> job
+        pending = list(strategy.running)  # asked by an earlier session
+        self._apply_pruned(strategy)
+        while True:
+            new = strategy.ask()
+            if new:
+                self._save_strategy(strategy, phase)
+            told = False
+            for spec in pending + new:
+                job = self._job(spec, phase)
+                row = self._known(job)
+                if row is not None:
+                    self._tell(strategy, job, row)
+                    told = True
+                else:
+                    queue.append(job)
+            pending = []
+            if self.parallel and len(queue) > 1:  # largest first: no long run left at the end
+                queue.sort(key=lambda j: -expected_cost(j.full_params))
+            while queue and self.executor.in_flight < self.executor.workers:
+                job = queue.pop(0)
+                self._submit(job)
+                in_flight[job.item[1]] = job
+            if not in_flight:
+                if strategy.finished:
+                    return
+                if told:
+                    continue
+                raise SearchFailed(
+                    f"the {strategy.name} strategy waits for results, but no run is under way "
+                    f"(running: {[s.key for s in strategy.running]}). {_resume_hint(self.state)}"
+                )
+            begun = time.time()
+            item, error = self.executor.next_done()
+            job = in_flight.pop(item[1])
+            seconds = time.time() - (job.started or begun) if not self.parallel else None
+            if self.parallel:
+                number = job.spec.trial if job.label.startswith("Run ") else self.runs_started
+                self.say("\n" + self._header(job, number))
+            row = _record_outcome(self.state, job, error, seconds, self.say)
+            self.rows[job.spec.key] = row
+            self._save_rows()
+            self._tell(strategy, job, row)
+            self.finished_here += 1
+            done = len(self.rows)
+            self.total = max(self.total, done + len(queue) + len(in_flight))
+            self.say(
+                "\n"
+                + format_progress(done, self.total, time.time() - self.started, self.finished_here)
+            )
+
+    # ------------------------------------------------------------ the phases
+
+    def search_strategy(self) -> strategies.Strategy:
+        state = self.state
+        if state.strategy == "grid":
+            strategy: strategies.Strategy = strategies.GridStrategy(state.combinations)
+        elif state.strategy == "random":
+            strategy = strategies.RandomStrategy(state.combinations)
+        else:
+            try:
+                strategy = strategies.Strategy.from_state(state.strategy_state or {})
+            except ValueError as exc:
+                raise SearchError(
+                    f"cannot resume search {state.search_id}: its strategy state does not "
+                    f"replay ({exc})"
+                ) from None
+            if isinstance(strategy, strategies.TPEStrategy):
+                strategy.workers = self.executor.workers
+        return strategy
+
+    def repeat_strategy(self, search: strategies.Strategy) -> strategies.RepeatStrategy | None:
+        """The finalists' repeats: decided once, when the search phase has ended."""
+        k, n = self.settings.get("finalists"), self.settings.get("repeats")
+        if not k or not n:
+            return None
+        state = self.state
+        if state.repeat_specs is None:
+            top = strategies.finalists(search.outcomes, k)
+            if not top:
+                self.say("\nNo configuration completed: there are no finalists to re-run.")
+                return None
+            last = max([key[0] for key in self.rows] + [o.spec.trial for o in search.outcomes])
+            specs = strategies.repeat_specs(
+                top, n, seeds=int(state.overrides["seed"]) + 1, first_trial=last + 1
+            )
+            state.repeat_specs = [
+                {"spec": spec.to_dict(), "finalist": i // n + 1,
+                 "finalist_trial": top[i // n].spec.trial}
+                for i, spec in enumerate(specs)
+            ]  # fmt: skip
+            _write_state(state, self.output_dir)
+        for entry in state.repeat_specs:
+            spec = TrialSpec.from_dict(entry["spec"])
+            self.repeat_info[spec.key] = {
+                "finalist": entry["finalist"], "finalist_trial": entry["finalist_trial"],
+            }  # fmt: skip
+        trials = sorted({e["finalist_trial"] for e in state.repeat_specs})
+        self.say(
+            f"\nFinalists: trials {', '.join(map(str, trials))}, each re-run with {n} other seeds"
+        )
+        return strategies.RepeatStrategy([e["spec"] for e in state.repeat_specs])
+
+    def apply_verdict(self) -> None:
+        """Write each finalist's mean, interval and tie into its repeats' rows and MLflow."""
+        rows = self.ordered()
+        verdict = finalist_verdict(rows)
+        if not verdict:
+            return
+        uri = self.state.tracking_uri
+        parent: dict[str, float] = {}
+        for rank, entry in enumerate(verdict, 1):
+            values = {
+                "finalist": rank, "finalist_mean": entry["mean"], "finalist_ci_low": entry["low"],
+                "finalist_ci_high": entry["high"], "finalist_repeats": len(entry["scores"]),
+                "tied_with_best": bool(entry["tied"]),
+            }  # fmt: skip
+            mine = [r for r in _repeat_rows(rows) if r["config_id"] == entry["config_id"]]
+            for row in mine:
+                row.update(values)
+            for row in mine:
+                if not row.get("run_id"):
+                    continue
+                try:
+                    tracking.set_tags(
+                        row["run_id"],
+                        {"finalist": rank, "tied_with_best": str(bool(entry["tied"]))},
+                        uri,
+                    )
+                    tracking.log_metrics(
+                        row["run_id"],
+                        {k: values[k] for k in ("finalist_mean", "finalist_ci_low",
+                                                "finalist_ci_high")},
+                        uri,
+                    )  # fmt: skip
+                except Exception as exc:  # noqa: BLE001 - the CSV has it
+                    self.say(f"Note: run {row['run_id']} could not get its verdict ({exc}).")
+            parent.update({
+                f"finalist_{rank}_mean": entry["mean"], f"finalist_{rank}_ci_low": entry["low"],
+                f"finalist_{rank}_ci_high": entry["high"],
+            })  # fmt: skip
+        self._save_rows()
+        tied = [e for e in verdict if e["tied"]]
+        text = (
+            f"tied: trials {', '.join(str(e['finalist_trial']) for e in tied)}"
+            if len(tied) > 1
+            else f"best: trial {verdict[0]['finalist_trial']}"
+        )
+        try:
+            tracking.log_metrics(self.state.parent_run_id, parent, uri)
+            tracking.set_tags(
+                self.state.parent_run_id,
+                {"verdict": f"{text} (one-sided Welch's t-test, level {TIE_LEVEL})"},
+                uri,
+            )
+        except Exception as exc:  # noqa: BLE001 - the CSV has it
+            self.say(f"Note: the parent run could not get the verdict ({exc}).")
+
+
 def _execute(
     cfg: SearchConfig, state: SearchState, executor: Any, defaults: Mapping[str, Any],
-    notebook: Path, out: TextIO,
+    notebook: Path, output_dir: Path, out: TextIO,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """Run what is left of the search on ``executor``; the rows, as :func:`run_search`."""
-    say = _sayer(out)
-    csv_path = Path(state.csv_path)
-    rows = _rows_so_far(cfg, state, defaults)
-    total = len(state.combinations)
-    todo = [i for i, cid in enumerate(state.config_ids) if cid not in rows]
-    if cfg.resume:
-        say(f"{total - len(todo)} already completed, {len(todo)} to run")
-    param_names = sorted({k for c in state.combinations for k in c})
-    started = time.time()
-    finished_here = 0
-    status = "FINISHED"
-    parallel = not isinstance(executor, SequentialExecutor)
-    specs = _specs(state, todo, notebook)
-    begun: dict[int, float] = {}
-
-    def run_here(i: int, cpu_threads: int) -> None:
-        """Sequential: show the header, then run with the kernel's output streamed."""
-        params = run_parameters(state.combinations[i], state.overrides)
-        say("\n" + format_header(i + 1, total, params))
-        begun[i] = time.time()
-        _run_spec(specs[i], cpu_threads, out if cfg.stream_output else None)
-
-    if parallel and todo:
-        say(f"\nRunning {len(todo)} combinations on {executor.workers} Dask workers")
+    session = _Session(cfg, state, executor, defaults, notebook, output_dir, out)
+    say = session.say
+    session.load_rows()
+    strategy = session.search_strategy()
+    k, n = state.settings.get("finalists"), state.settings.get("repeats")
+    session.total = _planned_runs(strategy) + (k * n if k and n else 0)
+    if cfg.resume and state.strategy in FIXED_STRATEGIES and not state.repeat_specs:
+        done = sum(
+            (n, 0) in session.rows or run_name(state.grid, n) in session.mlflow_done
+            for n in range(1, len(state.combinations) + 1)
+        )
+        say(f"{done} already completed, {len(state.combinations) - done} to run")
+    elif cfg.resume:
+        say(f"{len(session.rows)} runs already recorded, about {session.total} in all")
+    if session.parallel:
+        say(f"\nRunning on {executor.workers} Dask workers")
         for note in executor.advice():
             say(f"Note: {note}")
-        # Largest first, so that no worker is left with a long run at the end.
-        todo.sort(key=lambda i: -expected_cost({**defaults, **specs[i][2]}))
+    param_names = sorted({k for c in state.combinations for k in c} | set(
+        strategy.ranges if isinstance(strategy, strategies.TPEStrategy) else ()
+    ))  # fmt: skip
+    status = "FINISHED"
     try:
-        jobs = executor.run(_run_spec, [specs[i] for i in todo]) if parallel else (
-            (specs[i], error) for i, error in executor.run(run_here, todo)
-        )  # fmt: skip
-        for spec, error in jobs:
-            i = next(k for k, v in specs.items() if v is spec)
-            number, cid = i + 1, state.config_ids[i]
-            params = run_parameters(state.combinations[i], state.overrides)
-            nb_out = Path(spec[1])
-            if parallel:
-                say("\n" + format_header(number, total, params))
-            seconds = time.time() - begun[i] if i in begun else None
-            row = _record_outcome(
-                state, number, cid, {**defaults, **params}, params, nb_out,
-                Path(spec[2]["result_path"]), error, seconds, total, say,
-            )  # fmt: skip
-            rows[cid] = row
-            _save(list(rows.values()), csv_path, state)
-            finished_here += 1
-            done = sum(1 for c in state.config_ids if c in rows)
-            say("\n" + format_progress(done, total, time.time() - started, finished_here))
+        session.drive(strategy, PHASE_SEARCH)
+        shutil.rmtree(session.checkpoints, ignore_errors=True)  # the models are in MLflow
+        repeats = session.repeat_strategy(strategy)
+        if repeats is not None:
+            session.drive(repeats, PHASE_REPEAT)
+            session.apply_verdict()
     except KeyboardInterrupt as stop:
         status = "KILLED"
-        _save_quietly(list(rows.values()), csv_path, state, say)
+        _save_quietly(session.ordered(), session.csv_path, state, say)
         how = " (SIGTERM)" if isinstance(stop, SearchTerminated) else ""
-        say(f"\nInterrupted{how}. Results so far: {csv_path}\n{_resume_hint(state)}")
+        say(f"\nInterrupted{how}. Results so far: {session.csv_path}\n{_resume_hint(state)}")
         raise
     except ClusterLost as lost:
         status = "KILLED"
-        _save_quietly(list(rows.values()), csv_path, state, say)
-        raise SearchFailed(f"{lost}. Results so far: {csv_path}. {_resume_hint(state)}") from None
+        _save_quietly(session.ordered(), session.csv_path, state, say)
+        raise SearchFailed(
+            f"{lost}. Results so far: {session.csv_path}. {_resume_hint(state)}"
+        ) from None
     except SearchFailed:
         status = "FAILED"
         raise
     except Exception:
         status = "FAILED"
-        _save_quietly(list(rows.values()), csv_path, state, say)
-        say(f"\nThe search stopped on an error. Results so far: {csv_path}\n{_resume_hint(state)}")
+        _save_quietly(session.ordered(), session.csv_path, state, say)
+        say(
+            f"\nThe search stopped on an error. Results so far: {session.csv_path}\n"
+            f"{_resume_hint(state)}"
+        )
         raise
     finally:
-        ordered = [rows[c] for c in state.config_ids if c in rows]
-        if all(r["status"] != STATUS_COMPLETED for r in ordered) and ordered and status != "KILLED":
+        ordered = session.ordered()
+        scored = [r for r in ordered if r["status"] in (STATUS_COMPLETED, STATUS_PRUNED)]
+        if ordered and not scored and status != "KILLED":
             status = "FAILED"
         _end_parent(state, status, say)
 
-    ordered = [rows[c] for c in state.config_ids if c in rows]
-    _save(ordered, csv_path, state)
-    say("\n" + format_summary(ordered, csv_path, time.time() - started, param_names))
+    ordered = session.ordered()
+    _save(ordered, session.csv_path, state)
+    elapsed = time.time() - session.started
+    say("\n" + format_summary(ordered, session.csv_path, elapsed, param_names))
     _register(cfg, ordered, state, say)
-    if any(str(r["error"]).startswith(_RETRYABLE) for r in ordered):
+    retry = [r for r in ordered if r["status"] == STATUS_FAILED and r.get("phase") != PHASE_SEARCH
+             or r["status"] == STATUS_FAILED and state.strategy in FIXED_STRATEGIES]  # fmt: skip
+    if any(str(r["error"]).startswith(_RETRYABLE) for r in retry):
         say(f"Some runs failed for reasons other than their parameters. {_resume_hint(state)}")
-    if ordered and all(r["status"] != STATUS_COMPLETED for r in ordered):
+    if ordered and not any(r["status"] in (STATUS_COMPLETED, STATUS_PRUNED) for r in ordered):
         raise SearchFailed(f"every run failed; the first error: {ordered[0]['error']}")
     return ordered
 
@@ -1367,7 +2197,7 @@ def run_search(cfg: SearchConfig, out: TextIO | None = None) -> list[dict[str, A
             state, executor = _prepare_resume(cfg, places, stack, say)
         else:
             state, executor = _prepare_new(cfg, defaults, places, stack)
-        return _execute(cfg, state, executor, defaults, places.notebook, out)
+        return _execute(cfg, state, executor, defaults, places.notebook, places.output, out)
 
 
 # --------------------------------------------------------------------------- command line
@@ -1391,6 +2221,38 @@ def add_arguments(parser) -> None:
         "--max-runs", type=int, default=None, help="run only the first N combinations"
     )
     parser.add_argument("--show-grid", action="store_true", help="print the grid and exit")
+    parser.add_argument(
+        "--strategy", choices=STRATEGIES, default=None,
+        help="what to try: grid (every combination, the default), random (as --random), "
+        "halving or hyperband (successive halving over epochs: weak trials stop early, the "
+        "rest continue from their checkpoints), tpe (Optuna's TPE over the ranges file)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--n-trials", type=int, default=None,
+        help=f"with --strategy tpe: trials in all (default {DEFAULT_N_TRIALS})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--min-epochs", type=int, default=None,
+        help=f"halving/hyperband: the first rung's epochs (default {DEFAULT_MIN_EPOCHS})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--max-epochs", type=int, default=None,
+        help="halving/hyperband: the last rung's epochs (default the notebook's epochs)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--eta", type=int, default=None,
+        help="halving/hyperband: epochs grow x eta per rung and 1/eta go on "
+        f"(default {DEFAULT_ETA})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--finalists", type=int, default=None, metavar="K",
+        help="after the search, re-run the top K configurations (with --repeats)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--repeats", type=int, default=None, metavar="N",
+        help="... with N other seeds each, and report their means, 95%% intervals and which "
+        "are statistically tied with the best",
+    )  # fmt: skip
     parser.add_argument(
         "--resume", nargs="?", const="latest", default=None, metavar="SEARCH_ID",
         help="continue an interrupted search (default: the latest), skipping completed runs; "
@@ -1455,6 +2317,10 @@ def config_from_args(args) -> SearchConfig:
         workers=args.workers, scheduler=args.scheduler,
         register_as=None if args.no_register else args.register_as,
         new_parent=getattr(args, "new_parent", False),
+        strategy=getattr(args, "strategy", None), n_trials=getattr(args, "n_trials", None),
+        min_epochs=getattr(args, "min_epochs", None), max_epochs=getattr(args, "max_epochs", None),
+        eta=getattr(args, "eta", None), finalists=getattr(args, "finalists", None),
+        repeats=getattr(args, "repeats", None),
     )  # fmt: skip
 
 

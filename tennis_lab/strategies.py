@@ -429,6 +429,43 @@ class RandomStrategy(GridStrategy):
         return cls(grids.sample(ranges, n, seed=seed, defaults=defaults))
 
 
+class RepeatStrategy(Strategy):
+    """Given specs (e.g. :func:`repeat_specs`' re-runs of finalists), all in one batch.
+
+    Parameters
+    ----------
+    specs : sequence of TrialSpec or its ``to_dict()`` data
+        Distinct ``(trial, rung)`` keys.
+    """
+
+    name = "repeats"
+
+    def __init__(self, specs: Sequence[TrialSpec | Mapping[str, Any]]) -> None:
+        super().__init__()
+        self.specs = [s if isinstance(s, TrialSpec) else TrialSpec.from_dict(s) for s in specs]
+        keys = [s.key for s in self.specs]
+        if not self.specs or len(set(keys)) != len(keys):
+            raise ValueError(
+                f"specs must be a non-empty list with distinct (trial, rung); got keys {keys}."
+            )
+        self._asked = False
+
+    def _next(self) -> list[TrialSpec]:
+        if self._asked:
+            return []
+        self._asked = True
+        return list(self.specs)
+
+    def _record(self, spec: TrialSpec, score: float | None) -> None:
+        pass
+
+    def _done(self) -> bool:
+        return self._asked
+
+    def _config(self) -> dict[str, Any]:
+        return {"specs": [s.to_dict() for s in self.specs]}
+
+
 # --------------------------------------------------------------------------- successive halving
 
 

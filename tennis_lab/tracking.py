@@ -685,6 +685,19 @@ def set_tags(run_id: str, tags: Mapping[str, Any], tracking_uri: str | None = No
     _log_tags(_client(tracking_uri), run_id, tags)
 
 
+def log_metrics(run_id: str, metrics: Mapping[str, float], tracking_uri: str | None = None) -> None:
+    """Log metrics (name -> value, at step 0 and the current time) to a run."""
+    import math
+
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    entities = [
+        Metric(str(k), float(v), now, 0) for k, v in metrics.items() if math.isfinite(float(v))
+    ]
+    _log_metrics(_client(tracking_uri), run_id, entities)
+
+
 def log_artifact(
     run_id: str, path: str | Path, artifact_path: str | None = None, tracking_uri: str | None = None
 ) -> None:

@@ -1,0 +1,188 @@
+"""The runner's pure parts: flags of strategies, ranking of rungs, the finalists' verdict,
+the executors' submit / next_done. No kernel starts here."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from tennis_lab.evaluation import mean_interval
+from tennis_lab.executors import DaskExecutor, SequentialExecutor
+from tennis_lab.paths import notebooks_dir
+from tennis_lab.results import row_key, run_name, trial_file
+from tennis_lab.search import (
+    SearchConfig,
+    SearchError,
+    epoch_budget,
+    finalist_verdict,
+    format_summary,
+    plan,
+    ranked_rows,
+    strategy_of,
+    tunable_defaults,
+    verdict_lines,
+)
+
+
+@pytest.fixture(scope="module")
+def defaults():
+    return tunable_defaults(notebooks_dir() / "train.ipynb")
+
+
+def row(trial, score, status="COMPLETED", rung=0, budget=None, phase="search", **kw):
+    return {
+        "run_number": trial, "trial": trial, "rung": rung, "epochs_budget": budget,
+        "phase": phase, "status": status, "error": "", "run_id": f"r{trial}{rung}",
+        "config_id": kw.pop("cid", f"c{trial}"), "val_stroke_macro_f1": score,
+        "test_stroke_macro_f1": score, "worst_group_macro_f1": score,
+        "macro_avg_f1_score": score, "test_accuracy": score, "training_time_minutes": 0.1,
+        **kw,
+    }  # fmt: skip
+
+
+def test_names_of_later_rungs_say_the_rung():
+    assert run_name("small", 7) == "grid_search_small_run_007"
+    assert run_name("small", 7, rung=2) == "grid_search_small_run_007_rung2"
+    assert trial_file("/r", 7, "abc", ".ipynb").name == "007-abc.ipynb"
+    assert trial_file("/r", 7, "abc", ".ipynb", rung=1).name == "007-abc-rung1.ipynb"
+    assert row_key({"run_number": 3}) == (3, 0)  # a row of an older search
+    assert row_key({"run_number": 3, "trial": 3, "rung": 2.0}) == (3, 2)
+
+
+def test_ranking_uses_each_trials_last_rung_and_more_epochs_first():
+    rows = [
+        row(1, 0.99, budget=1),  # a high score after one epoch, then pruned
+        row(2, 0.70, budget=1),
+        row(2, 0.80, rung=1, budget=3),
+        row(3, 0.60, budget=1),
+        row(3, 0.85, rung=1, budget=3),
+        row(9, 0.999, phase="repeat"),  # a repeat is not a search trial
+    ]
+    rows[0]["status"] = "PRUNED"
+    ranked = ranked_rows(rows)
+    assert [(r["trial"], r["rung"]) for r in ranked] == [(3, 1), (2, 1)]
+    mixed = [row(1, 0.9, budget=1), row(2, 0.5, rung=1, budget=3)]
+    assert [r["trial"] for r in ranked_rows(mixed)] == [2, 1]  # 3 epochs outrank 1
+
+
+def test_the_verdict_gives_means_intervals_and_names_a_tie():
+    reps = [
+        row(5, 0.90, phase="repeat", cid="a", finalist_trial=1),
+        row(6, 0.92, phase="repeat", cid="a", finalist_trial=1),
+        row(7, 0.91, phase="repeat", cid="b", finalist_trial=2),
+        row(8, 0.89, phase="repeat", cid="b", finalist_trial=2),
+        row(9, 0.50, phase="repeat", cid="c", finalist_trial=3),
+        row(10, 0.51, phase="repeat", cid="c", finalist_trial=3),
+    ]
+    verdict = finalist_verdict(reps)
+    assert [v["config_id"] for v in verdict] == ["a", "b", "c"]
+    mean, low, high = mean_interval([0.90, 0.92])
+    assert math.isclose(verdict[0]["mean"], mean) and math.isclose(verdict[0]["low"], low)
+    assert math.isclose(verdict[0]["high"], high)
+    assert [v["tied"] for v in verdict] == [True, True, False]
+    text = "\n".join(verdict_lines(reps))
+    assert "Verdict: TIED. trial 1, trial 2 are statistically tied" in text
+    assert "one-sided Welch's t-test at the 5% level" in text
+    assert "worse than the best (p = " in text
+    clear = [r for r in reps if r["config_id"] != "b"]
+    assert "Verdict: trial 1 is ahead of the other finalists" in "\n".join(verdict_lines(clear))
+    assert verdict_lines([row(1, 0.9)]) == []  # no finalists, no block
+
+
+def test_summary_counts_pruned_and_failed_apart(tmp_path):
+    rows = [
+        row(1, 0.9, status="PRUNED", budget=1),
+        row(2, 0.8, budget=1),
+        row(2, 0.85, rung=1, budget=3),
+        row(3, None, status="FAILED", budget=1, error="ValueError: bad"),
+    ]
+    text = format_summary(rows, tmp_path / "r.csv", 60.0, ["lstm_layers"])
+    assert "1 completed, 1 failed, 1 pruned at a rung" in text
+    assert "Run: 2" in text and "Epochs=3" in text
+    assert "1 x ValueError: bad  (runs 3)" in text
+
+
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        ({"strategy": "bayes"}, "--strategy 'bayes' is not one of grid, random"),
+        ({"strategy": "tpe", "random": True}, "Drop --random"),
+        ({"min_epochs": 2}, "--min-epochs goes with --strategy halving or hyperband"),
+        ({"strategy": "halving", "eta": 1}, "--eta must be at least 2"),
+        ({"finalists": 2, "repeats": 1}, r"--repeats must be at least 2 \(an interval"),
+        ({"repeats": 3}, "--finalists K and --repeats N go together"),
+        ({"strategy": "hyperband", "epochs": 9}, "use --max-epochs 9"),
+        ({"strategy": "halving", "min_epochs": 9, "max_epochs": 3}, "is above --max-epochs 3"),
+    ],
+)
+def test_bad_strategy_flags_are_refused_before_anything_runs(defaults, kw, message):
+    with pytest.raises(SearchError, match=message):
+        plan(SearchConfig(**kw), defaults, check=False)
+
+
+def test_strategy_defaults_and_the_printed_budget(defaults, capsys):
+    assert strategy_of(SearchConfig()) == "grid"
+    assert strategy_of(SearchConfig(random=True)) == "random"
+    low, high, eta = epoch_budget(SearchConfig(strategy="halving"), defaults)
+    assert (low, high, eta) == (3, defaults["epochs"], 3)
+    assert epoch_budget(SearchConfig(max_epochs=2), defaults)[0] == 2  # min <= max
+    _, combos, overrides = plan(
+        SearchConfig(strategy="halving", min_epochs=1, max_epochs=9), defaults, check=False
+    )
+    assert len(combos) == 4 and "epochs" not in overrides
+    out = capsys.readouterr().out
+    # 4 x 1 epoch, 2 continue to 3, 1 to 9: 4 + 2 x 2 + 1 x 6 epochs.
+    assert "rungs of trials x epochs 4 x 1, 2 x 3, 1 x 9; at most 14 epochs" in out
+    assert "the full grid 36" in out
+
+
+def test_a_grid_that_sets_epochs_cannot_be_halved(defaults, tmp_path):
+    from tennis_lab.grids import GridError
+
+    path = tmp_path / "g.yaml"
+    path.write_text("grid:\n  lstm_layers: [[8]]\n  epochs: [3, 9]\n")
+    with pytest.raises(GridError, match="budgets the epochs rung by rung"):
+        plan(SearchConfig(grid=str(path), strategy="halving"), defaults, check=False)
+
+
+def test_tpe_plans_a_sample_of_its_ranges_to_check(defaults, capsys):
+    _, combos, _ = plan(SearchConfig(strategy="tpe", n_trials=4), defaults, check=False)
+    assert len(combos) == 4
+    assert "TPE search: 4 trials over the ranges of random" in capsys.readouterr().out
+
+
+def double(item, cpu_threads):
+    if item == "bad":
+        raise ValueError("bad item")
+    Path(item).write_text(str(cpu_threads))
+
+
+def test_sequential_submit_runs_one_job_per_next_done(tmp_path):
+    ex = SequentialExecutor()
+    first, second = str(tmp_path / "a"), str(tmp_path / "b")
+    ex.submit(double, first)
+    ex.submit(double, "bad")
+    ex.submit(double, second)
+    assert ex.in_flight == 3 and not Path(first).exists()
+    assert ex.next_done() == (first, None) and Path(first).is_file()
+    item, error = ex.next_done()
+    assert item == "bad" and isinstance(error, ValueError)
+    assert ex.next_done() == (second, None) and ex.in_flight == 0
+    with pytest.raises(IndexError):
+        ex.next_done()
+
+
+@pytest.mark.slow
+def test_dask_submit_keeps_jobs_in_flight_until_next_done(tmp_path):
+    with DaskExecutor(workers=2) as ex:
+        items = [str(tmp_path / f"f{i}") for i in range(3)]
+        for item in items[:2]:
+            ex.submit(double, item)
+        assert ex.in_flight == 2
+        done = {ex.next_done()[0]}
+        ex.submit(double, items[2])
+        done |= {ex.next_done()[0], ex.next_done()[0]}
+        assert done == set(items) and ex.in_flight == 0
+        assert all(Path(i).read_text() == "1" for i in items)  # 2 cores / 2 workers
