@@ -266,15 +266,16 @@ def epoch_budget(cfg: SearchConfig, defaults: Mapping[str, Any]) -> tuple[int, i
     return min_epochs, max_epochs, cfg.eta if cfg.eta is not None else DEFAULT_ETA
 
 
-def tpe_ranges(cfg: SearchConfig) -> tuple[dict[str, Any], str]:
-    """The ranges TPE searches, and where they come from.
+def tpe_ranges(cfg: SearchConfig) -> tuple[dict[str, Any], str, str]:
+    """The ranges TPE searches, where they come from, and the search's grid name.
 
     ``--grid`` names a ranges file (``random`` or nothing: the built-in ranges), or a
     grid of one sub-grid, whose value lists become choices.
     """
     name = cfg.grid or grids.RANDOM_RANGES
     if name == grids.RANDOM_RANGES or (grids.is_path(name) and grids.file_kind(name) == "ranges"):
-        return grids.load_ranges(name), name
+        label = Path(name).stem if grids.is_path(name) else name
+        return grids.load_ranges(name), name, label
     grid = grids.load_grid(name)
     if len(grid.subgrids) != 1:
         raise grids.GridError(
@@ -284,7 +285,7 @@ def tpe_ranges(cfg: SearchConfig) -> tuple[dict[str, Any], str]:
         )
     choices = {k: [v] for k, v in grid.fixed.items()}
     choices.update({k: list(v) for k, v in grid.subgrids[0].items()})
-    return choices, f"grid {grid.name!r}"
+    return choices, f"grid {grid.name!r}", grid.name
 
 
 def _describe_budget(strategy: str, combos: list[dict], budget: tuple[int, int, int]) -> str:
@@ -382,9 +383,8 @@ def plan(
             "add --random to sample from them, or give a grid with --grid.",
         )
     if strategy == "tpe":
-        ranges, source = tpe_ranges(cfg)
-        grid = grids.ranges_as_grid(ranges, name=Path(source).stem if grids.is_path(source)
-                                    else (cfg.grid or grids.RANDOM_RANGES))  # fmt: skip
+        ranges, source, label = tpe_ranges(cfg)
+        grid = grids.ranges_as_grid(ranges, name=label)
         grids.validate_grid(grid, defaults, runner)
         n_trials = cfg.n_trials or DEFAULT_N_TRIALS
         combos = grids.sample(
@@ -1612,7 +1612,7 @@ def new_strategy(
         if name == "random":
             return strategies.RandomStrategy(combos)
         if name == "tpe":
-            ranges, _ = tpe_ranges(cfg)
+            ranges, _, _ = tpe_ranges(cfg)
             return strategies.TPEStrategy(
                 ranges, cfg.n_trials or DEFAULT_N_TRIALS, seed=cfg.seed, defaults=defaults,
                 storage=storage, workers=workers,

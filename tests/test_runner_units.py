@@ -186,3 +186,16 @@ def test_dask_submit_keeps_jobs_in_flight_until_next_done(tmp_path):
         done |= {ex.next_done()[0], ex.next_done()[0]}
         assert done == set(items) and ex.in_flight == 0
         assert all(Path(i).read_text() == "1" for i in items)  # 2 cores / 2 workers
+
+
+def test_tpe_over_a_grid_file_names_the_search_after_the_grid(defaults, tmp_path, capsys):
+    path = tmp_path / "two_sizes.yaml"
+    path.write_text(
+        "fixed:\n  dropout_rates: [0.1, 0.1]\n"
+        "grid:\n  lstm_layers: [[8], [12]]\n  learning_rate: [0.01, 0.002]\n"
+    )
+    grid, combos, _ = plan(
+        SearchConfig(grid=str(path), strategy="tpe", n_trials=2), defaults, check=False
+    )
+    assert grid.name == "two_sizes" and len(combos) == 2
+    assert "over the ranges of grid 'two_sizes'" in capsys.readouterr().out
