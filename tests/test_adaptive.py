@@ -104,9 +104,10 @@ def test_a_promoted_trial_continues_its_epochs_rather_than_restarting(halving):
         assert row["initial_epoch"] == 1
         assert row["epochs_trained"] == 3  # 1 from rung 0, then 2 more
         assert row["epochs_trained_this_run"] == 2
-        assert row["run_id"] != table[(table["trial"] == row["trial"]) & (table["rung"] == 0)][
-            "run_id"
-        ].item()
+        assert (
+            row["run_id"]
+            != table[(table["trial"] == row["trial"]) & (table["rung"] == 0)]["run_id"].item()
+        )
         assert Path(row["notebook"]).name.endswith("-rung1.ipynb")
         assert Path(row["notebook"]).is_file()
     # Spent checkpoints are gone once the search ends (the models are in MLflow).
@@ -143,10 +144,15 @@ def test_halving_refuses_a_grid_that_sets_epochs_and_the_epochs_flag(tiny_demo, 
 def test_tpe_runs_its_trials_through_one_study_beside_the_search_state(tiny_demo, tmp_path):
     ranges = tmp_path / "space.yaml"
     ranges.write_text(
-        yaml.safe_dump({"ranges": {
-            **{k: [v] for k, v in FIXED.items()},
-            "lstm_layers": [[8], [12]], "learning_rate": [0.001, 0.02, "log"],
-        }})  # fmt: skip
+        yaml.safe_dump(
+            {
+                "ranges": {
+                    **{k: [v] for k, v in FIXED.items()},
+                    "lstm_layers": [[8], [12]],
+                    "learning_rate": [0.001, 0.02, "log"],
+                }
+            }
+        )  # fmt: skip
     )
     cfg = config(tmp_path, ranges, tiny_demo, strategy="tpe", n_trials=3, epochs=2)
     rows = run_search(cfg, io.StringIO())
@@ -158,11 +164,12 @@ def test_tpe_runs_its_trials_through_one_study_beside_the_search_state(tiny_demo
     (study_file,) = Path(cfg.output_dir, "searches").glob("*.optuna.db")
     import optuna
 
-    study = optuna.load_study(
-        study_name="tennis_lab_tpe", storage=f"sqlite:///{study_file}"
-    )
-    told = {t.user_attrs.get("tennis_lab_trial"): t.value for t in study.trials
-            if t.state == optuna.trial.TrialState.COMPLETE and "tennis_lab_trial" in t.user_attrs}
+    study = optuna.load_study(study_name="tennis_lab_tpe", storage=f"sqlite:///{study_file}")
+    told = {
+        t.user_attrs.get("tennis_lab_trial"): t.value
+        for t in study.trials
+        if t.state == optuna.trial.TrialState.COMPLETE and "tennis_lab_trial" in t.user_attrs
+    }
     assert {int(k) for k in told} == {1, 2, 3}
     for _, row in table.iterrows():  # the study holds each run's selection metric
         assert math.isclose(told[row["trial"]], row["val_stroke_macro_f1"], rel_tol=1e-9)
@@ -181,9 +188,7 @@ def test_finalists_are_rerun_with_other_seeds_and_a_tie_is_named(tiny_demo, tmp_
     assert sorted(repeats["trial"]) == [3, 4, 5, 6]
     assert sorted(set(repeats["seed"])) == [43, 44] and set(search["seed"]) == {42}
     assert set(repeats["config_id"]) == set(search["config_id"])
-    groups = {
-        cid: list(part["val_stroke_macro_f1"]) for cid, part in repeats.groupby("config_id")
-    }
+    groups = {cid: list(part["val_stroke_macro_f1"]) for cid, part in repeats.groupby("config_id")}
     expected = tied_with_best(groups, level=0.05)
     for cid, part in repeats.groupby("config_id"):
         mean, low, high = mean_interval(groups[cid], 0.95)
