@@ -18,6 +18,16 @@ them every ranking falls back to the window-level ``val_macro_f1_score``
 (:func:`selection_metric` says which one a table uses). A cross-validated run's scores
 are means over its folds, with ``<metric>_std`` beside them; :func:`tied_with_best`
 says which runs the best is not clearly ahead of.
+
+A search run by a strategy (``strategy``: grid, random, halving, hyperband, tpe) adds
+bookkeeping columns (:data:`SEARCH_COLUMNS`): ``trial``, ``rung`` (an adaptive search
+runs a trial once per rung, continuing from the previous rung's checkpoint),
+``epochs_budget``, ``initial_epoch`` and ``phase`` (``search``, or ``repeat`` for the
+re-runs of the finalists with other seeds). Only a trial's verdict is ranked
+(:func:`completed`): its last rung's row, when COMPLETED, of the search phase.
+:func:`finalists_table` and :func:`verdict_sentence` read the repeats: each
+finalist's mean over seeds, its 95 % Student-t interval and whether a one-sided
+Welch's t-test at the 5 % level finds it worse than the best.
 """
 
 from __future__ import annotations
@@ -35,10 +45,40 @@ import numpy as np
 import pandas as pd
 
 from tennis_lab import paths, tracking
-from tennis_lab.results import RUN_COLUMNS, STATUS_COMPLETED
+from tennis_lab.results import (
+    PHASE_REPEAT,
+    RUN_COLUMNS,
+    STATUS_COMPLETED,
+    STATUS_PRUNED,
+    STATUSES,
+)
 from tennis_lab.training import SELECTION_METRIC
 
-BOOKKEEPING = ("run_number", "run_id", "config_id", "status", "error", "notebook", "run_seconds")
+# What a strategy's runner writes beside a run's parameters: which trial and rung it
+# is, its epoch budget, and whether it is a search run or a finalist's repeat.
+SEARCH_COLUMNS = ("strategy", "trial", "rung", "epochs_budget", "initial_epoch", "phase",
+                  "checkpoint_path")  # fmt: skip
+# On repeat rows only: the finalist's verdict over its repeats (the same on each).
+FINALIST_COLUMNS = ("finalist", "finalist_trial", "finalist_mean", "finalist_ci_low",
+                    "finalist_ci_high", "finalist_repeats", "tied_with_best")  # fmt: skip
+BOOKKEEPING = (
+    "run_number", "run_id", "config_id", "status", "error", "notebook", "run_seconds",
+    *SEARCH_COLUMNS, *FINALIST_COLUMNS,
+)  # fmt: skip
+# The finalists' verdict, as the runner gives it (tennis_lab.search: INTERVAL_LEVEL,
+# TIE_LEVEL; a test checks that they agree): a Student-t interval of the mean at this
+# level, and a one-sided Welch's t-test against the best at this significance level.
+INTERVAL_LEVEL = 0.95
+TIE_LEVEL = 0.05
+TIE_TEST = "one-sided Welch's t-test"
+STRATEGY_WORDS = {
+    "grid": "grid search",
+    "random": "random search",
+    "halving": "successive halving",
+    "hyperband": "Hyperband",
+    "tpe": "TPE (Optuna)",
+}
+ADAPTIVE_STRATEGIES = ("halving", "hyperband")  # budget epochs rung by rung; prune
 _TEXT_COLUMNS = ("run_id", "config_id", "error")
 _FIRST_COLUMNS = RUN_COLUMNS  # the results CSV starts with these (see tennis_lab.results)
 # Results written before stroke-level scores rank by this (see selection_metric).
@@ -51,7 +91,8 @@ _PLAIN_METRICS = {
     SELECTION_METRIC, TEST_STROKE_METRIC, WORST_GROUP_METRIC, "val_stroke_accuracy",
     "test_stroke_accuracy", "val_strokes", "test_strokes", "test_strokes_unreached",
     "val_macro_f1_score", "train_macro_f1_score", "test_accuracy", "test_loss",
-    "macro_f1_score", "epochs_trained", "training_time_seconds", "training_time_minutes",
+    "macro_f1_score", "epochs_trained", "epochs_trained_this_run", "training_time_seconds",
+    "training_time_minutes",
     "trainable_params", "inference_ms_per_window",
     # detected strokes on whole test videos (runs that keep idle windows)
     "test_event_precision", "test_event_recall", "test_event_f1", "test_event_macro_f1",
@@ -75,7 +116,10 @@ _MLFLOW_STATUS = {
 # Facts of the data that training logs as MLflow params; the CSV does not hold them.
 _DATA_PARAMS = re.compile(r"^(num_classes|classes|input_shape|uses_batch_normalization|"
                           r"(train|val|test)_samples|(train|val|test)_count_.+)$")  # fmt: skip
-_RUN_NAME_NUMBER = re.compile(r"_run_(\d+)$")
+_RUN_NAME_NUMBER = re.compile(r"_run_(\d+)(?:_rung\d+)?$")  # ..._run_007, ..._run_007_rung1
+# Tags of a strategy's child runs, read into the columns of the same names.
+_RUN_TAGS = ("strategy", "trial", "rung", "epochs_budget", "initial_epoch", "phase",
+             "finalist", "finalist_trial", "tied_with_best")  # fmt: skip
 _MAX_UNBINNED = 10  # a numeric parameter with more distinct values is binned for importance
 _BINS = 5
 _MIN_RUNS = 10
@@ -190,11 +234,70 @@ def cross_validated(df: pd.DataFrame) -> pd.Series:
     return flags & df.index.isin(done)
 
 
+def _is_repeat(df: pd.DataFrame) -> pd.Series:
+    """Which rows are repeats of finalists (``phase`` is ``repeat``), aligned with ``df``."""
+    if "phase" not in df.columns:
+        return pd.Series(False, index=df.index)
+    return df["phase"].astype(object) == PHASE_REPEAT
+
+
+def _trial_keys(df: pd.DataFrame) -> pd.Series:
+    """Each row's trial: ``trial``, else (older rows) ``run_number``; NaN when neither."""
+    number = pd.to_numeric(df.get("run_number", pd.Series(np.nan, index=df.index)),
+                           errors="coerce")  # fmt: skip
+    if "trial" not in df.columns:
+        return number
+    return pd.to_numeric(df["trial"], errors="coerce").fillna(number)
+
+
+def _rungs(df: pd.DataFrame) -> pd.Series:
+    """Each row's rung (0 where there is none: older rows, non-adaptive searches)."""
+    if "rung" not in df.columns:
+        return pd.Series(0.0, index=df.index)
+    return pd.to_numeric(df["rung"], errors="coerce").fillna(0.0)
+
+
+def verdict_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """The row that holds each search trial's outcome, whatever its status.
+
+    A finalist's repeats (phase ``repeat``) are left out: they re-run a configuration
+    the search already scored. Of a trial an adaptive search ran at several rungs, only
+    the highest rung's row is kept: the earlier ones are partial-budget runs of a
+    trial that was promoted (they are COMPLETED, its last one may be PRUNED, FAILED or
+    still RUNNING). A table without ``phase``, ``trial`` and ``rung`` columns (an
+    older search) is returned as it is.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A results table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A subset of ``df``'s rows, in its order, with its index.
+    """
+    out = df[~_is_repeat(df)]
+    if "trial" not in out.columns and "rung" not in out.columns:
+        return out
+    trials, rungs = _trial_keys(out), _rungs(out)
+    last = rungs.groupby(trials, dropna=True).transform("max")
+    keep = trials.isna() | (rungs >= last)  # a row without a trial number stays
+    return out[keep.to_numpy()]
+
+
 def completed(df: pd.DataFrame) -> pd.DataFrame:
-    """Only the COMPLETED rows (all rows of a table without a ``status`` column)."""
-    if "status" not in df.columns:
-        return df
-    return df[df["status"].astype("object") == STATUS_COMPLETED]
+    """The rows that rank: each search trial's outcome, when COMPLETED.
+
+    :func:`verdict_rows` (no repeats of finalists, a promoted trial once: its last
+    rung's row) whose status is COMPLETED; a trial whose last rung is PRUNED is left
+    out. A table without a ``status`` column keeps all its verdict rows; an older
+    table (no ``phase``, ``trial``, ``rung``) is only filtered by status.
+    """
+    rows = verdict_rows(df)
+    if "status" not in rows.columns:
+        return rows
+    return rows[rows["status"].astype("object") == STATUS_COMPLETED]
 
 
 # --------------------------------------------------------------------------- loading
@@ -388,13 +491,19 @@ def load_results_mlflow(
     Returns
     -------
     pandas.DataFrame
-        The CSV's shape: run_number (from the run name's ``_run_NNN``), run_id,
-        config_id (tag), status (FINISHED -> COMPLETED; FAILED, RUNNING, KILLED as
-        they are), error (tag), the parameters (typed as in the CSV, without the
-        data facts training adds), the final metrics (no per-epoch or per-fold
-        series; a name that is both, such as ``cv_folds``, takes the metric where the
-        run logged one, as the CSV does), notebook.
-        One row per config id: its completed run, else its newest. ``df.attrs`` holds
+        The CSV's shape: run_number (from the run name's ``_run_NNN``, else the
+        ``trial`` tag), run_id, config_id (tag), status (the ``status`` tag the
+        runner sets, such as PRUNED, when it is one of
+        :data:`tennis_lab.results.STATUSES`; else FINISHED -> COMPLETED and FAILED,
+        RUNNING, KILLED as they are), error (tag), the strategy's tags where a run has
+        them (strategy, trial, rung, epochs_budget, initial_epoch, phase and, on
+        repeats, finalist, finalist_trial, tied_with_best), the parameters (typed as
+        in the CSV, without the data facts training adds), the final metrics (no
+        per-epoch or per-fold series; a name that is both, such as ``cv_folds``,
+        takes the metric where the run logged one, as the CSV does; a repeat's
+        finalist_mean, finalist_ci_low, finalist_ci_high), notebook.
+        One row per config id and trial and rung (a retried run once): its completed
+        run, else its newest; rows in run number and rung order. ``df.attrs`` holds
         experiment, tracking_uri, parent_run_id and the search_id and grid tags.
 
     Raises
@@ -430,17 +539,24 @@ def load_results_mlflow(
         return raw[column].astype(object).where(raw[column].notna(), "")
 
     names = raw["run_name"].fillna("").astype(str)
-    numbers = names.str.extract(_RUN_NAME_NUMBER, expand=False)
+    numbers = pd.to_numeric(names.str.extract(_RUN_NAME_NUMBER, expand=False), errors="coerce")
+    numbers = numbers.fillna(pd.to_numeric(tag("trial"), errors="coerce"))
+    status = raw["status"].map(lambda s: _MLFLOW_STATUS.get(s, s))
+    told = tag("status").astype(str)
     df = pd.DataFrame(
         {
-            "run_number": pd.to_numeric(numbers, errors="coerce").astype("Int64"),
+            "run_number": numbers.round().astype("Int64"),
             "run_id": raw["run_id"].astype(str),
             "config_id": tag("config_id").astype(str),
-            "status": raw["status"].map(lambda s: _MLFLOW_STATUS.get(s, s)),
+            "status": told.where(told.isin(STATUSES), status),
             "error": tag("error").astype(str),
         },
         index=raw.index,
     )
+    for name in _RUN_TAGS:
+        if f"tags.{name}" in raw.columns:
+            values = tag(name).astype(object)
+            df[name] = _typed(values.where(values != "", None))
     params = [c for c in raw.columns if c.startswith("params.") and not _DATA_PARAMS.match(c[7:])]
     for column in params:
         df[column[len("params.") :]] = _typed(raw[column].astype(object))
@@ -462,14 +578,17 @@ def load_results_mlflow(
         _notebook_path(s, n, c)
         for s, n, c in zip(search_ids, df["run_number"], df["config_id"], strict=True)
     ]
-    # One row per combination: its completed run, else its newest (raw is newest first).
+    # One row per combination and trial and rung: its completed run, else its newest
+    # (raw is newest first). Runs without trial tags (older searches): per combination.
     df["_order"] = np.arange(len(df))
-    df["_done"] = df["status"] != STATUS_COMPLETED
+    df["_done"] = ~df["status"].isin([STATUS_COMPLETED, STATUS_PRUNED])
+    df["_key"] = df["config_id"] + "|" + tag("trial").astype(str) + "|" + tag("rung").astype(str)
+    df["_rung"] = _rungs(df)
     df = df.sort_values(["_done", "_order"], kind="stable")
     keyed = df["config_id"] != ""
-    df = pd.concat([df[keyed].drop_duplicates("config_id"), df[~keyed]])
-    df = df.sort_values(["run_number", "_order"], kind="stable", na_position="last")
-    df = df.drop(columns=["_order", "_done"]).reset_index(drop=True)
+    df = pd.concat([df[keyed].drop_duplicates("_key"), df[~keyed]])
+    df = df.sort_values(["run_number", "_rung", "_order"], kind="stable", na_position="last")
+    df = df.drop(columns=["_order", "_done", "_key", "_rung"]).reset_index(drop=True)
     first = [c for c in _FIRST_COLUMNS if c in df.columns]
     rest = [c for c in df.columns if c not in first and c != "notebook"]
     df = df[first + rest + ["notebook"]]
@@ -1026,6 +1145,296 @@ def tie_sentence(df: pd.DataFrame, metric: str | None = None) -> str | None:
     )
 
 
+# --------------------------------------------------------------------------- finalists
+
+
+def repeat_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """The repeats of finalists: rows whose ``phase`` is ``repeat`` (none in older tables)."""
+    return df[_is_repeat(df)]
+
+
+_FINALIST_TABLE_COLUMNS = ("trial", "config_id", "mean", "ci_low", "ci_high", "repeats",
+                           "tied", "best_run")  # fmt: skip
+
+
+def _first_value(values: pd.Series) -> Any:
+    """The first value of ``values`` that is not missing (None when there is none)."""
+    present = values[values.notna()]
+    return present.iloc[0] if len(present) else None
+
+
+def _flag(value: Any) -> bool | None:
+    """A True/False cell (a bool, or the text the CSV and MLflow tags hold); None if missing."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, str):
+        text = value.strip().lower()
+        return {"true": True, "false": False, "1": True, "0": False}.get(text)
+    return bool(value)
+
+
+def _recorded(rows: pd.DataFrame, column: str) -> float | None:
+    """The first number in ``rows[column]`` (None without the column or a number)."""
+    if column not in rows.columns:
+        return None
+    return _float(_first_value(pd.to_numeric(rows[column], errors="coerce")))
+
+
+def _finalist_trial(df: pd.DataFrame, config: str, recorded: Any) -> int | None:
+    """The search trial a finalist came from: ``finalist_trial`` on its repeats, else the
+    search trial with its config id (its verdict row)."""
+    if recorded is not None:
+        return int(recorded)
+    rows = verdict_rows(df)
+    if "config_id" not in rows.columns:
+        return None
+    trials = _trial_keys(rows)[rows["config_id"].astype(str) == config].dropna()
+    return int(trials.iloc[0]) if len(trials) else None
+
+
+def finalists_table(df: pd.DataFrame) -> pd.DataFrame:
+    """The finalists of a search and the verdict over their repeats, by rank.
+
+    A search run with finalists re-runs its top configurations from scratch with other
+    seeds (rows of phase ``repeat``, with the finalist's config id). The verdict on
+    those rows is used as the runner recorded it (``finalist`` rank by mean,
+    ``finalist_mean``, ``finalist_ci_low``/``_high``, ``finalist_repeats``,
+    ``tied_with_best``). While the repeats still run, the runner has not recorded it
+    yet: then it is worked out here the runner's way from the repeats that completed
+    with a score of :data:`SELECTION_METRIC` (mean and :data:`INTERVAL_LEVEL`
+    Student-t interval, :func:`tennis_lab.evaluation.mean_interval`; tie with the best
+    by a :data:`TIE_TEST` at :data:`TIE_LEVEL`,
+    :func:`tennis_lab.evaluation.tied_with_best`) and ``attrs["provisional"]`` is True.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A results table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``finalist`` (rank 1 = the best mean); columns trial (the search trial
+        the finalist came from, None where unknown), config_id, the varied parameters
+        (those the search varied, or that differ among the finalists; not those that
+        differ between one finalist's repeats, the seed), mean, ci_low, ci_high
+        (NaN with a single score), repeats (scored repeats), tied (bool: not found
+        worse than the best; the best itself is True), best_run (run number of its
+        best-scoring repeat, lower run number among equals; None without a score).
+        A finalist none of whose repeats has a score comes last, with NaN mean and
+        tied False. ``attrs``: ``provisional`` (bool), ``runs`` and ``done`` (repeat
+        runs in all, and finished: COMPLETED or FAILED), ``metric``, ``level``,
+        ``interval``. No rows when there are no repeats.
+    """
+    repeats = repeat_rows(df)
+    params = _finalist_parameters(df, repeats)
+    columns = ["trial", "config_id", *params, *_FINALIST_TABLE_COLUMNS[2:]]
+    attrs = {"provisional": False, "runs": len(repeats), "metric": SELECTION_METRIC,
+             "level": TIE_LEVEL, "interval": INTERVAL_LEVEL}  # fmt: skip
+    status = repeats.get("status", pd.Series(STATUS_COMPLETED, index=repeats.index))
+    attrs["done"] = int(status.astype(object).isin([STATUS_COMPLETED, "FAILED"]).sum())
+    if repeats.empty or "config_id" not in repeats.columns:
+        table = pd.DataFrame(columns=columns, index=pd.Index([], name="finalist"))
+        table.attrs = attrs
+        return table
+    score = pd.to_numeric(
+        repeats.get(SELECTION_METRIC, pd.Series(np.nan, index=repeats.index)), errors="coerce"
+    )
+    scored = (status.astype(object) == STATUS_COMPLETED) & score.notna()
+    entries = []
+    for config, rows in repeats.groupby(repeats["config_id"].astype(str), sort=False):
+        mine = scored[rows.index]
+        values = score[rows.index][mine]
+        best_run = None
+        if len(values):
+            best = rows[mine].assign(_score=values)
+            by = ["_score"] + (["run_number"] if "run_number" in best.columns else [])
+            best = best.sort_values(by, ascending=[False] + [True] * (len(by) - 1)).iloc[0]
+            best_run = _number(best.get("run_number"))
+
+        entry = {
+            "trial": _finalist_trial(df, config, _recorded(rows, "finalist_trial")),
+            "config_id": config,
+            **{p: _first_value(rows[p]) for p in params},
+            "scores": values.tolist(),
+            "best_run": best_run,
+            "rank": _recorded(rows, "finalist"),
+            "mean": _recorded(rows, "finalist_mean"),
+            "ci_low": _recorded(rows, "finalist_ci_low"),
+            "ci_high": _recorded(rows, "finalist_ci_high"),
+            "repeats": _recorded(rows, "finalist_repeats"),
+            "tied": _flag(_first_value(rows["tied_with_best"]))
+            if "tied_with_best" in rows.columns
+            else None,
+        }
+        entries.append(entry)
+    with_scores = [e for e in entries if e["scores"]]
+    if any(e["mean"] is None or e["rank"] is None or e["tied"] is None for e in with_scores):
+        _work_out_verdict(with_scores)
+        attrs["provisional"] = True
+    for entry in entries:
+        if entry["repeats"] is None:
+            entry["repeats"] = len(entry["scores"])
+        if not entry["scores"]:  # no repeat scored: no verdict
+            entry.update(rank=None, mean=None, ci_low=None, ci_high=None, tied=False,
+                         repeats=0)  # fmt: skip
+    ranked = sorted(with_scores, key=lambda e: e["rank"])
+    ranked += [e for e in entries if not e["scores"]]
+    table = pd.DataFrame([{c: e.get(c) for c in columns} for e in ranked], columns=columns).astype(
+        {"mean": float, "ci_low": float, "ci_high": float, "repeats": int, "tied": bool}
+    )
+    table["trial"] = table["trial"].astype("Int64")
+    table["best_run"] = table["best_run"].astype("Int64")
+    table.index = pd.RangeIndex(1, len(table) + 1, name="finalist")
+    table.attrs = attrs
+    return table
+
+
+def _finalist_parameters(df: pd.DataFrame, repeats: pd.DataFrame) -> list[str]:
+    """The parameters that tell finalists apart: those varied by the search (over its
+    trials, whatever their outcome) or among the finalists, less those that vary
+    within one finalist's repeats (the seed)."""
+    if repeats.empty or "config_id" not in repeats.columns:
+        return []
+    trials = verdict_rows(df)
+    keys = repeats["config_id"].astype(str)
+    out = []
+    for param in parameter_columns(repeats):
+        values = _keys(repeats[param]).astype(object).where(repeats[param].notna(), "None")
+        if values.groupby(keys).nunique().max() > 1:
+            continue  # differs between repeats of one configuration: not a configuration's
+        searched = param in trials.columns and _keys(trials[param]).nunique(dropna=False) > 1
+        if searched or values.nunique() > 1:
+            out.append(param)
+    return out
+
+
+def _work_out_verdict(entries: list[dict[str, Any]]) -> None:
+    """Rank, mean, interval and tie of each scored finalist, as the runner records them."""
+    from tennis_lab.evaluation import mean_interval
+    from tennis_lab.evaluation import tied_with_best as welch_tied
+
+    if not entries:
+        return
+    tied = welch_tied({e["config_id"]: e["scores"] for e in entries}, level=TIE_LEVEL)
+    rank = {config: i for i, config in enumerate(tied, 1)}
+    for entry in entries:
+        mean, low, high = mean_interval(entry["scores"], INTERVAL_LEVEL)
+        entry.update(rank=rank[entry["config_id"]], mean=mean, ci_low=_float(low),
+                     ci_high=_float(high), tied=tied[entry["config_id"]],
+                     repeats=len(entry["scores"]))  # fmt: skip
+
+
+def _finalist_name(row: pd.Series) -> str:
+    trial = row.get("trial")
+    return f"trial {int(trial)}" if not pd.isna(trial) else f"configuration {row['config_id']}"
+
+
+def _names(rows: pd.DataFrame) -> str:
+    """``trials 3, 7 and 1``; each named alone when a trial is not known."""
+    if rows["trial"].notna().all():
+        numbers = [str(int(t)) for t in rows["trial"]]
+        return ("trial " if len(numbers) == 1 else "trials ") + _listed(numbers)
+    return _listed([_finalist_name(row) for _, row in rows.iterrows()])
+
+
+def _listed(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _interval_text(row: pd.Series) -> str:
+    """``0.9100 [0.8900, 0.9300]``; ``0.9100 (one score, no interval)``."""
+    if _float(row.get("ci_low")) is None or _float(row.get("ci_high")) is None:
+        return f"{_pm(row['mean'])} (one score, no interval)"
+    return f"{_pm(row['mean'])} [{_pm(row['ci_low'])}, {_pm(row['ci_high'])}]"
+
+
+def _seeds(rows: pd.DataFrame) -> str:
+    """``5 seeds each``; ``5, 5 and 4 seeds``; ``1 seed``."""
+    counts = [int(n) for n in rows["repeats"]]
+    if len(set(counts)) == 1:
+        return _plural(counts[0], "seed") + (" each" if len(counts) > 1 else "")
+    return f"{_listed([str(n) for n in counts])} seeds"
+
+
+def _percent(level: float) -> str:
+    return f"{100 * level:g} %"
+
+
+def verdict_sentence(df: pd.DataFrame) -> str | None:
+    """The finalists' verdict as a plain sentence.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A results table.
+
+    Returns
+    -------
+    str or None
+        None when the table has no finalist with a scored repeat. With several tied
+        with the best (:func:`finalists_table`'s ``tied``): ``"No single winner:
+        trials 3, 7 and 1 are statistically tied (one-sided Welch's t-test at the 5 %
+        level over 5 seeds each; 95 % intervals of val_stroke_macro_f1: ...)."``,
+        followed by the finalists found worse. When only the best is tied with
+        itself: ``"Trial 3 is ahead of the other finalists: ..."``, naming the test,
+        its level and each interval. With one finalist, that there is nothing to
+        compare it with. While the repeats run (a provisional verdict), the sentence
+        starts with how many of them are done.
+    """
+    table = finalists_table(df)
+    table = table[table["mean"].notna()]
+    if table.empty:
+        return None
+    attrs = table.attrs
+    test = f"{TIE_TEST} at the {_percent(attrs.get('level', TIE_LEVEL))} level"
+    what = f"{_percent(attrs.get('interval', INTERVAL_LEVEL))} interval"
+    metric = attrs.get("metric", SELECTION_METRIC)
+
+    def intervals(rows: pd.DataFrame) -> str:
+        return "; ".join(f"{_finalist_name(r)} {_interval_text(r)}" for _, r in rows.iterrows())
+
+    best = table.iloc[0]
+    tied = table[table["tied"].astype(bool)]
+    others = table[~table.index.isin(tied.index)]
+    if len(table) == 1:
+        text = (
+            f"One finalist, {_finalist_name(best)}: {_interval_text(best)} ({what} of "
+            f"{metric} over {_seeds(table)}); there is no other finalist to compare it with."
+        )
+    elif len(tied) > 1:
+        text = (
+            f"No single winner: {_names(tied)} are statistically tied ({test} over "
+            f"{_seeds(tied)}; {what}s of {metric}: {intervals(tied)}); these scores do "
+            "not separate them."
+        )
+        if len(others):
+            text += (
+                f" {_sentence_start(_names(others))} "
+                f"{'is' if len(others) == 1 else 'are'} worse than the best: "
+                f"{intervals(others)}."
+            )
+    else:
+        text = (
+            f"{_sentence_start(_finalist_name(best))} is ahead of the other finalists: "
+            f"{_interval_text(best)} ({what} of {metric} over {_seeds(table.iloc[[0]])}); "
+            f"a {test} finds each of the others worse ({intervals(others)})."
+        )
+    if attrs.get("provisional"):
+        done, runs = attrs.get("done", 0), attrs.get("runs", 0)
+        why = (
+            f"the finalists' repeats are still running ({done} of {runs} done)"
+            if done < runs
+            else f"the runner has not recorded its verdict ({done} of {runs} repeats done)"
+        )
+        text = f"Provisional, worked out from the repeats' scores so far: {why}. {text}"
+    return text
+
+
+def _sentence_start(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 # --------------------------------------------------------------------------- overview
 
 
@@ -1062,6 +1471,16 @@ def search_overview(df: pd.DataFrame, metric: str | None = None) -> dict[str, An
         the best run); cross_validated (completed runs with folds); unranked (run
         numbers of completed runs without a value of ``metric``); errors:
         ``[{"error", "count", "runs"}]`` of the failed runs, most common first.
+        For a strategy's search also: strategy (its name, None for an older
+        table; several joined by ", "), trials (search trials, each counted once
+        however many rungs it ran), pruned (trials stopped by the strategy: their
+        last rung is PRUNED), rungs (the highest rung + 1, 1 without rungs),
+        repeats and repeats_completed (runs of finalists with other seeds),
+        finalists (configurations re-run) and epochs_trained (every epoch trained
+        by every run: ``epochs_trained_this_run``, else ``epochs_trained`` less
+        ``initial_epoch``; None when the table has neither). ``runs`` counts every
+        row (each rung and repeat), ``completed`` the trials that rank
+        (:func:`completed`), failed, running, killed the rows with that status.
     """
     metric = _metric(df, metric)
     status = df["status"].astype(object) if "status" in df.columns else pd.Series(dtype=object)
@@ -1084,9 +1503,26 @@ def search_overview(df: pd.DataFrame, metric: str | None = None) -> dict[str, An
         {"error": text, "count": len(numbers), "runs": numbers}
         for text, numbers in sorted(errors.items(), key=lambda item: -len(item[1]))
     ]
+    verdicts = verdict_rows(df)
+    verdict_status = verdicts["status"].astype(object) if "status" in verdicts else None
+    repeats = repeat_rows(df)
+    repeat_status = repeats["status"].astype(object) if "status" in repeats else None
+    strategies = []
+    if "strategy" in df.columns:
+        strategies = list(dict.fromkeys(str(v) for v in df["strategy"].dropna() if str(v)))
     return {
         "runs": int(len(df)),
         "completed": len(done),
+        "strategy": ", ".join(strategies) or None,
+        "trials": int(len(verdicts)),
+        "pruned": int((verdict_status == STATUS_PRUNED).sum()) if verdict_status is not None else 0,
+        "rungs": int(_rungs(df).max()) + 1 if len(df) else 1,
+        "repeats": int(len(repeats)),
+        "repeats_completed": int((repeat_status == STATUS_COMPLETED).sum())
+        if repeat_status is not None
+        else 0,
+        "finalists": int(repeats["config_id"].nunique()) if "config_id" in repeats else 0,
+        "epochs_trained": _epochs_trained(df),
         "failed": count("FAILED"),
         "running": count("RUNNING"),
         "killed": count("KILLED"),
@@ -1107,15 +1543,66 @@ def search_overview(df: pd.DataFrame, metric: str | None = None) -> dict[str, An
     }
 
 
+def _epochs_trained(df: pd.DataFrame) -> float | int | None:
+    """Every epoch the runs of ``df`` trained: ``epochs_trained_this_run`` where a row has
+    it, else ``epochs_trained`` (which counts a continued run's earlier epochs too) less
+    ``initial_epoch``; None when the table has neither column."""
+    if "epochs_trained_this_run" not in df.columns and "epochs_trained" not in df.columns:
+        return None
+    nan = pd.Series(np.nan, index=df.index)
+    this_run = pd.to_numeric(df.get("epochs_trained_this_run", nan), errors="coerce")
+    start = pd.to_numeric(df.get("initial_epoch", nan), errors="coerce").fillna(0.0)
+    total = pd.to_numeric(df.get("epochs_trained", nan), errors="coerce") - start
+    epochs = float(this_run.fillna(total).clip(lower=0).sum())
+    return int(epochs) if epochs.is_integer() else epochs
+
+
+def strategy_words(strategy: Any) -> str:
+    """What a strategy is called in sentences: ``halving`` -> ``successive halving``."""
+    return STRATEGY_WORDS.get(str(strategy), str(strategy))
+
+
+def strategy_summary(overview: dict[str, Any]) -> str | None:
+    """One line on how a strategy searched, from :func:`search_overview`.
+
+    Returns
+    -------
+    str or None
+        E.g. ``"successive halving: 6 trials, 4 pruned, 22 epochs trained"`` (pruned
+        trials are named for the adaptive strategies, halving and Hyperband, or when
+        there are some); then the finalists' repeats when there are some (``"; 3
+        finalists re-run with other seeds: 15 runs, 14 completed"``). None for a
+        table without a strategy (an older search). Not escaped.
+    """
+    strategy = overview.get("strategy")
+    if not strategy:
+        return None
+    parts = [_plural(overview.get("trials", 0), "trial")]
+    if strategy in ADAPTIVE_STRATEGIES or overview.get("pruned"):
+        parts.append(f"{overview.get('pruned', 0)} pruned")
+    if overview.get("epochs_trained") is not None:
+        parts.append(f"{_fmt(overview['epochs_trained'])} epochs trained")
+    names = ", ".join(strategy_words(s) for s in str(strategy).split(", "))
+    text = f"{names}: {', '.join(parts)}"
+    if overview.get("repeats"):
+        text += (
+            f"; {_plural(overview.get('finalists', 0), 'finalist')} re-run with other "
+            f"seeds: {_plural(overview['repeats'], 'run')}, "
+            f"{overview.get('repeats_completed', 0)} completed"
+        )
+    return text
+
+
 def _md(text: Any) -> str:
     """Text for a Markdown cell: HTML escaped, Markdown's emphasis and link marks escaped."""
     return re.sub(r"([\\`*_\[\]#|])", r"\\\1", html.escape(str(text)))
 
 
 def report_header(df: pd.DataFrame, overview: dict[str, Any] | None = None) -> str:
-    """Markdown header of a search's report: search, grid, data, date, runs
-    completed/failed, the best run and its scores. Every value from the table is
-    escaped (HTML and Markdown)."""
+    """Markdown header of a search's report: search, grid, data, date, the strategy
+    (:func:`strategy_summary`: trials, pruned, epochs trained, finalists' repeats),
+    runs completed/pruned/failed, the best run and its scores. Every value from the
+    table is escaped (HTML and Markdown)."""
     overview = overview or search_overview(df)
     attrs = df.attrs
     search = attrs.get("search_id") or Path(str(attrs.get("csv_path", "results"))).stem
@@ -1124,6 +1611,21 @@ def report_header(df: pd.DataFrame, overview: dict[str, Any] | None = None) -> s
     if attrs.get("csv_path") and Path(attrs["csv_path"]).is_file():
         stamp = Path(attrs["csv_path"]).stat().st_mtime
         date = pd.Timestamp(stamp, unit="s").strftime("%Y-%m-%d %H:%M")
+    running = f", {overview['running']} running" if overview.get("running") else ""
+    if overview.get("runs", 0) > overview.get("trials", overview.get("runs", 0)):
+        # Rungs and repeats: more rows than trials. Trials rank; runs fail or run.
+        runs = (
+            f"- **Runs:** {overview['runs']} (every rung of a trial and every repeat): "
+            f"{_plural(overview['completed'], 'trial')} completed"
+            + (f", {overview['pruned']} pruned" if overview.get("pruned") else "")
+            + f"; {_plural(overview['failed'], 'run')} failed{running}"
+        )
+    else:
+        runs = (
+            f"- **Runs:** {overview['runs']}: {overview['completed']} completed"
+            + (f", {overview['pruned']} pruned" if overview.get("pruned") else "")
+            + f", {overview['failed']} failed{running}"
+        )
     lines = [
         f"# Search {_md(search)}",
         "",
@@ -1131,10 +1633,11 @@ def report_header(df: pd.DataFrame, overview: dict[str, Any] | None = None) -> s
         f"- **Data:** {_md(data) if data else 'the built-in demo dataset'}",
         f"- **Results:** {_md(attrs.get('csv_path', attrs.get('source', '')))}"
         + (f" ({date})" if date else ""),
-        f"- **Runs:** {overview['runs']}: {overview['completed']} completed, "
-        f"{overview['failed']} failed"
-        + (f", {overview['running']} running" if overview.get("running") else ""),
     ]
+    summary = strategy_summary(overview)
+    if summary:
+        lines.append(f"- **Strategy:** {_md(summary)}")
+    lines.append(runs)
     metric = overview.get("metric", SELECTION_METRIC)
     if overview.get("best_run") is not None:
         words = _METRIC_WORDS.get(metric, f"by {_md(metric)}")
@@ -1213,8 +1716,8 @@ def link_notebooks(board: pd.DataFrame, relative_to: str | Path) -> pd.DataFrame
 
 
 # Metrics that count things: shown as numbers, not to four decimals.
-_COUNTS = {"epochs_trained", "val_strokes", "test_strokes", "test_strokes_unreached",
-           "trainable_params", "strokes", "cv_folds"}  # fmt: skip
+_COUNTS = {"epochs_trained", "epochs_trained_this_run", "val_strokes", "test_strokes",
+           "test_strokes_unreached", "trainable_params", "strokes", "cv_folds"}  # fmt: skip
 
 
 def table_html(table: pd.DataFrame, relative_to: str | Path | None = None, digits: int = 4) -> str:
@@ -1226,7 +1729,8 @@ def table_html(table: pd.DataFrame, relative_to: str | Path | None = None, digit
     links (made by :func:`link_notebooks` when ``relative_to`` is given).
     """
     shown = format_scores(table, digits)
-    scores = (set(metric_columns(shown)) | {"macro_f1", "accuracy"}) - _COUNTS
+    scores = (set(metric_columns(shown)) | {"macro_f1", "accuracy", "mean", "ci_low",
+                                             "ci_high"}) - _COUNTS  # fmt: skip
 
     def cell(value: Any, column: str) -> str:
         if isinstance(value, str):

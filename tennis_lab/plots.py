@@ -1525,3 +1525,113 @@ def ranking_figure(
     ax.set_title(title or f"Ranking by {_column_label(metric)}")
     fig.tight_layout()
     return fig
+
+
+INTERVAL_GID = "interval"  # a finalist's confidence interval of the mean
+BEHIND_GID = "behind"  # finalists found worse than the best
+_FINALIST_COLUMNS = ("mean", "ci_low", "ci_high")
+
+
+def _finalist_labels(table: pd.DataFrame) -> list[str]:
+    """``trial 3 (5 seeds)`` per finalist (``config <id>`` where no trial is known)."""
+    labels = []
+    for i, (_, row) in enumerate(table.iterrows()):
+        trial = row.get("trial")
+        if trial is not None and pd.notna(trial):
+            name = f"trial {_value_label(trial)}"
+        elif pd.notna(row.get("config_id")):
+            name = f"config {row['config_id']}"
+        else:
+            name = f"finalist {_value_label(table.index[i])}"
+        seeds = row.get("repeats")
+        if seeds is not None and pd.notna(seeds):
+            name += f" ({int(seeds)} seed{'' if int(seeds) == 1 else 's'})"
+        labels.append(name)
+    return labels
+
+
+def finalists_figure(
+    table: pd.DataFrame,
+    metric: str = SELECTION_METRIC,
+    level: float = 0.05,
+    interval: float = 0.95,
+    title: str | None = None,
+) -> Figure:
+    """Each finalist's mean score over its repeats with its confidence interval.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per finalist, best first (as ``analysis.finalists_table``): ``mean``,
+        ``ci_low``, ``ci_high`` (NaN: no interval, e.g. a single repeat), ``tied``
+        (True: not found worse than the best; missing or NaN counts as False),
+        optionally ``trial`` (names the row; else ``config_id``, else the index) and
+        ``repeats`` (seeds, shown in the label). Rows without a mean are left out.
+    metric : str
+        The score the means are of (its label names the x axis).
+    level : float
+        The significance level of the tie test, for the legend.
+    interval : float
+        The confidence level of the intervals, for the axis label and legend.
+    title : str, optional
+        Defaults to "Finalists over seeds: mean and <interval> interval".
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes: a row per finalist, the best at the top; each mean a point with a
+        horizontal error bar from ci_low to ci_high (gid ``"interval"``; none where
+        the interval is unknown); tied finalists (the best included) drawn in red
+        (gid ``"tied"``, their tick labels in bold red), the others in blue (gid
+        ``"behind"``); the best's interval shaded; a legend below the axes saying
+        what the colours mean and which test decided.
+
+    Raises
+    ------
+    ValueError
+        When ``table`` is empty, lacks ``mean``, ``ci_low`` or ``ci_high``, or no row
+        has a mean.
+    """
+    _check_table(table, "table", list(_FINALIST_COLUMNS), "pass analysis.finalists_table(results).")
+    means = _numeric(table["mean"])
+    keep = np.isfinite(means)
+    if not keep.any():
+        raise ValueError(f"no finalist in table has a mean; all {len(table)} are NaN.")
+    table = table[keep]
+    means = means[keep]
+    low, high = _numeric(table["ci_low"]), _numeric(table["ci_high"])
+    tied = _flags(table, "tied")
+    labels = _finalist_labels(table)
+    positions = np.arange(len(table), dtype=float)
+
+    palette = sns.color_palette()
+    percent = f"{100 * interval:g} %"
+    with sns.axes_style("whitegrid"):
+        fig = Figure(figsize=(7.5, max(2.4, 0.5 * len(table) + 1.6)))
+        ax = fig.subplots()
+    if np.isfinite(low[0]) and np.isfinite(high[0]):
+        ax.axvspan(low[0], high[0], color=FLAG_COLOR if tied[0] else palette[0], alpha=0.1,
+                   linewidth=0, zorder=0, label=f"the best's {percent} interval")  # fmt: skip
+    known = np.isfinite(low) & np.isfinite(high)
+    if known.any():
+        below = np.clip(means[known] - low[known], 0.0, None)
+        above = np.clip(high[known] - means[known], 0.0, None)
+        ax.errorbar(means[known], positions[known], xerr=np.vstack([below, above]), fmt="none",
+                    ecolor="0.35", elinewidth=1.2, capsize=4, zorder=2,
+                    gid=INTERVAL_GID)  # fmt: skip
+    test = f"one-sided Welch's t-test, {100 * level:g} % level"
+    if tied.any():
+        ax.scatter(means[tied], positions[tied], s=60, color=FLAG_COLOR, zorder=4, gid=TIED_GID,
+                   label=f"the best and those tied with it ({test})")  # fmt: skip
+    if (~tied).any():
+        ax.scatter(means[~tied], positions[~tied], s=45, color=palette[0], zorder=3,
+                   gid=BEHIND_GID, label="worse than the best")  # fmt: skip
+    ax.set_yticks(positions, labels)
+    _colour_flagged(ax.get_yticklabels(), tied)
+    ax.set_ylim(len(table) - 0.5, -0.5)  # the best at the top
+    ax.set_xlabel(f"{_column_label(metric)}: mean over seeds with its {percent} interval")
+    ax.set_ylabel("")
+    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
+    ax.set_title(title or f"Finalists over seeds: mean and {percent} interval")
+    fig.tight_layout()
+    return fig

@@ -988,3 +988,455 @@ def test_importing_analysis_does_not_import_mlflow_or_tensorflow():
     assert out.stdout.strip() == "[]"
     assert analysis.SELECTION_METRIC == "val_stroke_macro_f1"
     assert analysis.LEGACY_SELECTION_METRIC == "val_macro_f1_score"
+
+
+# --------------------------------------------------------------------------- strategies
+
+BUDGETS = {0: 3, 1: 9, 2: 27}  # epochs_budget per rung of a successive halving search
+# trial -> its rungs' (status, validation F1): trials 1 and 4 promoted to rung 2, trial 3
+# pruned at rung 1, trials 2 and 6 at rung 0; trial 5 failed.
+TRIALS = {
+    1: [("COMPLETED", 0.60), ("COMPLETED", 0.80), ("COMPLETED", 0.88)],
+    2: [("PRUNED", 0.50)],
+    3: [("COMPLETED", 0.70), ("PRUNED", 0.75)],
+    4: [("COMPLETED", 0.65), ("COMPLETED", 0.78), ("COMPLETED", 0.85)],
+    5: [("FAILED", np.nan)],
+    6: [("PRUNED", 0.40)],
+}
+# Finalists c1 and c4 re-run with seeds 43 to 45 (trials 7 to 12): their scores beat
+# every search row, so a ranking that counted repeats would show them first.
+REPEATS = [(7, "c1", 43, 0.92), (8, "c1", 44, 0.95), (9, "c1", 45, 0.92),
+           (10, "c4", 43, 0.90), (11, "c4", 44, 0.88), (12, "c4", 45, 0.90)]  # fmt: skip
+# The runner's recorded verdict (made-up intervals: the table must show them as they are).
+VERDICT = {
+    "c1": {"finalist": 1, "finalist_trial": 1, "finalist_mean": 0.93, "finalist_ci_low": 0.89,
+           "finalist_ci_high": 0.97, "finalist_repeats": 3, "tied_with_best": True},
+    "c4": {"finalist": 2, "finalist_trial": 4, "finalist_mean": 0.8933,
+           "finalist_ci_low": 0.86, "finalist_ci_high": 0.92, "finalist_repeats": 3,
+           "tied_with_best": False},
+}  # fmt: skip
+
+
+def trial_params(n: int) -> dict:
+    return {"lstm_units": 16 * n, "learning_rate": 0.001 if n % 2 else 0.01, "seed": 42}
+
+
+def strategy_row(n, rung, status, val, strategy="halving", phase="search", **values) -> dict:
+    """A row of a strategy's search: trial ``n`` at ``rung`` (its budget from BUDGETS)."""
+    start = BUDGETS[rung - 1] if rung else 0
+    row = run(n, val, status, rung=rung, **trial_params(n))
+    row.update({
+        "run_id": f"r{n}-{rung}", SELECTION_METRIC: val, "strategy": strategy, "trial": n,
+        "epochs_budget": BUDGETS[rung], "initial_epoch": start, "phase": phase,
+        "epochs_trained": np.nan if status == "FAILED" else BUDGETS[rung],
+        "epochs_trained_this_run": np.nan if status == "FAILED" else BUDGETS[rung] - start,
+        "training_time_minutes": float(n + rung),
+    })  # fmt: skip
+    row.update(values)
+    return row
+
+
+def repeat_row(n, config, seed, val, verdict=True, **values) -> dict:
+    source = int(config[1:])
+    row = strategy_row(n, 0, "COMPLETED", val, phase="repeat", config_id=config,
+                       **{**trial_params(source), "seed": seed})  # fmt: skip
+    row.update(epochs_budget=27, epochs_trained=27, epochs_trained_this_run=27)
+    if verdict:
+        row.update(VERDICT[config])
+    row.update(values)
+    return row
+
+
+def halving_table(repeats: bool = True, verdict: bool = True) -> pd.DataFrame:
+    rows = [
+        strategy_row(n, rung, status, val)
+        for n, rungs in TRIALS.items()
+        for rung, (status, val) in enumerate(rungs)
+    ]
+    if repeats:
+        rows += [repeat_row(n, c, seed, val, verdict) for n, c, seed, val in REPEATS]
+    return pd.DataFrame(rows)
+
+
+def test_a_promoted_trial_ranks_once_with_its_last_rungs_score():
+    df = halving_table()
+    done = completed(df)
+    assert done["run_number"].tolist() == [1, 4]
+    assert done["rung"].tolist() == [2, 2]
+    assert done[SELECTION_METRIC].tolist() == [0.88, 0.85]
+    board = leaderboard(df)
+    assert board["run_number"].tolist() == [1, 4]  # not the repeats' 0.95 or 0.92
+    assert board[SELECTION_METRIC].tolist() == [0.88, 0.85]
+    # Bookkeeping of strategies is neither a parameter nor a metric.
+    assert varied_parameters(df) == ["lstm_units", "learning_rate"]
+    for column in ("trial", "rung", "phase", "strategy", "epochs_budget", "initial_epoch",
+                   "finalist_mean", "tied_with_best"):  # fmt: skip
+        assert column not in parameter_columns(df) and column not in metric_columns(df)
+    assert "epochs_trained_this_run" in metric_columns(df)
+    # Trial 3's pruned rung 1 is its verdict: its earlier COMPLETED rung is not ranked.
+    assert 3 not in set(done["run_number"])
+    assert value_table(df, "lstm_units")["runs"].tolist() == [1, 1]
+    assert parameter_importance(df)[0]["runs_per_group"].tolist() == [1.0, 1.0]
+    assert pattern_sentences(df, k=5)[0].startswith("Only 2 completed runs")
+    front = pareto_front(df)
+    assert set(df.loc[front, "run_id"]) <= {"r1-2", "r4-2"} and front.any()
+    assert df.loc[verdict_index(df), "run_id"].tolist() == [
+        "r1-2",
+        "r2-0",
+        "r3-1",
+        "r4-2",
+        "r5-0",
+        "r6-0",
+    ]
+
+
+def verdict_index(df: pd.DataFrame) -> pd.Index:
+    return analysis.verdict_rows(df).index
+
+
+def test_a_trial_whose_next_rung_runs_or_failed_is_not_ranked_by_its_earlier_rung():
+    df = pd.DataFrame([
+        strategy_row(1, 0, "COMPLETED", 0.60), strategy_row(1, 1, "COMPLETED", 0.70),
+        strategy_row(7, 0, "COMPLETED", 0.99), strategy_row(7, 1, "RUNNING", np.nan),
+        strategy_row(8, 0, "COMPLETED", 0.98), strategy_row(8, 1, "FAILED", np.nan),
+    ])  # fmt: skip
+    assert leaderboard(df)["run_number"].tolist() == [1]
+    assert search_overview(df)["running"] == 1
+
+
+def test_repeat_rows_are_not_search_rows():
+    df = halving_table()
+    assert analysis.repeat_rows(df)["run_number"].tolist() == [7, 8, 9, 10, 11, 12]
+    assert not set(completed(df)["phase"]) & {"repeat"}
+    # Without the search rows, nothing ranks: repeats never do.
+    assert leaderboard(df[df["phase"] == "repeat"]).empty
+
+
+def test_a_grid_search_with_the_new_columns_ranks_like_an_old_table(pattern_table):
+    new = pattern_table.assign(strategy="grid", trial=pattern_table["run_number"], rung=0,
+                               phase="search", epochs_budget=np.nan)  # fmt: skip
+    assert completed(new).index.tolist() == completed(pattern_table).index.tolist()
+    assert leaderboard(new).equals(leaderboard(pattern_table))
+    assert pattern_sentences(new) == pattern_sentences(pattern_table)
+    # An old table is only filtered by status: all its COMPLETED rows, in order.
+    assert completed(pattern_table)["run_number"].tolist() == [3, 7, 1, 9, 4, 2, 5, 6, 8, 10, 12]
+
+
+def test_finalists_table_gives_each_finalists_recorded_verdict_by_rank():
+    table = analysis.finalists_table(halving_table())
+    assert table.index.name == "finalist" and table.index.tolist() == [1, 2]
+    assert list(table.columns) == [
+        "trial",
+        "config_id",
+        "lstm_units",
+        "learning_rate",
+        "mean",
+        "ci_low",
+        "ci_high",
+        "repeats",
+        "tied",
+        "best_run",
+    ]  # fmt: skip  (not the seed: it differs between one finalist's repeats)
+    assert table["trial"].tolist() == [1, 4]
+    assert table["config_id"].tolist() == ["c1", "c4"]
+    assert table["lstm_units"].tolist() == [16, 64]
+    assert table["mean"].tolist() == [0.93, 0.8933]
+    assert table["ci_low"].tolist() == [0.89, 0.86] and table["ci_high"].tolist() == [0.97, 0.92]
+    assert table["repeats"].tolist() == [3, 3]
+    assert table["tied"].tolist() == [True, False]
+    # c1's best repeat is run 8 (0.95); c4's runs 10 and 12 tie at 0.90: the lower number.
+    assert table["best_run"].tolist() == [8, 10]
+    assert table.attrs["provisional"] is False
+    html_table = table_html(table)
+    assert "<td>0.9300</td>" in html_table and "<td>0.8933</td>" in html_table
+
+
+def test_finalists_table_reads_the_verdict_back_from_the_csv(tmp_path):
+    out = tmp_path / "out"
+    _, csv = write_search(out, "20260301_120000", rows=halving_table().to_dict("records"))
+    df = load_results(csv, output_dir=out)
+    table = analysis.finalists_table(df)
+    assert table["tied"].tolist() == [True, False]
+    assert table["trial"].tolist() == [1, 4] and table["best_run"].tolist() == [8, 10]
+    assert leaderboard(df)["run_number"].tolist() == [1, 4]
+    assert search_overview(df)["pruned"] == 3
+
+
+def test_finalists_table_is_empty_without_repeats(pattern_table):
+    for df in (pattern_table, halving_table(repeats=False)):
+        table = analysis.finalists_table(df)
+        assert table.empty and table.index.name == "finalist"
+        assert analysis.verdict_sentence(df) is None
+
+
+def test_before_the_runner_records_it_the_verdict_is_worked_out_and_provisional():
+    from tennis_lab import evaluation
+
+    df = halving_table(verdict=False)
+    # Without finalist_trial either: the trial is the search trial of the config id.
+    df = df.drop(columns=[c for c in VERDICT["c1"] if c in df.columns])
+    running = repeat_row(13, "c4", 46, np.nan, verdict=False, status="RUNNING")
+    df = pd.concat([df, pd.DataFrame([running])], ignore_index=True)
+    table = analysis.finalists_table(df)
+    assert table.attrs["provisional"] is True
+    assert (table.attrs["done"], table.attrs["runs"]) == (6, 7)
+    c1, c4 = [0.92, 0.95, 0.92], [0.90, 0.88, 0.90]
+    assert table["config_id"].tolist() == ["c1", "c4"] and table["trial"].tolist() == [1, 4]
+    for (_, row), scores in zip(table.iterrows(), (c1, c4), strict=True):
+        mean, low, high = evaluation.mean_interval(scores, 0.95)
+        assert (row["mean"], row["ci_low"], row["ci_high"]) == pytest.approx((mean, low, high))
+    assert table["ci_low"].tolist() == pytest.approx([0.88697, 0.86465], abs=1e-5)
+    assert table["repeats"].tolist() == [3, 3]  # the running repeat has no score yet
+    assert table["tied"].tolist() == [True, False]  # one-sided Welch p = 0.023 < 0.05
+    assert evaluation.tied_with_best({"c1": c1, "c4": c4}) == {"c1": True, "c4": False}
+    sentence = analysis.verdict_sentence(df)
+    assert sentence.startswith(
+        "Provisional, worked out from the repeats' scores so far: the finalists' repeats "
+        "are still running (6 of 7 done). Trial 1 is ahead of the other finalists"
+    )
+
+
+def test_verdict_sentence_says_when_one_finalist_is_ahead():
+    assert analysis.verdict_sentence(halving_table()) == (
+        "Trial 1 is ahead of the other finalists: 0.9300 [0.8900, 0.9700] (95 % interval "
+        "of val_stroke_macro_f1 over 3 seeds); a one-sided Welch's t-test at the 5 % level "
+        "finds each of the others worse (trial 4 0.8933 [0.8600, 0.9200])."
+    )
+
+
+def test_verdict_sentence_says_tied_when_several_are_tied_with_the_best():
+    df = halving_table()
+    df.loc[df["config_id"] == "c4", "tied_with_best"] = True
+    third = [repeat_row(13 + i, "c3", 43 + i, 0.80, verdict=False, finalist=3, finalist_trial=3,
+                        finalist_mean=0.80, finalist_ci_low=np.nan, finalist_ci_high=np.nan,
+                        finalist_repeats=1, tied_with_best=False)
+             for i in range(1)]  # fmt: skip
+    df = pd.concat([df, pd.DataFrame(third)], ignore_index=True)
+    sentence = analysis.verdict_sentence(df)
+    assert sentence == (
+        "No single winner: trials 1 and 4 are statistically tied (one-sided Welch's t-test "
+        "at the 5 % level over 3 seeds each; 95 % intervals of val_stroke_macro_f1: trial 1 "
+        "0.9300 [0.8900, 0.9700]; trial 4 0.8933 [0.8600, 0.9200]); these scores do not "
+        "separate them. Trial 3 is worse than the best: trial 3 0.8000 (one score, no "
+        "interval)."
+    )
+    assert "tied" in sentence and "ahead" not in sentence
+    table = analysis.finalists_table(df)
+    assert table["trial"].tolist() == [1, 4, 3] and table["tied"].tolist() == [True, True, False]
+
+
+def test_verdict_sentence_of_one_finalist_and_of_finalists_without_a_trial():
+    df = halving_table()
+    df = df[df["config_id"] != "c4"]
+    assert analysis.verdict_sentence(df) == (
+        "One finalist, trial 1: 0.9300 [0.8900, 0.9700] (95 % interval of "
+        "val_stroke_macro_f1 over 3 seeds); there is no other finalist to compare it with."
+    )
+    # A finalist whose config id matches no search row and no finalist_trial: named by id.
+    other = halving_table().drop(columns="finalist_trial")
+    other.loc[(other["config_id"] == "c4") & (other["phase"] == "repeat"), "config_id"] = "<c9>"
+    sentence = analysis.verdict_sentence(other)
+    assert "(configuration <c9> 0.8933 [0.8600, 0.9200])" in sentence
+    assert "&lt;c9&gt;" in table_html(analysis.finalists_table(other))
+
+
+def test_a_finalist_without_a_scored_repeat_comes_last_without_a_verdict():
+    df = halving_table()
+    df.loc[df["config_id"] == "c4", "status"] = "FAILED"
+    df.loc[df["config_id"] == "c4", [SELECTION_METRIC, *list(VERDICT["c4"])[2:]]] = np.nan
+    table = analysis.finalists_table(df)
+    assert table["config_id"].tolist() == ["c1", "c4"]
+    assert table["repeats"].tolist() == [3, 0] and table["tied"].tolist() == [True, False]
+    assert math.isnan(table.loc[2, "mean"]) and pd.isna(table.loc[2, "best_run"])
+    assert analysis.verdict_sentence(df).startswith("One finalist, trial 1:")
+
+
+def test_overview_and_header_of_an_adaptive_search_count_trials_pruned_and_epochs():
+    df = halving_table()
+    df.attrs = {"search_id": "s1", "grid": "small"}
+    overview = search_overview(df)
+    assert overview["strategy"] == "halving"
+    assert (overview["runs"], overview["trials"], overview["completed"]) == (17, 6, 2)
+    assert (overview["pruned"], overview["failed"], overview["rungs"]) == (3, 1, 3)
+    assert (overview["repeats"], overview["repeats_completed"], overview["finalists"]) == (6, 6, 2)
+    # 27 + 3 + 9 + 27 + 0 + 3 epochs in the search, 6 x 27 in the repeats
+    assert overview["epochs_trained"] == 69 + 162
+    assert overview["best_run"] == 1 and overview["best_score"] == pytest.approx(0.88)
+    header = report_header(df, overview)
+    assert (
+        "- **Strategy:** successive halving: 6 trials, 3 pruned, 231 epochs trained; "
+        "2 finalists re-run with other seeds: 6 runs, 6 completed"
+    ) in header
+    assert (
+        "- **Runs:** 17 (every rung of a trial and every repeat): 2 trials completed, "
+        "3 pruned; 1 run failed"
+    ) in header
+    # Without the per-run column, epochs_trained less initial_epoch counts the same.
+    assert search_overview(df.drop(columns="epochs_trained_this_run"))["epochs_trained"] == 231
+    assert (
+        search_overview(df.drop(columns=["epochs_trained_this_run", "epochs_trained"]))[
+            "epochs_trained"
+        ]
+        is None
+    )
+
+
+def test_overview_of_other_strategies_and_of_old_tables(pattern_table):
+    epochs = np.where(pattern_table["status"] == "COMPLETED", 10.0, np.nan)  # none if failed
+    grid = pattern_table.assign(strategy="tpe", trial=pattern_table["run_number"], rung=0,
+                                phase="search", epochs_trained=epochs)  # fmt: skip
+    overview = search_overview(grid)
+    assert analysis.strategy_summary(overview) == "TPE (Optuna): 12 trials, 110 epochs trained"
+    header = report_header(grid, overview)
+    assert "- **Strategy:** TPE (Optuna): 12 trials, 110 epochs trained" in header
+    assert "- **Runs:** 12: 11 completed, 1 failed" in header
+    old = search_overview(pattern_table)
+    assert old["strategy"] is None and analysis.strategy_summary(old) is None
+    assert (old["trials"], old["pruned"], old["repeats"], old["epochs_trained"]) == (12, 0, 0, None)
+    assert "Strategy" not in report_header(pattern_table, old)
+    odd = grid.assign(strategy="<b>x</b>")
+    assert "- **Strategy:** &lt;b&gt;x&lt;/b&gt;: 12 trials" in report_header(odd)
+
+
+def test_the_verdicts_levels_are_the_runners():
+    from tennis_lab import search
+
+    assert analysis.TIE_LEVEL == search.TIE_LEVEL
+    assert analysis.INTERVAL_LEVEL == search.INTERVAL_LEVEL
+    assert set(analysis.STRATEGY_WORDS) == set(search.STRATEGIES)
+    assert set(analysis.ADAPTIVE_STRATEGIES) == set(search.ADAPTIVE_STRATEGIES)
+
+
+@pytest.fixture(scope="module")
+def mlflow_halving(tmp_path_factory) -> dict:
+    """A halving search in a real SQLite store: trial 1 at rungs 0 and 1 (the same config
+    id), trial 2 KILLED and then run again and PRUNED (the runner's status tag), and two
+    repeats of trial 1's configuration with the verdict's tags and metrics."""
+    pytest.importorskip("mlflow")
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric
+
+    from tennis_lab import tracking
+
+    uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow_halving') / 'mlflow.db'}"
+    experiment_id = tracking.ensure_experiment("halving_test", tracking_uri=uri)
+    search = "20260401_120000_small"
+    parent = tracking.start_parent_run(
+        experiment_id, f"grid_search_small_{search}",
+        tags={"search_id": search, "grid": "small", "strategy": "halving"}, tracking_uri=uri,
+    )  # fmt: skip
+    client = MlflowClient(tracking_uri=uri)
+
+    def child(name, config, tags, metrics, status="FINISHED", lstm_units=16):
+        tags = {"mlflow.parentRunId": parent, "search_id": search, "config_id": config,
+                "grid": "small", "strategy": "halving", **tags}  # fmt: skip
+        run_id = client.create_run(experiment_id, run_name=name, tags=tags).info.run_id
+        client.log_param(run_id, "lstm_units", str(lstm_units))
+        client.log_batch(run_id, metrics=[Metric(k, v, 0, 0) for k, v in metrics.items()])
+        client.set_terminated(run_id, status)
+        return run_id
+
+    search_tags = {"phase": "search"}
+    ids = {
+        "1-0": child("grid_search_small_run_001", "c1",
+                     {**search_tags, "trial": "1", "rung": "0", "epochs_budget": "3",
+                      "initial_epoch": "0", "status": "COMPLETED"},
+                     {SELECTION_METRIC: 0.6, "epochs_trained_this_run": 3.0}),
+        "1-1": child("grid_search_small_run_001_rung1", "c1",
+                     {**search_tags, "trial": "1", "rung": "1", "epochs_budget": "9",
+                      "initial_epoch": "3", "status": "COMPLETED"},
+                     {SELECTION_METRIC: 0.8, "epochs_trained_this_run": 6.0}),
+        "2-killed": child("grid_search_small_run_002", "c2",
+                          {**search_tags, "trial": "2", "rung": "0", "epochs_budget": "3"},
+                          {}, status="KILLED", lstm_units=32),
+        "2-0": child("grid_search_small_run_002", "c2",
+                     {**search_tags, "trial": "2", "rung": "0", "epochs_budget": "3",
+                      "initial_epoch": "0", "status": "PRUNED"},
+                     {SELECTION_METRIC: 0.5, "epochs_trained_this_run": 3.0}, lstm_units=32),
+    }  # fmt: skip
+    verdict = {"finalist_mean": 0.9, "finalist_ci_low": 0.85, "finalist_ci_high": 0.95}
+    for number, score in ((3, 0.91), (4, 0.89)):
+        ids[f"repeat-{number}"] = child(
+            f"grid_search_small_run_{number:03d}", "c1",
+            {"phase": "repeat", "trial": str(number), "rung": "0", "epochs_budget": "9",
+             "status": "COMPLETED", "finalist": "1", "finalist_trial": "1",
+             "tied_with_best": "True"},
+            {SELECTION_METRIC: score, "epochs_trained_this_run": 9.0, **verdict},
+        )  # fmt: skip
+    return {"uri": uri, "parent": parent, "ids": ids}
+
+
+def test_load_results_mlflow_reads_a_strategys_rungs_statuses_and_verdict(mlflow_halving):
+    s = mlflow_halving
+    df = load_results_mlflow("halving_test", s["parent"], tracking_uri=s["uri"])
+    ids = s["ids"]
+    assert df["run_id"].tolist() == [ids["1-0"], ids["1-1"], ids["2-0"], ids["repeat-3"],
+                                     ids["repeat-4"]]  # fmt: skip
+    assert df["run_number"].tolist() == [1, 1, 2, 3, 4]
+    assert df["rung"].tolist() == [0, 1, 0, 0, 0] and df["trial"].tolist() == [1, 1, 2, 3, 4]
+    assert df["status"].tolist() == ["COMPLETED", "COMPLETED", "PRUNED", "COMPLETED",
+                                     "COMPLETED"]  # fmt: skip
+    assert df["phase"].tolist() == ["search"] * 3 + ["repeat"] * 2
+    assert df["strategy"].tolist() == ["halving"] * 5
+    assert df["epochs_budget"].tolist() == [3, 9, 3, 9, 9]
+    assert [bool(v) for v in df["tied_with_best"][3:]] == [True, True]
+    assert df["tied_with_best"][:3].isna().all()
+    assert df["finalist_mean"].tolist()[3:] == [0.9, 0.9]
+    assert list(df.columns[:5]) == ["run_number", "run_id", "config_id", "status", "error"]
+    assert parameter_columns(df) == ["lstm_units"]
+    assert completed(df)["run_id"].tolist() == [ids["1-1"]]
+    table = analysis.finalists_table(df)
+    assert table["trial"].tolist() == [1] and table["best_run"].tolist() == [3]
+    assert (table.loc[1, "mean"], table.loc[1, "ci_low"], table.loc[1, "ci_high"]) == (
+        0.9, 0.85, 0.95,
+    )  # fmt: skip
+    assert table["repeats"].tolist() == [2] and table["tied"].tolist() == [True]
+    assert table.attrs["provisional"] is False
+    overview = search_overview(df)
+    assert (overview["trials"], overview["pruned"], overview["repeats"]) == (2, 1, 2)
+    assert overview["epochs_trained"] == 3 + 6 + 3 + 9 + 9
+
+
+# --------------------------------------------------------------------------- the notebook
+
+
+def report_rows(table: pd.DataFrame) -> list[dict]:
+    """``table``'s rows with the scores every section of the report draws."""
+    scored = table[SELECTION_METRIC].notna()
+    extra = {"test_stroke_macro_f1": 0.8, "worst_group_macro_f1": 0.6, "val_macro_f1_score": 0.7,
+             "macro_f1_score": 0.7, "test_accuracy": 0.75, "train_macro_f1_score": 0.9,
+             "forehand_recall": 0.8, "serve_recall": 0.7, "trainable_params": 1000,
+             "inference_ms_per_window": 2.0}  # fmt: skip
+    out = table.copy()
+    for column, value in extra.items():
+        out[column] = np.where(scored, value, np.nan)
+    return out.to_dict("records")
+
+
+@pytest.mark.slow  # starts a kernel (no training)
+def test_the_report_has_a_finalists_section_only_when_there_are_finalists(tmp_path, monkeypatch):
+    from tennis_lab.report import build_report
+
+    monkeypatch.setenv("TENNIS_LAB_ROOT", str(Path(analysis.__file__).resolve().parents[1]))
+    out, reports = tmp_path / "out", tmp_path / "reports"
+    write_search(out, "20260501_120000", grid="small", rows=report_rows(halving_table()))
+    page = build_report("20260501_120000_small", reports_dir=reports, output_dir=out)
+    html = page.read_text(encoding="utf-8")
+    assert '<h2 id="Finalists">' in html
+    assert "Trial 1 is ahead of the other finalists: 0.9300 [0.8900, 0.9700]" in html
+    assert "Welch's t-test at the 5 % level finds each of the others worse" in html.replace(
+        "&#x27;", "'"
+    )
+    assert "<th>ci_low</th>" in html and "<td>0.8933</td>" in html
+    assert "successive halving: 6 trials, 3 pruned, 231 epochs trained" in html
+    assert "No finalists" not in html
+    executed = json.loads(page.with_suffix(".ipynb").read_text(encoding="utf-8"))
+    finalists_cell = next(c for c in executed["cells"] if "finalists_table" in "".join(c["source"]))
+    images = [o for o in finalists_cell["outputs"] if "image/png" in o.get("data", {})]
+    assert len(images) == 1  # the finalists figure
+
+    write_search(out, "20260502_120000", grid="plain", rows=report_rows(halving_table(False)))
+    html = build_report("20260502_120000_plain", reports_dir=reports, output_dir=out).read_text(
+        encoding="utf-8"
+    )
+    assert '<h2 id="Finalists">' not in html and "No finalists: this search did not re-run" in html

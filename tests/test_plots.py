@@ -33,6 +33,7 @@ from tennis_lab.plots import (  # noqa: E402
     class_counts_figure,
     class_recall_figure,
     confusion_matrix_figure,
+    finalists_figure,
     importance_figure,
     interaction_heatmap,
     learning_curves_figure,
@@ -1118,6 +1119,111 @@ def test_results_figure_saves_to_png_without_warnings(name, data, tmp_path: Path
 def test_results_figure_leaves_global_style_and_pyplot_alone(name):
     before = dict(matplotlib.rcParams)
     RESULTS_FIGURES[name](RESULTS)
+    after = dict(matplotlib.rcParams)
+    assert {k for k in before if before[k] != after[k]} == set()
+    assert plt.get_fignums() == []
+
+
+# --- finalists --------------------------------------------------------------------------
+
+# As analysis.finalists_table gives it: trials 4 and 9 tied with the best (trial 4, the
+# best, is tied with itself), trial 2 worse; trial 7 had one scored repeat (no interval).
+FINALISTS = pd.DataFrame(
+    {
+        "trial": pd.array([4, 9, 2, 7], dtype="Int64"),
+        "config_id": ["c4", "c9", "c2", "c7"],
+        "mean": [0.90, 0.88, 0.80, 0.78],
+        "ci_low": [0.86, 0.83, 0.78, np.nan],
+        "ci_high": [0.95, 0.92, 0.83, np.nan],
+        "repeats": [5, 5, 4, 1],
+        "tied": [True, True, False, False],
+        "best_run": pd.array([21, 27, 30, 33], dtype="Int64"),
+    },
+    index=pd.RangeIndex(1, 5, name="finalist"),
+)
+
+
+def interval_segments(ax) -> list[np.ndarray]:
+    return [
+        np.asarray(seg)
+        for c in ax.collections
+        if c.get_gid() == plots.INTERVAL_GID
+        for seg in c.get_segments()
+    ]
+
+
+def test_finalists_draw_each_mean_with_its_interval_and_colour_the_tied():
+    fig = finalists_figure(FINALISTS)
+    (ax,) = fig.axes
+    assert tick_texts(ax.get_yticklabels()) == [
+        "trial 4 (5 seeds)", "trial 9 (5 seeds)", "trial 2 (4 seeds)", "trial 7 (1 seed)",
+    ]  # fmt: skip
+    assert ax.yaxis_inverted()  # the best at the top
+    np.testing.assert_allclose(sorted_rows(points(ax, TIED_GID)), [[0.88, 1], [0.90, 0]])
+    np.testing.assert_allclose(sorted_rows(points(ax, plots.BEHIND_GID)), [[0.78, 3], [0.80, 2]])
+    tied = [c for c in ax.collections if c.get_gid() == TIED_GID][0]
+    assert {matplotlib.colors.to_hex(c) for c in tied.get_facecolors()} == {
+        matplotlib.colors.to_hex(plots.FLAG_COLOR)
+    }
+    behind = [c for c in ax.collections if c.get_gid() == plots.BEHIND_GID][0]
+    assert matplotlib.colors.to_hex(behind.get_facecolors()[0]) != matplotlib.colors.to_hex(
+        plots.FLAG_COLOR
+    )
+    # From ci_low to ci_high at each finalist's row; trial 7 (one repeat) has none.
+    segments = sorted(interval_segments(ax), key=lambda seg: seg[0, 1])
+    np.testing.assert_allclose([seg[:, 0] for seg in segments],
+                               [[0.86, 0.95], [0.83, 0.92], [0.78, 0.83]])  # fmt: skip
+    np.testing.assert_allclose([seg[0, 1] for seg in segments], [0, 1, 2])
+    fig.draw_without_rendering()
+    colours = [matplotlib.colors.to_hex(t.get_color()) for t in ax.get_yticklabels()]
+    flagged = matplotlib.colors.to_hex(plots.FLAG_COLOR)
+    assert [c == flagged for c in colours] == [True, True, False, False]
+    legend = tick_texts(ax.get_legend().get_texts())
+    assert "the best and those tied with it (one-sided Welch's t-test, 5 % level)" in legend
+    assert "worse than the best" in legend and "the best's 95 % interval" in legend
+    assert ax.get_xlabel() == (
+        "validation macro F1 (strokes): mean over seeds with its 95 % interval"
+    )
+    assert ax.get_title() == "Finalists over seeds: mean and 95 % interval"
+
+
+def test_finalists_name_rows_without_a_trial_and_say_the_levels_they_are_given():
+    table = FINALISTS.assign(trial=pd.array([pd.NA, 9, pd.NA, 7], dtype="Int64"),
+                             tied=[True, False, False, np.nan])  # fmt: skip
+    table = table.drop(columns="repeats")
+    ax = finalists_figure(table, level=0.01, interval=0.9, title="T").axes[0]
+    assert tick_texts(ax.get_yticklabels()) == ["config c4", "trial 9", "config c2", "trial 7"]
+    assert points(ax, TIED_GID).tolist() == [[0.90, 0.0]]
+    legend = tick_texts(ax.get_legend().get_texts())
+    assert "the best and those tied with it (one-sided Welch's t-test, 1 % level)" in legend
+    assert ax.get_title() == "T" and "90 % interval" in ax.get_xlabel()
+    # Only the best, tied with itself: no "tied" entry beyond it; the others are worse.
+    alone = finalists_figure(FINALISTS.assign(tied=[True, False, False, False])).axes[0]
+    assert points(alone, TIED_GID).tolist() == [[0.90, 0.0]]
+    assert len(points(alone, plots.BEHIND_GID)) == 3
+
+
+@pytest.mark.parametrize(
+    "table, match",
+    [
+        (FINALISTS.iloc[:0], "table is empty"),
+        (FINALISTS.drop(columns="ci_low"), "ci_low"),
+        (FINALISTS.assign(mean=np.nan), "no finalist in table has a mean"),
+    ],
+)
+def test_finalists_reject_empty_or_incomplete_tables(table, match):
+    with pytest.raises(ValueError, match=match):
+        finalists_figure(table)
+
+
+def test_finalists_figure_saves_without_warnings_and_leaves_global_state_alone(tmp_path):
+    before = dict(matplotlib.rcParams)
+    path = tmp_path / "finalists.png"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        finalists_figure(FINALISTS).savefig(path, dpi=50)
+        finalists_figure(FINALISTS.iloc[[0]]).savefig(tmp_path / "one.png", dpi=50)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 1000
     after = dict(matplotlib.rcParams)
     assert {k for k in before if before[k] != after[k]} == set()
     assert plt.get_fignums() == []
