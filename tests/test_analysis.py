@@ -751,7 +751,7 @@ def write_search(output: Path, stamp: str, grid: str = "minimal", rows=None) -> 
     state = {
         "search_id": search_id, "grid": grid, "parent_run_id": f"parent-{stamp}",
         "experiment": "tennis_stroke_recognition", "experiment_id": "1",
-        "tracking_uri": "sqlite:///x.db", "csv_path": str(csv), "notebooks_dir": "nb",
+        "tracking_uri": f"sqlite:///{output / 'x.db'}", "csv_path": str(csv), "notebooks_dir": "nb",
         "combinations": [], "config_ids": [], "overrides": {}, "started": "",
     }  # fmt: skip
     (output / "searches").mkdir(parents=True, exist_ok=True)
