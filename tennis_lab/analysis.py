@@ -45,12 +45,18 @@ import numpy as np
 import pandas as pd
 
 from tennis_lab import paths, tracking
-from tennis_lab.results import (
+from tennis_lab.results import (  # noqa: F401 - the verdict's levels, also analysis' names
+    ADAPTIVE_STRATEGIES,
+    FINALIST_COLUMNS,
+    INTERVAL_LEVEL,
     PHASE_REPEAT,
     RUN_COLUMNS,
     STATUS_COMPLETED,
     STATUS_PRUNED,
     STATUSES,
+    TIE_LEVEL,
+    TIE_TEST,
+    verdict,
 )
 from tennis_lab.training import SELECTION_METRIC
 
@@ -58,19 +64,10 @@ from tennis_lab.training import SELECTION_METRIC
 # is, its epoch budget, and whether it is a search run or a finalist's repeat.
 SEARCH_COLUMNS = ("strategy", "trial", "rung", "epochs_budget", "initial_epoch", "phase",
                   "checkpoint_path")  # fmt: skip
-# On repeat rows only: the finalist's verdict over its repeats (the same on each).
-FINALIST_COLUMNS = ("finalist", "finalist_trial", "finalist_mean", "finalist_ci_low",
-                    "finalist_ci_high", "finalist_repeats", "tied_with_best")  # fmt: skip
 BOOKKEEPING = (
     "run_number", "run_id", "config_id", "status", "error", "notebook", "run_seconds",
     *SEARCH_COLUMNS, *FINALIST_COLUMNS,
 )  # fmt: skip
-# The finalists' verdict, as the runner gives it (tennis_lab.search: INTERVAL_LEVEL,
-# TIE_LEVEL; a test checks that they agree): a Student-t interval of the mean at this
-# level, and a one-sided Welch's t-test against the best at this significance level.
-INTERVAL_LEVEL = 0.95
-TIE_LEVEL = 0.05
-TIE_TEST = "one-sided Welch's t-test"
 STRATEGY_WORDS = {
     "grid": "grid search",
     "random": "random search",
@@ -78,7 +75,6 @@ STRATEGY_WORDS = {
     "hyperband": "Hyperband",
     "tpe": "TPE (Optuna)",
 }
-ADAPTIVE_STRATEGIES = ("halving", "hyperband")  # budget epochs rung by rung; prune
 _TEXT_COLUMNS = ("run_id", "config_id", "error")
 _FIRST_COLUMNS = RUN_COLUMNS  # the results CSV starts with these (see tennis_lab.results)
 # Results written before stroke-level scores rank by this (see selection_metric).
@@ -1310,18 +1306,14 @@ def _finalist_parameters(df: pd.DataFrame, repeats: pd.DataFrame) -> list[str]:
 
 
 def _work_out_verdict(entries: list[dict[str, Any]]) -> None:
-    """Rank, mean, interval and tie of each scored finalist, as the runner records them."""
-    from tennis_lab.evaluation import mean_interval
-    from tennis_lab.evaluation import tied_with_best as welch_tied
-
-    if not entries:
-        return
-    tied = welch_tied({e["config_id"]: e["scores"] for e in entries}, level=TIE_LEVEL)
-    rank = {config: i for i, config in enumerate(tied, 1)}
+    """Rank, mean, interval and tie of each scored finalist, as the runner records them
+    (:func:`tennis_lab.results.verdict`)."""
+    found = verdict({e["config_id"]: e["scores"] for e in entries})
+    by_config = {v["config_id"]: (rank, v) for rank, v in enumerate(found, 1)}
     for entry in entries:
-        mean, low, high = mean_interval(entry["scores"], INTERVAL_LEVEL)
-        entry.update(rank=rank[entry["config_id"]], mean=mean, ci_low=_float(low),
-                     ci_high=_float(high), tied=tied[entry["config_id"]],
+        rank, v = by_config[entry["config_id"]]
+        entry.update(rank=rank, mean=v["mean"], ci_low=_float(v["low"]),
+                     ci_high=_float(v["high"]), tied=v["tied"],
                      repeats=len(entry["scores"]))  # fmt: skip
 
 

@@ -35,6 +35,21 @@ STATUS_PRUNED = "PRUNED"
 STATUS_KILLED = "KILLED"
 STATUSES = (STATUS_RUNNING, STATUS_COMPLETED, STATUS_FAILED, STATUS_PRUNED, STATUS_KILLED)
 
+STRATEGIES = ("grid", "random", "halving", "hyperband", "tpe")
+FIXED_STRATEGIES = ("grid", "random")  # a list of combinations decided before any run
+ADAPTIVE_STRATEGIES = ("halving", "hyperband")  # budget epochs rung by rung; prune
+
+# The finalists' verdict: a Student-t interval of each mean at INTERVAL_LEVEL, and a
+# one-sided Welch's t-test against the best at TIE_LEVEL.
+INTERVAL_LEVEL = 0.95
+TIE_LEVEL = 0.05
+TIE_TEST = "one-sided Welch's t-test"
+# On repeat rows only: the finalist's verdict over its repeats (the same on each).
+FINALIST_COLUMNS = (
+    "finalist", "finalist_trial", "finalist_mean", "finalist_ci_low", "finalist_ci_high",
+    "finalist_repeats", "tied_with_best",
+)  # fmt: skip
+
 PHASE_SEARCH = "search"  # a run the strategy asked for
 PHASE_REPEAT = "repeat"  # a finalist re-run with another seed (--finalists, --repeats)
 
@@ -153,6 +168,43 @@ def result_row(
     if seconds is not None:
         row["run_seconds"] = round(seconds, 1)
     return row
+
+
+# --------------------------------------------------------------------------- the verdict
+
+
+def verdict(groups: Mapping[str, list[float]]) -> list[dict[str, Any]]:
+    """Each finalist's mean, interval and tie with the best, from its scores over seeds.
+
+    Parameters
+    ----------
+    groups : mapping of str to list of float
+        Config id -> the finite selection-metric scores of its repeats (non-empty).
+
+    Returns
+    -------
+    list of dict
+        Best mean first: ``config_id``, ``scores``, ``mean``, ``low``, ``high`` (the
+        :data:`INTERVAL_LEVEL` Student-t interval; NaN with one score), ``tied`` (a
+        :data:`TIE_TEST` at :data:`TIE_LEVEL` does not find it worse than the best;
+        :func:`tennis_lab.evaluation.tied_with_best`) and ``p`` (that test's p-value;
+        1 for the best).
+    """
+    from tennis_lab.evaluation import mean_interval, tied_with_best, worse_than_best_p
+
+    if not groups:
+        return []
+    tied = tied_with_best(groups, level=TIE_LEVEL)
+    best = next(iter(tied))
+    out = []
+    for cid, is_tied in tied.items():
+        mean, low, high = mean_interval(groups[cid], INTERVAL_LEVEL)
+        p = 1.0 if cid == best else worse_than_best_p(groups[best], groups[cid])
+        out.append({
+            "config_id": cid, "scores": list(groups[cid]), "mean": mean, "low": low,
+            "high": high, "tied": is_tied, "p": p,
+        })  # fmt: skip
+    return out
 
 
 # --------------------------------------------------------------------------- the CSV

@@ -54,6 +54,10 @@ import pandas as pd
 from tennis_lab import grids, paths, strategies, tracking
 from tennis_lab.executors import ClusterLost, ExecutorError, SequentialExecutor, make_executor
 from tennis_lab.results import (  # noqa: F401 - also the search's public names
+    ADAPTIVE_STRATEGIES,
+    FINALIST_COLUMNS,
+    FIXED_STRATEGIES,
+    INTERVAL_LEVEL,
     PHASE_REPEAT,
     PHASE_SEARCH,
     RUN_COLUMNS,
@@ -61,6 +65,9 @@ from tennis_lab.results import (  # noqa: F401 - also the search's public names
     STATUS_FAILED,
     STATUS_KILLED,
     STATUS_PRUNED,
+    STRATEGIES,
+    TIE_LEVEL,
+    TIE_TEST,
     ResultsError,
     parent_run_name,
     read_completed,
@@ -70,6 +77,7 @@ from tennis_lab.results import (  # noqa: F401 - also the search's public names
     row_key,
     run_name,
     trial_file,
+    verdict,
     write_csv_atomic,
 )
 from tennis_lab.strategies import TrialSpec
@@ -80,9 +88,6 @@ CONTROL_PARAMS = {
     "run_name", "log_to_mlflow", "result_path", "initial_epoch", "checkpoint_path",
 }  # fmt: skip
 
-STRATEGIES = ("grid", "random", "halving", "hyperband", "tpe")
-FIXED_STRATEGIES = ("grid", "random")  # a list of combinations decided before any run
-ADAPTIVE_STRATEGIES = ("halving", "hyperband")  # budget epochs rung by rung
 STRATEGY_TITLES = {
     "grid": "GRID SEARCH", "random": "RANDOM SEARCH", "halving": "SUCCESSIVE HALVING",
     "hyperband": "HYPERBAND", "tpe": "TPE SEARCH",
@@ -90,8 +95,6 @@ STRATEGY_TITLES = {
 DEFAULT_N_TRIALS = 30
 DEFAULT_MIN_EPOCHS = 3
 DEFAULT_ETA = 3
-TIE_LEVEL = 0.05  # the one-sided Welch's t-test of finalists against the best
-INTERVAL_LEVEL = 0.95
 TPE_PREFLIGHT = 10  # combinations drawn from TPE's ranges to check on the data first
 
 
@@ -291,26 +294,23 @@ def tpe_ranges(cfg: SearchConfig) -> tuple[dict[str, Any], str, str]:
 def _describe_budget(strategy: str, combos: list[dict], budget: tuple[int, int, int]) -> str:
     """The rungs an adaptive search plans, and their epochs against the full grid's."""
     low, high, eta = budget
+
+    def epochs(rungs: list[tuple[int, int]]) -> int:
+        """Epochs a bracket trains: each rung's trials train from the last rung's epochs."""
+        starts = [0] + [upto for _, upto in rungs[:-1]]
+        return sum(n * (upto - start) for (n, upto), start in zip(rungs, starts, strict=True))
+
     if strategy == "halving":
         rungs = strategies.HalvingStrategy(combos, low, high, eta).plan()
-        epochs, start, shown = 0, 0, []
-        for n, upto in rungs:
-            epochs += n * (upto - start)
-            start = upto
-            shown.append(f"{n} x {upto}")
-        what = f"rungs of trials x epochs {', '.join(shown)}"
+        total = epochs(rungs)
+        what = f"rungs of trials x epochs {', '.join(f'{n} x {upto}' for n, upto in rungs)}"
     else:
-        brackets = strategies.HyperbandStrategy(combos, low, high, eta)
-        epochs = 0
-        for bracket in brackets.brackets:
-            start = 0
-            for n, upto in bracket.plan():
-                epochs += n * (upto - start)
-                start = upto
-        what = f"{len(brackets.brackets)} bracket(s) of successive halving"
+        brackets = strategies.HyperbandStrategy(combos, low, high, eta).brackets
+        total = sum(epochs(bracket.plan()) for bracket in brackets)
+        what = f"{len(brackets)} bracket(s) of successive halving"
     return (
         f"{STRATEGY_TITLES[strategy].capitalize()} over {len(combos)} combinations (eta {eta}, "
-        f"{low} to {high} epochs): {what}; at most {epochs} epochs of training, the full grid "
+        f"{low} to {high} epochs): {what}; at most {total} epochs of training, the full grid "
         f"{len(combos) * high}."
     )
 
@@ -538,9 +538,8 @@ def ranked_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """
     last: dict[int, dict[str, Any]] = {}
     for row in rows:
-        if row.get("phase", PHASE_SEARCH) not in (PHASE_SEARCH, None) and not pd.isna(
-            row.get("phase")
-        ):
+        phase = row.get("phase")
+        if isinstance(phase, str) and phase != PHASE_SEARCH:
             continue
         trial, rung = row_key(row)
         if trial not in last or row_key(last[trial])[1] < rung:
@@ -577,12 +576,6 @@ def register_champion(
     return version, best
 
 
-FINALIST_COLUMNS = (
-    "finalist", "finalist_trial", "finalist_mean", "finalist_ci_low", "finalist_ci_high",
-    "finalist_repeats", "tied_with_best",
-)  # fmt: skip
-
-
 def _repeat_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in rows if r.get("phase") == PHASE_REPEAT]
 
@@ -599,8 +592,6 @@ def finalist_verdict(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         :data:`TIE_LEVEL` does not find it worse than the best) and ``p`` (that
         test's p-value; 1 for the best). Finalists with no scored repeat are left out.
     """
-    from tennis_lab.evaluation import mean_interval, tied_with_best, worse_than_best_p
-
     groups: dict[str, list[float]] = {}
     origin: dict[str, Any] = {}
     for row in _repeat_rows(rows):
@@ -608,19 +599,7 @@ def finalist_verdict(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         origin.setdefault(row["config_id"], row.get("finalist_trial"))
         if row["status"] == STATUS_COMPLETED and score is not None and not pd.isna(score):
             groups.setdefault(row["config_id"], []).append(float(score))
-    if not groups:
-        return []
-    tied = tied_with_best(groups, level=TIE_LEVEL)
-    best = groups[next(iter(tied))]
-    out = []
-    for cid, is_tied in tied.items():
-        mean, low, high = mean_interval(groups[cid], INTERVAL_LEVEL)
-        p = 1.0 if groups[cid] is best else worse_than_best_p(best, groups[cid])
-        out.append({
-            "config_id": cid, "finalist_trial": origin.get(cid), "scores": groups[cid],
-            "mean": mean, "low": low, "high": high, "tied": is_tied, "p": p,
-        })  # fmt: skip
-    return out
+    return [{**e, "finalist_trial": origin.get(e["config_id"])} for e in verdict(groups)]
 
 
 def best_finalist_row(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -665,7 +644,7 @@ def verdict_lines(rows: list[dict[str, Any]]) -> list[str]:
             f"{len(entry['scores'])} seeds, {how}"
         )
     tied = [e for e in verdict if e["tied"]]
-    test = f"one-sided Welch's t-test at the {TIE_LEVEL:.0%} level"
+    test = f"{TIE_TEST} at the {TIE_LEVEL:.0%} level"
     if len(verdict) == 1:
         lines.append("   Verdict: one finalist; nothing to compare it with.")
     elif len(tied) > 1:
@@ -913,6 +892,8 @@ class _Job:
     name: str  # the MLflow run name
     extra: dict[str, Any]  # the CSV's trial columns (strategy, trial, rung, ...)
     label: str = ""  # "Run 3/12", "Trial 3 rung 1 (9 epochs)", "Repeat run 13 (...)"
+    note: str = ""  # what the header says beside the run's number
+    number: int | None = None  # the header's run number (None: the count of runs started)
     item: tuple = ()  # what the executor runs: (notebook, executed notebook, parameters)
     started: float | None = None  # when it began here (sequential runs)
 
@@ -1677,7 +1658,7 @@ class _Session:
     def settings(self) -> dict[str, Any]:
         return self.state.settings
 
-    def _fixed(self, phase: str) -> bool:
+    def fixed(self, phase: Any) -> bool:
         """Whether a phase's runs were decided up front (a failed one runs again on resume)."""
         return phase == PHASE_REPEAT or self.state.strategy in FIXED_STRATEGIES
 
@@ -1722,20 +1703,28 @@ class _Session:
             extra["initial_epoch"] = spec.initial_epoch
             run_params["initial_epoch"] = spec.initial_epoch
             run_params["checkpoint_path"] = str(self._checkpoint(spec.trial, cid, spec.rung))
+        number, note = None, ""
         if phase == PHASE_REPEAT:
             extra.update(self.repeat_info.get(spec.key, {}))
-        if phase == PHASE_REPEAT:
             origin = extra.get("finalist_trial")
-            label = f"Repeat run {spec.trial} (finalist trial {origin}, seed {params['seed']})"
+            note = f"finalist trial {origin}, seed {params['seed']}"
+            label = f"Repeat run {spec.trial} ({note})"
         elif adaptive:
             label = f"Trial {spec.trial} rung {spec.rung} ({spec.epochs} epochs)"
+            note = f"trial {spec.trial}, rung {spec.rung}: {spec.epochs} epochs"
+            if spec.initial_epoch:
+                note = (
+                    f"trial {spec.trial}, rung {spec.rung}: epochs {spec.initial_epoch} -> "
+                    f"{spec.epochs}, continued from its checkpoint"
+                )
         else:
+            number = spec.trial
             label = f"Run {spec.trial}/{self.total}"
         return _Job(
             spec=spec, phase=phase, cid=cid, params=params,
             full_params={**self.defaults, **params}, notebook=notebook,
-            result_file=result_file, name=name, extra=extra, label=label,
-            item=(str(self.notebook), str(notebook), run_params),
+            result_file=result_file, name=name, extra=extra, label=label, note=note,
+            number=number, item=(str(self.notebook), str(notebook), run_params),
         )  # fmt: skip
 
     # ------------------------------------------------------------ results so far
@@ -1751,7 +1740,7 @@ class _Session:
             phase = row.get("phase") if isinstance(row.get("phase"), str) else PHASE_SEARCH
             status = row["status"]
             keep = status in (STATUS_COMPLETED, STATUS_PRUNED) or (
-                status == STATUS_FAILED and not self._fixed(phase)
+                status == STATUS_FAILED and not self.fixed(phase)
             )
             if keep:
                 self.rows[row_key(row)] = row
@@ -1828,35 +1817,23 @@ class _Session:
         if self.parallel:
             self.executor.submit(_run_spec, job.item)
             return
-        number = job.spec.trial if job.label.startswith("Run ") else self.runs_started
 
         def run_here(item: tuple, cpu_threads: int) -> None:
             """Sequential: show the header, then run with the kernel's output streamed."""
-            self.say("\n" + self._header(job, number))
+            self.say("\n" + self._header(job))
             job.started = time.time()
             _run_spec(item, cpu_threads, self.out if self.cfg.stream_output else None)
 
         self.executor.submit(run_here, job.item)
 
-    def _header(self, job: _Job, number: int) -> str:
-        spec = job.spec
-        if job.phase == PHASE_REPEAT:
-            title, note = "FINALIST REPEAT", job.label.split(" ", 3)[-1].strip("()")
-        else:
-            title = STRATEGY_TITLES.get(self.state.strategy, "GRID SEARCH")
-            note = ""
-            if (
-                spec.epochs is not None
-                and job.phase == PHASE_SEARCH
-                and spec.rung + spec.initial_epoch
-            ):
-                note = (
-                    f"trial {spec.trial}, rung {spec.rung}: epochs {spec.initial_epoch} -> "
-                    f"{spec.epochs}, continued from its checkpoint"
-                )
-            elif spec.epochs is not None and self.state.strategy in ADAPTIVE_STRATEGIES:
-                note = f"trial {spec.trial}, rung {spec.rung}: {spec.epochs} epochs"
-        return format_header(number, max(self.total, number), job.params, title, note)
+    def _header(self, job: _Job) -> str:
+        number = job.number if job.number is not None else self.runs_started
+        title = (
+            "FINALIST REPEAT"
+            if job.phase == PHASE_REPEAT
+            else STRATEGY_TITLES.get(self.state.strategy, "GRID SEARCH")
+        )
+        return format_header(number, max(self.total, number), job.params, title, job.note)
 
     def _tell(self, strategy: strategies.Strategy, job: _Job, row: dict[str, Any]) -> None:
         """Tell a run's result, mark what the strategy pruned, save, drop spent checkpoints."""
@@ -1932,8 +1909,7 @@ class _Session:
             job = in_flight.pop(item[1])
             seconds = time.time() - (job.started or begun) if not self.parallel else None
             if self.parallel:
-                number = job.spec.trial if job.label.startswith("Run ") else self.runs_started
-                self.say("\n" + self._header(job, number))
+                self.say("\n" + self._header(job))
             row = _record_outcome(self.state, job, error, seconds, self.say)
             self.rows[job.spec.key] = row
             self._save_rows()
@@ -2047,7 +2023,7 @@ class _Session:
             tracking.log_metrics(self.state.parent_run_id, parent, uri)
             tracking.set_tags(
                 self.state.parent_run_id,
-                {"verdict": f"{text} (one-sided Welch's t-test, level {TIE_LEVEL})"},
+                {"verdict": f"{text} ({TIE_TEST}, level {TIE_LEVEL})"},
                 uri,
             )
         except Exception as exc:  # noqa: BLE001 - the CSV has it
@@ -2123,8 +2099,8 @@ def _execute(
     elapsed = time.time() - session.started
     say("\n" + format_summary(ordered, session.csv_path, elapsed, param_names))
     _register(cfg, ordered, state, say)
-    retry = [r for r in ordered if r["status"] == STATUS_FAILED and r.get("phase") != PHASE_SEARCH
-             or r["status"] == STATUS_FAILED and state.strategy in FIXED_STRATEGIES]  # fmt: skip
+    # Failed runs of a phase decided up front run again on resume (see _Session.load_rows).
+    retry = [r for r in ordered if r["status"] == STATUS_FAILED and session.fixed(r.get("phase"))]
     if any(str(r["error"]).startswith(_RETRYABLE) for r in retry):
         say(f"Some runs failed for reasons other than their parameters. {_resume_hint(state)}")
     if ordered and not any(r["status"] in (STATUS_COMPLETED, STATUS_PRUNED) for r in ordered):

@@ -1298,13 +1298,10 @@ def test_overview_of_other_strategies_and_of_old_tables(pattern_table):
     assert "- **Strategy:** &lt;b&gt;x&lt;/b&gt;: 12 trials" in report_header(odd)
 
 
-def test_the_verdicts_levels_are_the_runners():
-    from tennis_lab import search
+def test_every_strategy_has_words_for_the_report():
+    from tennis_lab.results import STRATEGIES
 
-    assert analysis.TIE_LEVEL == search.TIE_LEVEL
-    assert analysis.INTERVAL_LEVEL == search.INTERVAL_LEVEL
-    assert set(analysis.STRATEGY_WORDS) == set(search.STRATEGIES)
-    assert set(analysis.ADAPTIVE_STRATEGIES) == set(search.ADAPTIVE_STRATEGIES)
+    assert set(analysis.STRATEGY_WORDS) == set(STRATEGIES)
 
 
 @pytest.fixture(scope="module")
