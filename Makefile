@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed
 DATA ?= data/demo
 GRID ?=
 N ?= 30
+PORT ?= 5000
 
 # `make grid GRID=small RANDOM=1 N=30 MAX_RUNS=20 RESUME=1 EPOCHS=20 DATA_DIR=data/club WORKERS=2`
 GRID_FLAGS := $(if $(GRID),--grid $(GRID),)
@@ -35,6 +36,12 @@ GRID_FLAGS += --scheduler $(SCHEDULER)
 endif
 ifdef TRACKING_URI
 GRID_FLAGS += --tracking-uri $(TRACKING_URI)
+endif
+ifdef CACHE_DIR
+GRID_FLAGS += --cache-dir $(CACHE_DIR)
+endif
+ifdef QUIET
+GRID_FLAGS += --quiet
 endif
 # Adaptive searches: `make grid GRID=small STRATEGY=halving MAX_EPOCHS=27 FINALISTS=3 REPEATS=5`
 ifdef STRATEGY
@@ -95,7 +102,7 @@ show-grid: $(STAMP) ## show what GRID=... would run, without running it
 	$(VENV)/bin/tennis-lab grid $(GRID_FLAGS) --show-grid
 
 report: $(STAMP) ## HTML report of a search: SEARCH=<id or CSV> (default the latest) -> reports/<search>.html
-	$(VENV)/bin/tennis-lab report $(if $(SEARCH),--search $(SEARCH),)
+	$(VENV)/bin/tennis-lab report $(if $(SEARCH),--search $(SEARCH),) $(if $(TRACKING_URI),--tracking-uri $(TRACKING_URI),)
 
 # `make predict RECORDING=rec.npz MODEL=<run id> OUTPUT=timeline.csv PLOT=timeline.png LEFT_HANDED=1`
 MODEL_FLAGS := $(if $(MODEL),--model $(MODEL),) $(if $(TRACKING_URI),--tracking-uri $(TRACKING_URI),)
@@ -121,11 +128,13 @@ train: $(STAMP) ## train one configuration with notebooks/train.ipynb defaults (
 	@mkdir -p reports/runs/manual
 	$(VENV)/bin/papermill notebooks/train.ipynb reports/runs/manual/train-$$(date +%Y%m%d_%H%M%S).ipynb
 
-mlflow-ui: $(STAMP) ## open the MLflow UI on this project's runs (http://127.0.0.1:5000)
-	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --host 127.0.0.1 --port 5000
+mlflow-ui: $(STAMP) ## open the MLflow UI on this project's runs: http://127.0.0.1:$(PORT) (PORT=5001 if 5000 is taken)
+	@if [[ "$(TRACKING_URI)" == http* ]]; then echo "$(TRACKING_URI) is an MLflow server: open it in a browser."; exit 0; fi; \
+	$(VENV)/bin/mlflow ui --backend-store-uri $(if $(TRACKING_URI),$(TRACKING_URI),sqlite:///$(CURDIR)/mlflow.db) --host 127.0.0.1 --port $(PORT)
 
-lab: $(STAMP) ## open JupyterLab on this project
-	$(VENV)/bin/jupyter lab --notebook-dir=.
+# JupyterLab refuses to start as root (e.g. in a container) without --allow-root.
+lab: $(STAMP) ## open JupyterLab on this project (PORT_LAB=8889 if 8888 is taken)
+	$(VENV)/bin/jupyter lab --notebook-dir=. $(if $(PORT_LAB),--port $(PORT_LAB),) $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 clean: ## remove caches (keeps .venv, data, results and mlflow.db)
 	rm -rf .pytest_cache .ruff_cache .cache

@@ -40,6 +40,7 @@ import re
 from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -359,7 +360,9 @@ def _read_csv(csv: Path) -> pd.DataFrame:
 
 
 def load_results(
-    source: str | Path | None = None, output_dir: str | Path | None = None
+    source: str | Path | None = None,
+    output_dir: str | Path | None = None,
+    tracking_uri: str | None = None,
 ) -> pd.DataFrame:
     """Read a search's results CSV.
 
@@ -371,6 +374,9 @@ def load_results(
         ``<output>/grid_search_results_*.csv``.
     output_dir : str or Path, optional
         The output folder (default: ``<project root>/output``).
+    tracking_uri : str, optional
+        Where the search's MLflow runs are now, when the store moved (default: the
+        one its search state records).
 
     Returns
     -------
@@ -430,6 +436,8 @@ def load_results(
     for key in ("search_id", "grid", "experiment", "tracking_uri", "parent_run_id"):
         if state and state.get(key):
             df.attrs[key] = state[key]
+    if tracking_uri:
+        df.attrs["tracking_uri"] = tracking_uri
     return df
 
 
@@ -1692,7 +1700,13 @@ def format_scores(board: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
 
 
 def link_notebooks(board: pd.DataFrame, relative_to: str | Path) -> pd.DataFrame:
-    """``board`` with its ``notebook`` column as HTML links, relative to ``relative_to``."""
+    """``board`` with its ``notebook`` column as HTML links, relative to ``relative_to``.
+
+    Each run links to the HTML rendering of its executed notebook when one lies beside
+    it (``tennis-lab report`` writes them), else to the notebook itself (JupyterLab
+    opens it). ``relative_to`` is the folder of the page the links are in: the
+    report's, or ``notebooks/`` in JupyterLab.
+    """
     out = board.copy()
     if "notebook" not in out:
         return out
@@ -1700,8 +1714,10 @@ def link_notebooks(board: pd.DataFrame, relative_to: str | Path) -> pd.DataFrame
     def link(path: Any) -> str:
         if not isinstance(path, str) or not path:
             return ""
-        target = os.path.relpath(path, relative_to)
-        return f'<a href="{html.escape(target)}">{html.escape(Path(path).name)}</a>'
+        rendered = Path(path).with_suffix(".html")
+        shown = rendered if rendered.is_file() else Path(path)
+        target = quote(Path(os.path.relpath(shown, relative_to)).as_posix())
+        return f'<a href="{html.escape(target)}">{html.escape(shown.name)}</a>'
 
     out["notebook"] = out["notebook"].map(link)
     return out

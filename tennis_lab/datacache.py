@@ -116,6 +116,11 @@ def _load(path: Path) -> tuple[WindowSet, dict]:
     return windows, summary
 
 
+def windows_folder(cache_root: str | Path | None = None) -> Path:
+    """Where prepared windows are cached: ``<cache root>/windows`` (see :func:`paths.cache_dir`)."""
+    return paths.cache_dir(cache_root) / "windows"
+
+
 def load_windows(
     data_dir: str | Path,
     cache: bool = True,
@@ -132,7 +137,7 @@ def load_windows(
     cache : bool
         Read and write the cache; False always recomputes.
     cache_dir : path, optional
-        Default ``<project>/.cache/windows``.
+        The folder of cached windows; default :func:`windows_folder` (``<project>/.cache/windows``).
     dataset : PoseDataset, optional
         ``data_dir`` already loaded (by a caller that windows it several ways): used on
         a cache miss instead of reading the folder again.
@@ -148,7 +153,7 @@ def load_windows(
     Warnings from windowing (e.g. mixed frame rates without fps scaling) are
     issued again when the windows come from the cache.
     """
-    folder = Path(cache_dir) if cache_dir is not None else paths.cache_dir() / "windows"
+    folder = Path(cache_dir) if cache_dir is not None else windows_folder()
     path = folder / f"{cache_key(data_dir, params)}.npz" if cache else None
     if path is not None and path.is_file():
         try:

@@ -57,8 +57,11 @@ def notebooks_dir() -> Path:
     return project_root() / "notebooks"
 
 
-def cache_dir() -> Path:
-    """Folder for rebuildable derived data: ``$TENNIS_LAB_CACHE`` or ``<root>/.cache``."""
+def cache_dir(root: str | os.PathLike | None = None) -> Path:
+    """Folder for rebuildable derived data: ``root`` (``--cache-dir``) if given, else
+    ``$TENNIS_LAB_CACHE``, else ``<root>/.cache``."""
+    if root:
+        return Path(root).expanduser().resolve()
     env = os.environ.get("TENNIS_LAB_CACHE")
     return Path(env).expanduser().resolve() if env else project_root() / ".cache"
 

@@ -110,6 +110,7 @@ class Report:
     splits: int = 0
     seconds: float = 0.0
     data_dir: str = ""
+    data_summary: str = ""  # the dataset's summary (poses.format_summary), once per search
     notes: list[str] = field(default_factory=list)
 
     def format(self) -> str:
@@ -316,9 +317,9 @@ def check_combinations(
     tennis_lab.poses.DataFormatError
         The dataset folder does not exist or does not load.
     """
-    from tennis_lab.datacache import load_windows
+    from tennis_lab.datacache import load_windows, windows_folder
     from tennis_lab.evaluation import EvaluationError, make_splits
-    from tennis_lab.poses import load_dataset
+    from tennis_lab.poses import format_summary, load_dataset
     from tennis_lab.windows import WindowingError
 
     started = time.perf_counter()
@@ -345,6 +346,7 @@ def check_combinations(
         warnings.simplefilter("always")
         dataset = load_dataset(root)  # DataFormatError: the folder is missing or does not load
     report.notes.extend(dict.fromkeys(str(w.message) for w in caught))
+    report.data_summary = format_summary(dataset.summary())
 
     by_data: dict[str, list[int]] = {}
     for number, params in enumerate(runs, start=1):
@@ -362,8 +364,9 @@ def check_combinations(
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 windows, _ = load_windows(
-                    root, cache=bool(params["cache_windows"]), dataset=dataset, **data_params
-                )
+                    root, cache=bool(params["cache_windows"]), dataset=dataset,
+                    cache_dir=windows_folder(params.get("cache_dir") or None), **data_params,
+                )  # fmt: skip
         except WindowingError as exc:
             key = _key_of(str(exc), DATA_PARAMS)
             for n in numbers:

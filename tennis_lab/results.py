@@ -18,6 +18,7 @@ and the analysis:
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from collections.abc import Mapping
@@ -117,6 +118,15 @@ def results_csv_name(stamp: str) -> str:
 
 
 # --------------------------------------------------------------------------- rows
+
+
+def finite_number(value: Any) -> float | None:
+    """A results cell as a finite float; None when it is empty, text or not finite."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
 
 
 def _cell(value: Any) -> Any:

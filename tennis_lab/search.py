@@ -53,6 +53,7 @@ import pandas as pd
 
 from tennis_lab import grids, paths, strategies, tracking
 from tennis_lab.executors import ClusterLost, ExecutorError, SequentialExecutor, make_executor
+from tennis_lab.kernels import execute_notebook, kernel_log_path
 from tennis_lab.results import (  # noqa: F401 - also the search's public names
     ADAPTIVE_STRATEGIES,
     FINALIST_COLUMNS,
@@ -69,6 +70,7 @@ from tennis_lab.results import (  # noqa: F401 - also the search's public names
     TIE_LEVEL,
     TIE_TEST,
     ResultsError,
+    finite_number,
     parent_run_name,
     read_completed,
     read_rows,
@@ -85,7 +87,8 @@ from tennis_lab.training import SELECTION_METRIC
 
 CONTROL_PARAMS = {
     "data_dir", "tracking_uri", "experiment", "parent_run_id", "search_id", "config_id",
-    "run_name", "log_to_mlflow", "result_path", "initial_epoch", "checkpoint_path",
+    "run_name", "log_to_mlflow", "result_path", "initial_epoch", "checkpoint_path", "cache_dir",
+    "log_every",
 }  # fmt: skip
 
 STRATEGY_TITLES = {
@@ -134,6 +137,7 @@ class SearchConfig:
     output_dir: str | None = None
     reports_dir: str | None = None
     notebook: str | None = None
+    cache_dir: str | None = None  # prepared windows' cache (default $TENNIS_LAB_CACHE or .cache)
     stream_output: bool = True
     workers: int | None = None  # > 1: a Dask LocalCluster of this many worker processes
     scheduler: str | None = None  # address of an existing Dask scheduler
@@ -361,6 +365,8 @@ def plan(
         initial_epoch="continuing from a checkpoint is for adaptive searches (each run "
         "of a grid trains from scratch)",
         checkpoint_path="every run of a search would write the same file",
+        cache_dir="choose the windows cache with --cache-dir",
+        log_every="the console's epoch lines are not a parameter of the model",
     )
     if strategy in ADAPTIVE_STRATEGIES:
         runner["epochs"] = (
@@ -440,6 +446,8 @@ def plan(
             raise SearchError(f"--max-runs must be at least 1; got {cfg.max_runs}.")
         combos = combos[: cfg.max_runs]
     overrides: dict[str, Any] = {"seed": cfg.seed}
+    if cfg.cache_dir:
+        overrides["cache_dir"] = str(_absolute(cfg.cache_dir))
     if cfg.epochs is not None:
         if cfg.epochs < 1:
             raise SearchError(f"--epochs must be at least 1; got {cfg.epochs}.")
@@ -460,6 +468,8 @@ def plan(
     if check and combos:
         data_dir = str(Path(cfg.data_dir).resolve()) if cfg.data_dir else None
         report = preflight.check_combinations(combos, defaults, data_dir, checked, grid=grid.name)
+        if report.data_summary:
+            print(report.data_summary)
         print(report.format())
         for note in report.notes:
             print(f"Note: {note}")
@@ -560,12 +570,9 @@ def register_champion(
     repeat of the finalist with the best mean (:func:`best_finalist_row`).
     Returns (model version, best row), or None when no run completed.
     """
-    best = best_finalist_row(rows)
+    best = best_row(rows)
     if best is None:
-        ranked = ranked_rows(rows)
-        if not ranked:
-            return None
-        best = ranked[0]
+        return None
     version = tracking.register_model(
         best["run_id"], name, tracking.CHAMPION_ALIAS,
         tags={"search_id": state.search_id, "grid": state.grid,
@@ -661,10 +668,51 @@ def verdict_lines(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def format_summary(rows: list[dict[str, Any]], csv_path: Path, seconds: float, param_names) -> str:
+def _varied(rows: list[dict[str, Any]], names) -> list[str]:
+    """The parameters among ``names`` whose value differs between ``rows``."""
+    return [
+        k for k in names
+        if len({json.dumps(r.get(k), sort_keys=True, default=str) for r in rows}) > 1
+    ]  # fmt: skip
+
+
+def _short(value: Any) -> str:
+    """A parameter value for one console line: ``[128, 64]`` as ``128-64``, 0.001 as 1e-3."""
+    if isinstance(value, list):
+        return "-".join(_short(v) for v in value)
+    if isinstance(value, float) and value and abs(value) < 0.01:
+        mantissa, exponent = f"{value:.0e}".split("e")
+        return f"{mantissa}e{int(exponent)}"
+    return str(value)
+
+
+def viewing_hint(tracking_uri: str | None, search_id: str | None = None) -> list[str]:
+    """How to look at a search's results: the MLflow UI on the store it used, the report."""
+    uri = tracking.absolute_tracking_uri(tracking.resolve_tracking_uri(tracking_uri))
+    default = tracking.absolute_tracking_uri(paths.default_tracking_uri())
+    if uri.startswith(("http://", "https://")):
+        ui = f"open {uri} in a browser"
+    elif uri == default and not os.environ.get("MLFLOW_TRACKING_URI"):
+        ui = "make mlflow-ui"
+    else:
+        ui = f"mlflow ui --backend-store-uri {uri}   (make mlflow-ui TRACKING_URI={uri})"
+    report = f"tennis-lab report --search {search_id}" if search_id else "tennis-lab report"
+    return [
+        f"✅ View all results in MLflow: {ui}",
+        f"📄 HTML report with figures: {report}   (make report"
+        + (f" SEARCH={search_id})" if search_id else ")"),
+    ]
+
+
+def format_summary(
+    rows: list[dict[str, Any]], csv_path: Path, seconds: float, param_names,
+    tracking_uri: str | None = None, search_id: str | None = None,
+) -> str:  # fmt: skip
     """The final summary: CSV, best by validation macro F1 with its test figures, top 5.
 
-    With finalists, their means, intervals and the verdict follow.
+    Each of the top 5 shows the parameters that vary among them. With finalists,
+    their means, intervals and the verdict follow; the last lines say how to open the
+    results (the MLflow store the search used, the report).
     """
     bar = "=" * 70
     search = [r for r in rows if r.get("phase") != PHASE_REPEAT]
@@ -694,8 +742,10 @@ def format_summary(rows: list[dict[str, Any]], csv_path: Path, seconds: float, p
         ]
         lines += [f"     {k}: {best[k]}" for k in param_names if k in best]
         lines += ["", "📈 TOP 5 MODELS (by validation macro F1 over strokes):"]
+        varied = _varied(ranked[:5], [k for k in param_names if k != "seed"])
         for r in ranked[:5]:
             budget = _budget(r)
+            shown = " ".join(f"{k}={_short(r.get(k))}" for k in varied)
             lines.append(
                 f"   {r['run_number']:>3}. ValF1={_score(r, SELECTION_METRIC)}, "
                 f"TestF1={_score(r, 'test_stroke_macro_f1')}, "
@@ -703,6 +753,7 @@ def format_summary(rows: list[dict[str, Any]], csv_path: Path, seconds: float, p
                 f"Acc={float(r['test_accuracy']):.4f}, "
                 f"Time={float(r['training_time_minutes']):.1f}min"
                 + (f", Epochs={int(budget)}" if budget != float("inf") else "")
+                + (f"\n        {shown}" if shown else "")
             )
     lines += verdict_lines(rows)
     if failed:
@@ -717,7 +768,7 @@ def format_summary(rows: list[dict[str, Any]], csv_path: Path, seconds: float, p
     lines += [
         "",
         f"⏱️  Total grid search time: {total}",
-        "✅ View all results in MLflow: make mlflow-ui",
+        *viewing_hint(tracking_uri, search_id),
     ]
     lines.append(bar)
     return "\n".join(lines)
@@ -734,112 +785,19 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}".strip()
 
 
-def kernel_log_path(output: Path) -> Path:
-    """Where the kernel process's own output goes: beside the executed notebook."""
-    return output.with_name(output.stem + ".kernel.log")
-
-
-def _logging_kernel_manager(log_path: Path, launched: list | None = None) -> type:
-    """A kernel manager whose kernel process writes its stdout and stderr to ``log_path``.
-
-    That output is not the cells' output (papermill records that in the notebook and
-    streams it): it is what the process writes itself, such as TensorFlow's C++ log
-    lines, ipykernel's warnings and a crash's last words. Each kernel process started
-    (a ``subprocess.Popen``) is appended to ``launched``, to read its exit status.
-    """
-    from jupyter_client.manager import AsyncKernelManager
-
-    class LoggingKernelManager(AsyncKernelManager):
-        async def _async_launch_kernel(self, kernel_cmd, **kw):
-            with open(log_path, "ab") as log:  # the kernel keeps its own copy
-                kw = {**kw, "stdout": log, "stderr": log}
-                await super()._async_launch_kernel(kernel_cmd, **kw)
-            process = getattr(self.provisioner, "process", None)
-            if launched is not None and process is not None:
-                launched.append(process)
-
-    return LoggingKernelManager
-
-
-_SIGNAL_HINTS = {
-    signal.SIGKILL: "out of memory?",
-    signal.SIGSEGV: "a crash in native code",
-    signal.SIGABRT: "aborted",
-}
-
-
-def _exit_cause(process: Any) -> str:
-    """How a kernel process ended: its signal (with a likely cause) or exit code."""
-    code = process.poll() if process is not None else None
-    if code is None:
-        return "exit status unknown"
-    if code >= 0:
-        return f"exit code {code}"
-    try:
-        sig = signal.Signals(-code)
-    except ValueError:
-        return f"killed by signal {-code}"
-    hint = _SIGNAL_HINTS.get(sig)
-    return f"killed by signal {int(sig)} ({sig.name})" + (f": {hint}" if hint else "")
-
-
-def _log_tail(log: Path, lines: int = 5, width: int = 200) -> str:
-    """The last non-empty lines of ``log``, each cut to ``width``, joined by `` | ``."""
-    try:
-        text = log.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-    kept = [line.strip()[:width] for line in text.splitlines() if line.strip()]
-    return " | ".join(kept[-lines:])
-
-
-def _dead_kernel_error(error: BaseException, process: Any, log: Path) -> BaseException:
-    """``DeadKernelError`` with the kernel's exit signal or code and its log's last lines."""
-    tail = _log_tail(log)
-    where = f"last lines of {log.name}: {tail}" if tail else f"{log.name} is empty"
-    return type(error)(f"Kernel died ({_exit_cause(process)}); {where}")
-
-
 def execute_run(
     notebook: Path,
     output: Path,
     parameters: Mapping[str, Any],
     stream: TextIO | None = None,
 ) -> None:
-    """Execute ``notebook`` with ``parameters`` into ``output`` in a fresh kernel.
+    """Execute a trial's ``notebook`` into ``output`` in a fresh kernel.
 
-    papermill writes the executed notebook even when a cell raises; the error then
-    propagates (``PapermillExecutionError``, or ``DeadKernelError`` when the kernel
-    dies: its message then names the exit signal or code and the kernel log's last
-    lines). The kernel process's own output goes to :func:`kernel_log_path`, which is
-    removed when it stays empty.
+    See :func:`tennis_lab.kernels.execute_notebook`: the executed notebook is written
+    even when a cell raises; the kernel process's own output goes to
+    :func:`kernel_log_path`; a dead kernel's error names its exit signal and log.
     """
-    import papermill
-    from nbclient.exceptions import DeadKernelError
-
-    output.parent.mkdir(parents=True, exist_ok=True)
-    log = kernel_log_path(output)
-    log.unlink(missing_ok=True)
-    launched: list = []
-    try:
-        papermill.execute_notebook(
-            str(notebook),
-            str(output),
-            parameters=dict(parameters),
-            progress_bar=False,
-            stdout_file=stream,
-            stderr_file=stream,
-            cwd=str(paths.project_root()),
-            kernel_manager_class=_logging_kernel_manager(log, launched),
-            # What native code writes to the process's stdout and stderr (TensorFlow's
-            # C++ log lines, for one) goes to the kernel log, not into the cells' output.
-            extra_arguments=["--IPKernelApp.capture_fd_output=False"],
-        )
-    except DeadKernelError as error:
-        raise _dead_kernel_error(error, launched[-1] if launched else None, log) from error
-    finally:
-        if log.is_file() and log.stat().st_size == 0:
-            log.unlink()
+    execute_notebook(notebook, output, parameters, stream)
 
 
 def _run_spec(
@@ -1545,12 +1503,62 @@ def _resume_hint(state: SearchState) -> str:
     return f"Resume with: tennis-lab grid --resume {state.search_id}   (make grid RESUME=1)"
 
 
-def _end_parent(state: SearchState, status: str, say: Callable[[str], None]) -> None:
+# The parent run's status tag (the children's vocabulary) for its MLflow run status.
+_PARENT_STATUS = {"FINISHED": STATUS_COMPLETED, "FAILED": STATUS_FAILED, "KILLED": STATUS_KILLED}
+# The best run's figures the parent run shows as best_<name>.
+PARENT_METRICS = (
+    SELECTION_METRIC, "test_stroke_macro_f1", "worst_group_macro_f1", "macro_avg_f1_score",
+    "test_accuracy",
+)  # fmt: skip
+
+
+def best_row(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The search's best run (the champion's): the best finalist's, else the top ranked."""
+    best = best_finalist_row(rows)
+    if best is None:
+        ranked = ranked_rows(rows)
+        best = ranked[0] if ranked else None
+    return best
+
+
+def parent_summary(rows: list[dict[str, Any]], status: str) -> tuple[dict, dict]:
+    """The parent run's tags and metrics at the end of a search (best run, counts)."""
+    counts = Counter(r["status"] for r in rows)
+    tags: dict[str, Any] = {"status": _PARENT_STATUS.get(status, status)}
+    metrics: dict[str, float] = {
+        f"runs_{name.lower()}": float(counts.get(name, 0))
+        for name in (STATUS_COMPLETED, STATUS_FAILED, STATUS_PRUNED)
+    }
+    best = best_row(rows)
+    if best is not None:
+        tags.update(best_run_id=best.get("run_id", ""), best_run_number=best["run_number"],
+                    best_config_id=best.get("config_id", ""))  # fmt: skip
+        for name in PARENT_METRICS:
+            value = finite_number(best.get(name))
+            if value is not None:
+                metrics[f"best_{name}"] = value
+    return tags, metrics
+
+
+def _end_parent(
+    state: SearchState, status: str, say: Callable[[str], None],
+    rows: list[dict[str, Any]] | None = None, csv_path: Path | None = None,
+) -> None:  # fmt: skip
     """End the parent run as ``status``, and as KILLED its children left RUNNING.
 
     Once the search ends no child runs: one still RUNNING lost its kernel (Ctrl-C,
-    SIGTERM, a worker or scheduler that went away).
+    SIGTERM, a worker or scheduler that went away). Before it ends, the parent gets
+    the best run's figures (``best_<metric>``), its id (tag ``best_run_id``), the run
+    counts, a ``status`` tag that matches, and the results CSV as an artifact.
     """
+    try:
+        tags, metrics = parent_summary(rows or [], status)
+        tracking.set_tags(state.parent_run_id, tags, state.tracking_uri)
+        tracking.log_metrics(state.parent_run_id, metrics, state.tracking_uri)
+        if csv_path is not None and Path(csv_path).is_file():
+            tracking.log_artifact(state.parent_run_id, csv_path, "results", state.tracking_uri)
+    except Exception as exc:  # noqa: BLE001 - the CSV has it all
+        say(f"Note: the parent run {state.parent_run_id} did not get its summary ({exc}).")
     try:
         _kill_running(_children(state), state)
         tracking.end_run(state.parent_run_id, status, tracking_uri=state.tracking_uri)
@@ -2064,6 +2072,7 @@ def _execute(
         if repeats is not None:
             session.drive(repeats, PHASE_REPEAT)
             session.apply_verdict()
+        _save(session.ordered(), session.csv_path, state)
     except KeyboardInterrupt as stop:
         status = "KILLED"
         _save_quietly(session.ordered(), session.csv_path, state, say)
@@ -2092,12 +2101,12 @@ def _execute(
         scored = [r for r in ordered if r["status"] in (STATUS_COMPLETED, STATUS_PRUNED)]
         if ordered and not scored and status != "KILLED":
             status = "FAILED"
-        _end_parent(state, status, say)
+        _end_parent(state, status, say, ordered, session.csv_path)
 
     ordered = session.ordered()
-    _save(ordered, session.csv_path, state)
     elapsed = time.time() - session.started
-    say("\n" + format_summary(ordered, session.csv_path, elapsed, param_names))
+    say("\n" + format_summary(ordered, session.csv_path, elapsed, param_names,
+                              state.tracking_uri, state.search_id))  # fmt: skip
     _register(cfg, ordered, state, say)
     # Failed runs of a phase decided up front run again on resume (see _Session.load_rows).
     retry = [r for r in ordered if r["status"] == STATUS_FAILED and session.fixed(r.get("phase"))]
@@ -2262,6 +2271,11 @@ def add_arguments(parser) -> None:
         "--reports-dir", default=None, help="where executed notebooks go (default: reports/runs/)"
     )
     parser.add_argument(
+        "--cache-dir", default=None, metavar="DIR",
+        help="where prepared windows are cached and reused (default $TENNIS_LAB_CACHE, else "
+        ".cache/ in the project)",
+    )  # fmt: skip
+    parser.add_argument(
         "--quiet", action="store_true", help="do not stream each run's training log"
     )
     parser.add_argument(
@@ -2290,6 +2304,7 @@ def config_from_args(args) -> SearchConfig:
         resume=args.resume, data_dir=args.data_dir, seed=args.seed, epochs=args.epochs,
         experiment=args.experiment, tracking_uri=args.tracking_uri, output_dir=args.output_dir,
         reports_dir=args.reports_dir, stream_output=not args.quiet,
+        cache_dir=getattr(args, "cache_dir", None),
         workers=args.workers, scheduler=args.scheduler,
         register_as=None if args.no_register else args.register_as,
         new_parent=getattr(args, "new_parent", False),

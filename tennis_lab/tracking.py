@@ -34,6 +34,7 @@ worker starts: concurrent first use of a new SQLite store loses runs.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -52,6 +53,9 @@ if TYPE_CHECKING:
     from tennis_lab.training import RunResult
 
 DEFAULT_EXPERIMENT = "tennis_stroke_recognition"
+# MLflow 3's UI opens an experiment without this tag in its GenAI view (traces, token
+# usage); with it, as model training (runs, metrics, charts).
+EXPERIMENT_TAGS = {"mlflow.experimentKind": "custom_model_development"}
 ARTIFACTS_DIRNAME = "mlartifacts"
 RUN_STATUSES = ("FINISHED", "FAILED", "KILLED")
 SPLITS = ("train", "val", "test")
@@ -263,7 +267,9 @@ def ensure_experiment(name: str = DEFAULT_EXPERIMENT, tracking_uri: str | None =
     experiment = client.get_experiment_by_name(name)
     if experiment is None:
         try:
-            return client.create_experiment(name, artifact_location=_artifact_location(uri, name))
+            return client.create_experiment(
+                name, artifact_location=_artifact_location(uri, name), tags=EXPERIMENT_TAGS
+            )
         except MlflowException:
             # Another process may have created it in between.
             experiment = client.get_experiment_by_name(name)
@@ -275,6 +281,9 @@ def ensure_experiment(name: str = DEFAULT_EXPERIMENT, tracking_uri: str | None =
             f"(mlflow experiments restore --experiment-id {experiment.experiment_id}) "
             "or use another name."
         )
+    for key, value in EXPERIMENT_TAGS.items():  # experiments made before the tag
+        if experiment.tags.get(key) is None:
+            client.set_experiment_tag(experiment.experiment_id, key, value)
     return experiment.experiment_id
 
 
@@ -357,12 +366,23 @@ def _log_metrics(client, run_id: str, metrics: list) -> None:
         client.log_batch(run_id, metrics=chunk, synchronous=True)
 
 
-def _create_run(client, experiment_id: str, run_name: str | None, tags: Mapping[str, Any]):
-    """A new RUNNING run with the context tags (user, source) fluent runs also get."""
+def _create_run(
+    client,
+    experiment_id: str,
+    run_name: str | None,
+    tags: Mapping[str, Any],
+    started_at: float | None = None,
+):
+    """A new RUNNING run with the context tags (user, source) fluent runs also get.
+
+    ``started_at`` (seconds since the epoch): when the work the run records began, so
+    that its Duration in the MLflow UI is that work's time; default now.
+    """
     from mlflow.tracking.context.registry import resolve_tags
 
     all_tags = resolve_tags({str(k): str(v) for k, v in tags.items()})
-    return client.create_run(experiment_id, tags=all_tags, run_name=run_name)
+    start = int(started_at * 1000) if started_at is not None else None
+    return client.create_run(experiment_id, start_time=start, tags=all_tags, run_name=run_name)
 
 
 def start_parent_run(
@@ -476,6 +496,7 @@ def log_training_run(
     tags: Mapping[str, Any] | None = None,
     figures: Mapping[str, Any] | None = None,
     extra_artifacts: Mapping[str, str | os.PathLike] | None = None,
+    started_at: float | None = None,
 ) -> str:
     """Log one training run to MLflow as one (child) run.
 
@@ -499,6 +520,9 @@ def log_training_run(
         Logged as ``plots/<name>.png``.
     extra_artifacts : mapping of str to path, optional
         Artifact folder (``""`` for the root) to a local file or folder.
+    started_at : float, optional
+        When the run's work began (``time.time()`` at the notebook's start): the run's
+        start time, so its Duration is the time it took; default now.
 
     Returns
     -------
@@ -523,7 +547,7 @@ def log_training_run(
     run_tags = dict(tags or {})
     if parent_run_id:
         run_tags["mlflow.parentRunId"] = parent_run_id
-    run_id = _create_run(client, experiment_id, run_name, run_tags).info.run_id
+    run_id = _create_run(client, experiment_id, run_name, run_tags, started_at).info.run_id
     try:
         all_params = run_params(params)
         for key, value in _data_params(result).items():
@@ -741,6 +765,21 @@ def record_failed_run(
     return run_id
 
 
+@contextlib.contextmanager
+def _no_progress_bars():
+    """No "Downloading artifacts" bar: in a notebook it is a widget, dead in a report."""
+    key = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+    before = os.environ.get(key)
+    os.environ[key] = "false"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = before
+
+
 def run_details(run_id: str, tracking_uri: str | None = None) -> dict[str, Any]:
     """A logged run's confusion matrix, classes and per-epoch curves, read back from MLflow.
 
@@ -762,7 +801,7 @@ def run_details(run_id: str, tracking_uri: str | None = None) -> dict[str, Any]:
             history[key[len(HISTORY_PREFIX) :]] = [m.value for m in points]
     confusion, classes = None, []
     found: dict[str, Any] = {"per_group.json": [], "folds.json": []}
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, _no_progress_bars():
         try:
             local = client.download_artifacts(run_id, "confusion_matrix.json", tmp)
             payload = json.loads(Path(local).read_text(encoding="utf-8"))

@@ -147,6 +147,54 @@ def limit_threads(threads: int) -> None:
         tf.config.threading.set_inter_op_parallelism_threads(max(1, int(threads) // 2))
 
 
+# Logged at the end of each reported epoch, in this order, when the history has them.
+_EPOCH_FIGURES = ("loss", "accuracy", "val_loss", "val_accuracy")
+
+
+def epoch_line(epoch: int, total: int, logs: Mapping[str, float], seconds: float) -> str:
+    """One epoch's console line: ``epoch  5/27  loss 0.512  val_loss 0.498 ...  3.1 s/epoch``."""
+    width = len(str(total))
+    figures = "  ".join(f"{k} {float(logs[k]):.3f}" for k in _EPOCH_FIGURES if k in logs)
+    return f"epoch {epoch:>{width}}/{total}  {figures}  {seconds:.1f} s/epoch"
+
+
+def epoch_log(every: int, write=print):
+    """A Keras callback writing :func:`epoch_line` every ``every`` epochs and at the last.
+
+    Two lines per epoch (Keras' ``verbose=2``) over 150 epochs and dozens of runs
+    bury a search's console; this keeps one line per ``every`` epochs, with the
+    epoch's mean time, and always the last epoch trained (early stopping included).
+    """
+    import keras
+
+    if every < 1:
+        raise ValueError(f"log_every must be at least 1; got {every}.")
+
+    class EpochLog(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.total = int(self.params.get("epochs") or 0)
+            self.last: tuple[int, dict] | None = None
+            self.since, self.counted = time.perf_counter(), 0
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.counted += 1
+            number = epoch + 1
+            self.last = (number, dict(logs or {}))
+            if number % every == 0 or number == self.total:
+                self._write()
+
+        def on_train_end(self, logs=None):
+            if self.counted:  # early stopping ended it between two lines
+                self._write()
+
+        def _write(self):
+            seconds = (time.perf_counter() - self.since) / max(self.counted, 1)
+            write(epoch_line(self.last[0], self.total, self.last[1], seconds))
+            self.since, self.counted = time.perf_counter(), 0
+
+    return EpochLog()
+
+
 def fit_standardizer(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-feature mean and standard deviation over all frames of ``X``.
 
