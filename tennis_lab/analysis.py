@@ -113,7 +113,9 @@ _MLFLOW_STATUS = {
 # Facts of the data that training logs as MLflow params; the CSV does not hold them.
 _DATA_PARAMS = re.compile(r"^(num_classes|classes|input_shape|uses_batch_normalization|"
                           r"(train|val|test)_samples|(train|val|test)_count_.+)$")  # fmt: skip
-_RUN_NAME_NUMBER = re.compile(r"_run_(\d+)(?:_rung\d+)?$")  # ..._run_007, ..._run_007_rung1
+# A run's number in its name: "r007 lstm128-64 · grid_search_small", "r007.1 ..." (a
+# later rung); older searches: "..._run_007", "..._run_007_rung1".
+_RUN_NAME_NUMBER = re.compile(r"^r(\d+)(?:\.\d+)? |_run_(\d+)(?:_rung\d+)?$")
 # Tags of a strategy's child runs, read into the columns of the same names.
 _RUN_TAGS = ("strategy", "trial", "rung", "epochs_budget", "initial_epoch", "phase",
              "finalist", "finalist_trial", "tied_with_best")  # fmt: skip
@@ -543,7 +545,8 @@ def load_results_mlflow(
         return raw[column].astype(object).where(raw[column].notna(), "")
 
     names = raw["run_name"].fillna("").astype(str)
-    numbers = pd.to_numeric(names.str.extract(_RUN_NAME_NUMBER, expand=False), errors="coerce")
+    found = names.str.extract(_RUN_NAME_NUMBER)
+    numbers = pd.to_numeric(found[0].fillna(found[1]), errors="coerce")
     numbers = numbers.fillna(pd.to_numeric(tag("trial"), errors="coerce"))
     status = raw["status"].map(lambda s: _MLFLOW_STATUS.get(s, s))
     told = tag("status").astype(str)
@@ -977,12 +980,17 @@ def class_balance(
     """Per-class recall (test windows) of the best ``k`` runs by ``metric`` (default:
     :func:`selection_metric`), and whether it is unbalanced.
 
+    A run is unbalanced when its weakest class falls more than ``threshold`` below
+    the run's own mean recall over classes: one class left behind. The gap between
+    the highest and lowest recall alone would flag nearly every run of an easy class
+    (serves are recalled at ~1.0), which says nothing about the weak one.
+
     Returns
     -------
     pandas.DataFrame
         Index ``rank``; columns run_number, ``metric``, ``<class>_recall`` per class,
-        spread (highest minus lowest recall), weakest_class, unbalanced (spread >
-        ``threshold``).
+        spread (highest minus lowest recall), shortfall (mean minus lowest recall),
+        weakest_class, unbalanced (shortfall > ``threshold``).
     """
     recalls = [f"{c}_recall" for c in class_names(df)]
     metric = _metric(df, metric)
@@ -991,9 +999,10 @@ def class_balance(
     table = top.reindex(columns=columns + recalls).reset_index(drop=True)
     values = table[recalls].apply(pd.to_numeric, errors="coerce")
     table["spread"] = values.max(axis=1) - values.min(axis=1) if recalls else np.nan
+    table["shortfall"] = values.mean(axis=1) - values.min(axis=1) if recalls else np.nan
     names = [r[: -len("_recall")] for r in recalls]
     table["weakest_class"] = [_weakest(row, names) for row in values.to_numpy(dtype=float)]
-    table["unbalanced"] = (table["spread"] > threshold).astype(bool)
+    table["unbalanced"] = (table["shortfall"] > threshold).astype(bool)
     table.index = pd.RangeIndex(1, len(table) + 1, name="rank")
     return table
 
@@ -1755,7 +1764,8 @@ def table_html(table: pd.DataFrame, relative_to: str | Path | None = None, digit
             out[column] = link_notebooks(shown[[column]], relative_to)[column]
         else:
             out[column] = [cell(v, column) for v in shown[column]]
-    out.columns = [html.escape(str(c)) for c in shown.columns]
+    # a header may break after an underscore: wide tables fit the page
+    out.columns = [html.escape(str(c)).replace("_", "_<wbr/>") for c in shown.columns]
     out.index = [html.escape(_fmt(i)) for i in shown.index]
     out.index.name = html.escape(str(shown.index.name)) if shown.index.name else None
     return out.to_html(escape=False)

@@ -168,9 +168,9 @@ def learning_curves_figure(
             "history has no loss, val_loss, accuracy, val_accuracy or learning_rate values; "
             f"got keys {sorted(history)}."
         )
-    ratios = [1.0 if name == "Learning rate" else 2.5 for name, _ in panels]
+    ratios = [1.5 if name == "Learning rate" else 2.5 for name, _ in panels]
     with sns.axes_style("whitegrid"):
-        fig = Figure(figsize=(7.0, 1.2 + 1.8 * sum(ratios) / 2.5))
+        fig = Figure(figsize=(8.5, 1.2 + 1.8 * sum(ratios) / 2.5))
         axes = fig.subplots(
             len(panels),
             1,
@@ -196,9 +196,10 @@ def learning_curves_figure(
             ax.plot(epochs, values, label=label, color=color, **style)
         if name == "Learning rate":
             ax.set_yscale("log")
-            ax.yaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+            ax.yaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0), numticks=4))
             ax.yaxis.set_minor_locator(ticker.NullLocator())
-            ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:.0e}"))
+            ax.margins(y=0.25)
         elif name == "Accuracy":
             ax.set_ylim(0.0, 1.02)
         if best is not None:
@@ -216,8 +217,8 @@ def learning_curves_figure(
             )
         ax.set_title(name)
         ax.set_ylabel(name.lower())
-        if name != "Learning rate":
-            ax.legend(loc="best", fontsize="small")
+        if name != "Learning rate":  # beside the axes: a legend inside hides the curves
+            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     axes[-1].set_xlabel("epoch")
     axes[-1].xaxis.get_major_locator().set_params(integer=True)
     fig.suptitle(title or "Learning curves")
@@ -379,7 +380,7 @@ def group_scores_figure(groups: Sequence[Mapping], title: str | None = None) -> 
     names = [str(r["group"]) + (f" (fold {r['fold']})" if r.get("fold") else "") for r in rows]
     scores = np.array([float(r["macro_f1"]) for r in rows])
     colors = [HANDEDNESS_COLORS.get(str(r.get("handedness")), UNKNOWN_COLOR) for r in rows]
-    fig = Figure(figsize=(7.5, max(2.2, 0.38 * len(rows) + 1.2)))
+    fig = Figure(figsize=(8.5, max(2.2, 0.38 * len(rows) + 1.2)))
     ax = fig.subplots()
     positions = np.arange(len(rows))
     ax.barh(positions, scores, color=colors)
@@ -400,7 +401,8 @@ def group_scores_figure(groups: Sequence[Mapping], title: str | None = None) -> 
         handles.append(Patch(color=UNKNOWN_COLOR, label="handedness unknown"))
     handles.append(ax.lines[-1])
     ax.lines[-1].set_label(f"mean {mean:.2f}")
-    ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.9)
+    # beside the bars, not over them (the best groups' bars reach 1.0)
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     ax.set_title(title or "Macro F1 per group (test strokes)")
     fig.tight_layout()
     return fig
@@ -924,6 +926,9 @@ def metric_by_value_figure(
                 va="center",
                 fontsize="x-small",
                 gid=HIGHLIGHT_GID,
+                zorder=5,
+                # a box of the background's colour: whiskers and caps do not cross it
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.9},
             )
         ax.legend(fontsize="small", loc="best")
     _rotate_xticks(ax, order)
@@ -1205,6 +1210,13 @@ def pareto_figure(
     return fig
 
 
+def _spans_decades(values: pd.Series, decades: float = 1.0) -> bool:
+    """Whether positive ``values`` span more than ``decades`` powers of ten (a log axis)."""
+    x = pd.to_numeric(values, errors="coerce")
+    x = x[x > 0]
+    return bool(len(x)) and float(np.log10(x.max() / x.min())) > decades
+
+
 def tradeoff_figure(
     df: pd.DataFrame,
     y: str = SELECTION_METRIC,
@@ -1257,6 +1269,7 @@ def tradeoff_figure(
         if column == "trainable_params":
             data = data[data[column] > 0]
         star = emphasised[data.index]
+        logged = False
         if data.empty:
             ax.text(0.5, 0.5, "no data", transform=ax.transAxes, ha="center", va="center")
         else:
@@ -1276,15 +1289,17 @@ def tradeoff_figure(
                     label="highlighted runs",
                 )
                 ax.legend(fontsize="small", loc="lower right")
-            if column == "trainable_params":
+            logged = column == "trainable_params" and _spans_decades(data[column])
+            if logged:
                 ax.set_xscale("log")
                 ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
                 ax.xaxis.set_minor_locator(ticker.NullLocator())
+            if column == "trainable_params":  # 12k, 150k, 1.2M
+                if not logged:  # within one decade a log axis shows a single tick
+                    ax.xaxis.set_major_locator(ticker.MaxNLocator(4))
                 ax.xaxis.set_major_formatter(ticker.EngFormatter(sep=""))
         ax.set_title(name)
-        ax.set_xlabel(
-            _column_label(column) + (" (log scale)" if column == "trainable_params" else "")
-        )
+        ax.set_xlabel(_column_label(column) + (" (log scale)" if logged else ""))
     axes[0].set_ylabel(_column_label(y))
     fig.suptitle(title or f"Trade-offs of {_column_label(y)}")
     fig.tight_layout()

@@ -21,7 +21,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -73,13 +73,56 @@ class ResultsError(RuntimeError):
 # --------------------------------------------------------------------------- names
 
 
-def run_name(grid: str, number: int, rung: int = 0) -> str:
+# Short names of parameters in run names (others keep their own).
+PARAM_ABBREVIATIONS = {
+    "lstm_layers": "lstm", "dense_units": "dense", "dropout_rates": "drop",
+    "learning_rate": "lr", "batch_size": "bs", "window_size": "win", "overlap": "ov",
+    "use_batch_norm": "bn", "use_bidirectional": "bi", "class_weight": "cw",
+    "augment_mirror": "aug", "normalization": "norm", "early_stopping_patience": "patience",
+}  # fmt: skip
+RUN_NAME_LIMIT = 60  # characters of parameters in a run name; the MLflow UI cuts long names
+
+
+def short_value(value: Any) -> str:
+    """A parameter value in a few characters: ``[128, 64]`` as ``128-64``, 0.001 as ``1e-3``.
+
+    Lists given as JSON text (as a CSV holds them) are read first.
+    """
+    if isinstance(value, str) and value.startswith("["):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    if isinstance(value, list | tuple):
+        return "-".join(short_value(v) for v in value)
+    if isinstance(value, float) and value and abs(value) < 0.01:
+        mantissa, exponent = f"{value:.0e}".split("e")
+        return f"{mantissa}e{int(exponent)}"
+    return str(value)
+
+
+def run_name(
+    grid: str, number: int, rung: int = 0, params: Mapping[str, Any] | None = None,
+    shown: Sequence[str] = (),
+) -> str:  # fmt: skip
     """The MLflow name of a search's trial ``number`` at ``rung``.
 
-    ``grid_search_<grid>_run_007``; a later rung of an adaptive search adds it:
-    ``grid_search_<grid>_run_007_rung1``.
+    Distinct from its first characters, which is what the MLflow UI shows:
+    ``r007 lstm128-64 lr1e-3 · grid_search_small``; a later rung adds it
+    (``r007.1 ...``). ``shown`` names the parameters to put in (those the search
+    varies, in that order), each abbreviated (:data:`PARAM_ABBREVIATIONS`); the
+    search's grid ends the name, so ``tags.mlflow.runName LIKE '%grid_search%'``
+    still finds every run. The full search id is the run's ``search_id`` tag.
     """
-    return f"grid_search_{grid}_run_{number:03d}" + (f"_rung{rung}" if rung else "")
+    head = f"r{number:03d}" + (f".{rung}" if rung else "")
+    parts = [
+        f"{PARAM_ABBREVIATIONS.get(k, k)}{short_value(params[k])}"
+        for k in shown if params and k in params
+    ]  # fmt: skip
+    text = " ".join(parts)
+    if len(text) > RUN_NAME_LIMIT:
+        text = text[: RUN_NAME_LIMIT - 1] + "…"
+    return f"{head} {text} · grid_search_{grid}" if text else f"{head} · grid_search_{grid}"
 
 
 def parent_run_name(grid: str, search_id: str) -> str:

@@ -78,6 +78,7 @@ from tennis_lab.results import (  # noqa: F401 - also the search's public names
     results_csv_name,
     row_key,
     run_name,
+    short_value,
     trial_file,
     verdict,
     write_csv_atomic,
@@ -676,16 +677,6 @@ def _varied(rows: list[dict[str, Any]], names) -> list[str]:
     ]  # fmt: skip
 
 
-def _short(value: Any) -> str:
-    """A parameter value for one console line: ``[128, 64]`` as ``128-64``, 0.001 as 1e-3."""
-    if isinstance(value, list):
-        return "-".join(_short(v) for v in value)
-    if isinstance(value, float) and value and abs(value) < 0.01:
-        mantissa, exponent = f"{value:.0e}".split("e")
-        return f"{mantissa}e{int(exponent)}"
-    return str(value)
-
-
 def viewing_hint(tracking_uri: str | None, search_id: str | None = None) -> list[str]:
     """How to look at a search's results: the MLflow UI on the store it used, the report."""
     uri = tracking.absolute_tracking_uri(tracking.resolve_tracking_uri(tracking_uri))
@@ -745,7 +736,7 @@ def format_summary(
         varied = _varied(ranked[:5], [k for k in param_names if k != "seed"])
         for r in ranked[:5]:
             budget = _budget(r)
-            shown = " ".join(f"{k}={_short(r.get(k))}" for k in varied)
+            shown = " ".join(f"{k}={short_value(r.get(k))}" for k in varied)
             lines.append(
                 f"   {r['run_number']:>3}. ValF1={_score(r, SELECTION_METRIC)}, "
                 f"TestF1={_score(r, 'test_stroke_macro_f1')}, "
@@ -1670,6 +1661,16 @@ class _Session:
         """Whether a phase's runs were decided up front (a failed one runs again on resume)."""
         return phase == PHASE_REPEAT or self.state.strategy in FIXED_STRATEGIES
 
+    def run_name(self, trial: int, rung: int, params: Mapping[str, Any]) -> str:
+        """The MLflow name of a run (:func:`tennis_lab.results.run_name`), with the
+        parameters the search varies (a TPE trial: those it drew)."""
+        combos = self.state.combinations
+        names = sorted({k for c in combos for k in c}) if combos else sorted(params)
+        shown = [k for k in _varied(combos, names) if k not in ("seed", "epochs")] if combos else [
+            k for k in names if k not in ("seed", "epochs")
+        ]  # fmt: skip
+        return run_name(self.state.grid, trial, rung, params, shown)
+
     def _cid(self, spec: TrialSpec, phase: str) -> str:
         ids = self.state.config_ids
         if phase == PHASE_SEARCH and self.state.strategy in FIXED_STRATEGIES:
@@ -1689,7 +1690,7 @@ class _Session:
             params["epochs"] = spec.epochs
         cid = self._cid(spec, phase)
         folder = state.notebooks_dir
-        name = run_name(state.grid, spec.trial, spec.rung)
+        name = self.run_name(spec.trial, spec.rung, spec.params)
         notebook = trial_file(folder, spec.trial, cid, ".ipynb", spec.rung)
         result_file = trial_file(folder, spec.trial, cid, ".json", spec.rung)
         extra: dict[str, Any] = {
@@ -2051,7 +2052,8 @@ def _execute(
     session.total = _planned_runs(strategy) + (k * n if k and n else 0)
     if cfg.resume and state.strategy in FIXED_STRATEGIES and not state.repeat_specs:
         done = sum(
-            (n, 0) in session.rows or run_name(state.grid, n) in session.mlflow_done
+            (n, 0) in session.rows
+            or session.run_name(n, 0, state.combinations[n - 1]) in session.mlflow_done
             for n in range(1, len(state.combinations) + 1)
         )
         say(f"{done} already completed, {len(state.combinations) - done} to run")

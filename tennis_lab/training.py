@@ -771,7 +771,11 @@ def cross_validate(
 
 
 def metrics_table(result: RunResult):
-    """The headline metrics of ``result`` as a one-column DataFrame (for display)."""
+    """The headline metrics of ``result`` as a one-column DataFrame (for display).
+
+    Counts (epochs, parameters) are integers and scores rounded to 4 decimals, so the
+    table reads ``65220`` and ``0.9866``, not ``65220.000000``.
+    """
     import pandas as pd
 
     names = [
@@ -781,8 +785,19 @@ def metrics_table(result: RunResult):
         "epochs_trained_this_run", "training_time_minutes", "trainable_params",
         "inference_ms_per_window",
     ]  # fmt: skip
-    rows = {n: [result.metrics[n], result.metrics.get(f"{n}_std")] for n in names}
-    table = pd.DataFrame.from_dict(rows, orient="index", columns=["value", "std over folds"])
+    counts = {"epochs_trained", "epochs_trained_this_run", "trainable_params"}
+
+    def shown(name: str, value: Any) -> Any:  # counts as integers, scores to 4 decimals
+        if value is None or not np.isfinite(float(value)):
+            return None
+        return int(round(float(value))) if name in counts else round(float(value), 4)
+
+    rows = {
+        n: [shown(n, result.metrics[n]), shown(n, result.metrics.get(f"{n}_std"))] for n in names
+    }
+    table = pd.DataFrame.from_dict(
+        rows, orient="index", columns=["value", "std over folds"], dtype=object
+    )
     return table if result.folds else table[["value"]]
 
 

@@ -121,8 +121,10 @@ def test_halving_children_carry_trial_rung_and_pruned_status_in_mlflow(halving):
     assert sorted(children["tags.status"]) == ["COMPLETED"] * 4 + ["PRUNED"] * 2
     assert sorted(children["tags.rung"].astype(int)) == [0, 0, 0, 0, 1, 1]
     names = set(children["run_name"])
-    assert {"grid_search_four_run_001", "grid_search_four_run_004"} <= names
-    assert sum(n.endswith("_rung1") for n in names) == 2
+    heads = sorted(n.split()[0] for n in names)  # r001 ... r004, then two promoted: r00N.1
+    assert {h for h in heads if "." not in h} == {"r001", "r002", "r003", "r004"}
+    assert len([h for h in heads if h.endswith(".1")]) == 2
+    assert all(n.endswith(" · grid_search_four") for n in names)
     assert "SUCCESSIVE HALVING RUN" in out and "epochs 1 -> 3" in out
     assert "2 pruned at a rung" in out
 

@@ -624,11 +624,11 @@ def test_pareto_front_of_a_hand_made_table():
     assert df.loc[front, "run_number"].tolist() == [5]
 
 
-def test_class_balance_flags_a_spread_above_the_threshold():
+def test_class_balance_flags_a_class_left_far_below_the_runs_own_mean():
     df = pd.DataFrame(
         [
             run(1, 0.9, backhand_recall=0.85, forehand_recall=0.82, macro_avg_recall=0.8),
-            run(2, 0.8, backhand_recall=0.92, forehand_recall=0.71, macro_avg_recall=0.8),
+            run(2, 0.8, backhand_recall=0.95, forehand_recall=0.6, macro_avg_recall=0.8),
             run(3, 0.7, backhand_recall=0.5, forehand_recall=np.nan),
             run(4, 0.6, backhand_recall=0.1, forehand_recall=0.9),
         ]
@@ -637,12 +637,19 @@ def test_class_balance_flags_a_spread_above_the_threshold():
     assert table["run_number"].tolist() == [1, 2, 3]
     assert list(table.columns) == [
         "run_number", SELECTION_METRIC, "backhand_recall", "forehand_recall", "spread",
-        "weakest_class", "unbalanced",
+        "shortfall", "weakest_class", "unbalanced",
     ]  # fmt: skip
-    assert table["spread"].tolist()[:2] == pytest.approx([0.03, 0.21])
+    assert table["spread"].tolist()[:2] == pytest.approx([0.03, 0.35])
+    assert table["shortfall"].tolist()[:2] == pytest.approx([0.015, 0.175])
     assert table["unbalanced"].tolist() == [False, True, False]
     assert table["weakest_class"].tolist() == ["forehand", "forehand", "backhand"]
     assert class_balance(df, k=3, threshold=0.01)["unbalanced"].tolist() == [True, True, False]
+    # An easy class recalled at 1.0 beside three at ~0.9 (the demo's serves) is not a
+    # class left behind: the highest-minus-lowest gap would have flagged it.
+    easy = pd.DataFrame([run(1, 0.9, backhand_recall=0.92, forehand_recall=0.9,
+                             serve_recall=1.0, slice_recall=0.84)])  # fmt: skip
+    flagged = class_balance(easy, k=1)
+    assert flagged["spread"].iloc[0] > 0.15 and not flagged["unbalanced"].iloc[0]
 
 
 def test_overfitting_compares_train_with_validation_windows_ranked_by_the_selection_metric():
@@ -1424,7 +1431,7 @@ def test_the_report_has_a_finalists_section_only_when_there_are_finalists(tmp_pa
     assert "Welch's t-test at the 5 % level finds each of the others worse" in html.replace(
         "&#x27;", "'"
     )
-    assert "<th>ci_low</th>" in html and "<td>0.8933</td>" in html
+    assert "<th>ci_<wbr/>low</th>" in html and "<td>0.8933</td>" in html
     assert "successive halving: 6 trials, 3 pruned, 231 epochs trained" in html
     assert "No finalists" not in html
     executed = json.loads(page.with_suffix(".ipynb").read_text(encoding="utf-8"))

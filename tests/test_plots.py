@@ -885,12 +885,15 @@ def test_pareto_draws_error_bars_of_one_std_for_cross_validated_runs():
 
 
 def test_tradeoff_panels_plot_metric_against_size_on_log_axis_and_inference_time():
-    fig = tradeoff_figure(RESULTS)
+    # sizes over more than a decade: a log axis
+    wide = RESULTS.assign(trainable_params=[3_000, 120_000, 30_000, 120_000, 150_000, 120_000,
+                                            30_000])  # fmt: skip
+    fig = tradeoff_figure(wide)
     assert [ax.get_title() for ax in fig.axes] == ["Model size", "Inference time"]
     size, speed = fig.axes
     assert size.get_xscale() == "log" and speed.get_xscale() == "linear"
     assert size.get_shared_y_axes().joined(size, speed)
-    completed = RESULTS.dropna(subset=[SELECTION])
+    completed = wide.dropna(subset=[SELECTION])
     for ax, column in ((size, "trainable_params"), (speed, "inference_ms_per_window")):
         expected = completed[[column, SELECTION]].to_numpy(dtype=float)
         np.testing.assert_allclose(sorted_rows(points(ax)), sorted_rows(expected))
@@ -898,6 +901,21 @@ def test_tradeoff_panels_plot_metric_against_size_on_log_axis_and_inference_time
     assert size.get_xlabel() == "trainable parameters (log scale)"
     assert fig.get_suptitle() == "Trade-offs of validation macro F1 (strokes)"
     assert tradeoff_figure(RESULTS, y="macro_f1_score", title="T").get_suptitle() == "T"
+
+
+def test_model_sizes_within_one_decade_get_a_linear_axis_with_several_ticks():
+    # The demo's two sizes (~60k and ~230k parameters) once shared one log tick, "100k".
+    near = RESULTS.assign(trainable_params=[60_000 + 40_000 * i for i in range(len(RESULTS))])
+    near = near.assign(trainable_params=near["trainable_params"].clip(upper=230_000))
+    size = tradeoff_figure(near).axes[0]
+    assert size.get_xscale() == "linear" and size.get_xlabel() == "trainable parameters"
+    size.figure.canvas.draw()
+    lo, hi = size.get_xlim()
+    ticks = [t for t in size.get_xticks() if lo <= t <= hi]
+    assert len(ticks) >= 3
+    assert all(
+        label.get_text().endswith("k") for label in size.get_xticklabels() if label.get_text()
+    )
 
 
 def test_tradeoff_highlights_runs_and_says_no_data_for_an_empty_panel():

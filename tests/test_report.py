@@ -101,14 +101,17 @@ def test_report_is_one_html_file_with_header_leaderboard_and_figures(searched):
     assert html_path.parent == tmp / "reports" and html_path.suffix == ".html"
     search_id = html_path.stem
     assert html_lib.escape(search_id) in html and "3 completed" in html and "1 failed" in html
-    assert "Leaderboard" in html and "<table" in html and "run_number" in html
+    assert "Leaderboard" in html and "<table" in html and "<th>run_<wbr/>number</th>" in html
     # no dead widgets: the report is built without the explorers and progress bars
     assert "widget-view+json" not in html and "Downloading artifacts" not in html
     assert "Best (validation macro F1 over strokes)" in html
-    assert "<th>worst_group_macro_f1</th>" in html and "<th>test_stroke_macro_f1</th>" in html
+    assert (
+        "<th>worst_<wbr/>group_<wbr/>macro_<wbr/>f1</th>" in html
+        and "<th>test_<wbr/>stroke_<wbr/>macro_<wbr/>f1</th>" in html
+    )
     assert "Cross-validation:</strong> 1 of 3 completed runs" in html
     assert " ± " in html  # the cross-validated run's mean ± std in the leaderboard
-    assert "<th>val_stroke_macro_f1_std</th>" not in html
+    assert "<th>val_<wbr/>stroke_<wbr/>macro_<wbr/>f1_<wbr/>std</th>" not in html
     assert "Players (or groups)" in html
     # The best run's groups (from MLflow), or the one line saying why not.
     assert re.search(r"Test strokes of run \d+ per player|was not logged to MLflow", html)
@@ -118,9 +121,69 @@ def test_report_is_one_html_file_with_header_leaderboard_and_figures(searched):
     assert 'href="runs/' in html  # leaderboard links to the executed notebooks
     assert "No sequences created" in html  # the failed run and its error
     assert (tmp / "reports" / f"{search_id}.ipynb").is_file()
-    assert not re.search(
-        r'<script[^>]+src="http', html.split("</head>")[1]
-    )  # nothing to fetch in the body
+
+
+def test_report_loads_nothing_and_reads_the_same_offline(searched):
+    tmp, _ = searched
+    page = build_report(None, reports_dir=tmp / "reports", output_dir=tmp / "output").read_text(
+        encoding="utf-8"
+    )
+    # no require.js, MathJax, Mermaid or widget manager: no script at all, no widget state
+    assert '<script src="http' not in page and "<script" not in page
+    assert "application/vnd.jupyter.widget" not in page and "cdnjs" not in page
+    assert "Downloading artifacts" not in page
+
+
+def test_every_link_of_the_report_opens_a_file_that_exists(searched):
+    from urllib.parse import unquote
+
+    tmp, rows = searched
+    html_path = build_report(None, reports_dir=tmp / "reports", output_dir=tmp / "output")
+    links = [h for h in re.findall(r'href="([^"]+)"', html_path.read_text()) if h[0] != "#"]
+    runs = [r for r in rows if r["status"] == "COMPLETED"]
+    assert len(links) >= len(runs) >= 3  # one per leaderboard row
+    for link in links:
+        target = html_path.parent / unquote(html_lib.unescape(link))
+        assert target.is_file(), link
+        assert target.suffix == ".html"  # a rendering of the run's notebook, not raw JSON
+        assert "<script" not in target.read_text(encoding="utf-8")
+    # each is the run's notebook rendered with its code, beside the notebook
+    for row in runs:
+        rendered = Path(row["notebook"]).with_suffix(".html")
+        assert rendered.is_file() and "jp-InputArea-editor" in rendered.read_text()
+
+
+def test_the_analysis_notebook_in_jupyterlab_links_from_its_own_folder(searched):
+    from tennis_lab.analysis import leaderboard, load_results, table_html
+
+    tmp, _ = searched
+    results = load_results(None, output_dir=tmp / "output")
+    links = re.findall(r'href="([^"]+)"', table_html(leaderboard(results), notebooks_dir()))
+    assert links and all((notebooks_dir() / unquote_all(link)).is_file() for link in links)
+
+
+def unquote_all(link: str) -> str:
+    from urllib.parse import unquote
+
+    return unquote(html_lib.unescape(link))
+
+
+def test_report_command_is_quiet_and_logs_the_report_to_the_parent_run(searched, capfd):
+    from tennis_lab.cli import main
+    from tennis_lab.tracking import client
+
+    tmp, _ = searched
+    code = main(["report", "--output-dir", str(tmp / "output"),
+                 "--reports-dir", str(tmp / "quiet")])  # fmt: skip
+    out, err = capfd.readouterr()
+    assert code == 0 and "Report written to" in out
+    assert "IPKernelApp" not in out + err and "KeyboardInterrupt" not in out + err
+    (state_file,) = (tmp / "output" / "searches").glob("*.json")
+    state = json.loads(state_file.read_text())
+    store = client(f"sqlite:///{tmp / 'mlflow.db'}")
+    names = {a.path for a in store.list_artifacts(state["parent_run_id"], "report")}
+    assert f"report/{state['search_id']}.html" in names
+    assert any(n.endswith(".csv") for n in names)
 
 
 def test_report_with_code_on_request(searched):
@@ -184,7 +247,10 @@ def test_report_of_a_cross_validated_best_shows_its_groups_folds_and_the_tie(sea
         assert f"<th>{html_lib.escape(group['group'])}</th>" in html
     assert f"Folds of run {best} (each player is tested in one fold)" in html
     folds = html.split(f"Folds of run {best}")[1]
-    assert "<th>test_groups</th>" in folds and "<th>val_stroke_macro_f1</th>" in folds
+    assert (
+        "<th>test_<wbr/>groups</th>" in folds
+        and "<th>val_<wbr/>stroke_<wbr/>macro_<wbr/>f1</th>" in folds
+    )
     assert folds.split("</table>")[0].count("<tr>") == 1 + 3  # the index name row, 3 folds
     # Text from the results is escaped, never markup.
     assert "<b>bad</b>" not in html and "&lt;b&gt;bad&lt;/b&gt; &amp; co" in html
@@ -205,7 +271,8 @@ def test_report_of_an_old_results_table_ranks_by_the_window_level_figure(searche
     )
     assert "Best (validation macro F1 over windows)" in html
     assert "predate stroke-level scores" in html
-    assert "<th>val_macro_f1_score</th>" in html and "worst_group_macro_f1" not in html
+    assert "<th>val_<wbr/>macro_<wbr/>f1_<wbr/>score</th>" in html
+    assert "worst_<wbr/>group" not in html and "worst_group_macro_f1" not in html
     assert "3 completed" in html and "Leaderboard" in html
 
 

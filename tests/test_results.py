@@ -32,7 +32,15 @@ def test_statuses_are_the_five_words_of_a_trial():
 
 
 def test_one_place_builds_run_notebook_and_csv_names():
-    assert run_name("small", 7) == "grid_search_small_run_007"
+    assert run_name("small", 7) == "r007 · grid_search_small"
+    params = {"lstm_layers": [128, 64], "learning_rate": 0.001, "dense_units": 32}
+    named = run_name("small", 7, 0, params, ["lstm_layers", "learning_rate"])
+    assert named == "r007 lstm128-64 lr1e-3 · grid_search_small"
+    # names that differ only in their parameters differ in their first characters
+    other = run_name("small", 8, 0, {**params, "learning_rate": 0.0005}, ["lstm_layers"])
+    assert named[:4] != other[:4] and other == "r008 lstm128-64 · grid_search_small"
+    long = run_name("small", 1, 0, {"lstm_layers": [256] * 30}, ["lstm_layers"])
+    assert len(long) < 100 and long.endswith("… · grid_search_small")
     assert parent_run_name("small", "20261202_1") == "grid_search_small_20261202_1"
     assert trial_file("runs/s1", 7, "c0ffee", ".ipynb") == Path("runs/s1/007-c0ffee.ipynb")
     assert results_csv_name("20261202_143651") == "grid_search_results_20261202_143651.csv"

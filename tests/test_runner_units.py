@@ -43,8 +43,11 @@ def row(trial, score, status="COMPLETED", rung=0, budget=None, phase="search", *
 
 
 def test_names_of_later_rungs_say_the_rung():
-    assert run_name("small", 7) == "grid_search_small_run_007"
-    assert run_name("small", 7, rung=2) == "grid_search_small_run_007_rung2"
+    assert run_name("small", 7) == "r007 · grid_search_small"
+    assert run_name("small", 7, rung=2) == "r007.2 · grid_search_small"
+    assert run_name("small", 7, 2, {"dropout_rates": [0.3, 0.2]}, ["dropout_rates"]) == (
+        "r007.2 drop0.3-0.2 · grid_search_small"
+    )
     assert trial_file("/r", 7, "abc", ".ipynb").name == "007-abc.ipynb"
     assert trial_file("/r", 7, "abc", ".ipynb", rung=1).name == "007-abc-rung1.ipynb"
     assert row_key({"run_number": 3}) == (3, 0)  # a row of an older search
@@ -199,3 +202,40 @@ def test_tpe_over_a_grid_file_names_the_search_after_the_grid(defaults, tmp_path
     )
     assert grid.name == "two_sizes" and len(combos) == 2
     assert "over the ranges of grid 'two_sizes'" in capsys.readouterr().out
+
+
+def test_the_parent_run_summary_names_the_champions_run_and_counts(monkeypatch):
+    from tennis_lab.search import parent_summary
+
+    rows = [row(1, 0.8), row(2, 0.9), row(3, None, status="FAILED"),
+            row(4, 0.5, status="PRUNED")]  # fmt: skip
+    tags, metrics = parent_summary(rows, "FINISHED")
+    assert tags["status"] == "COMPLETED" and tags["best_run_id"] == "r20"
+    assert metrics["best_val_stroke_macro_f1"] == 0.9 and metrics["best_test_accuracy"] == 0.9
+    assert (metrics["runs_completed"], metrics["runs_failed"], metrics["runs_pruned"]) == (2, 1, 1)
+    assert parent_summary(rows, "KILLED")[0]["status"] == "KILLED"
+    tags, metrics = parent_summary([row(1, None, status="FAILED")], "FAILED")
+    assert tags == {"status": "FAILED"} and metrics["runs_failed"] == 1
+
+
+def test_the_summary_says_how_to_open_the_store_the_search_used(monkeypatch, tmp_path):
+    from tennis_lab.paths import default_tracking_uri
+    from tennis_lab.search import viewing_hint
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert viewing_hint(default_tracking_uri(), "s1")[0].endswith("MLflow: make mlflow-ui")
+    own = f"sqlite:///{tmp_path / 'elsewhere.db'}"
+    ui, report = viewing_hint(own, "s1")
+    assert f"mlflow ui --backend-store-uri {own}" in ui and f"TRACKING_URI={own}" in ui
+    assert "tennis-lab report --search s1" in report and "make report SEARCH=s1" in report
+    assert "open http://127.0.0.1:5005 in a browser" in viewing_hint("http://127.0.0.1:5005")[0]
+    text = format_summary([row(1, 0.9), row(2, 0.8)], Path("r.csv"), 60, ["lstm_layers"], own)
+    assert f"--backend-store-uri {own}" in text
+
+
+def test_the_top_five_show_the_parameters_that_vary_among_them():
+    rows = [row(1, 0.9, lstm_layers=[128, 64], learning_rate=0.001, dense_units=32),
+            row(2, 0.8, lstm_layers=[64, 32], learning_rate=0.001, dense_units=32)]  # fmt: skip
+    text = format_summary(rows, Path("r.csv"), 60, ["dense_units", "learning_rate", "lstm_layers"])
+    assert "        lstm_layers=128-64\n" in text and "        lstm_layers=64-32\n" in text
+    assert "learning_rate=" not in text.split("TOP 5")[1]  # the same in both: not repeated

@@ -77,7 +77,7 @@ def search(data, tmp_path_factory):
         tmp / "mixed.yaml",
         [{"lstm_layers": [[8], [16]]}, {"lstm_layers": [[8]], "window_size": [5000]}],
     )
-    cfg = config(tmp, grid, data)
+    cfg = config(tmp, grid, data, cache_dir=str(tmp / "windows-cache"))
     log = tmp / "console.txt"
     with open(log, "w") as out, failing_in_the_kernel():
         rows = run_search(cfg, out)
@@ -107,6 +107,19 @@ def test_csv_has_one_row_per_combination_with_params_metrics_and_notebook(search
     assert Path(state["csv_path"]).name.startswith("grid_search_results_")
     for nb in csv["notebook"]:
         assert Path(nb).is_file() and Path(nb).name.endswith(".ipynb")
+
+
+def test_cache_dir_holds_the_prepared_windows_of_the_search_and_its_runs(search):
+    rows, _, _, cfg = search
+    cached = list((Path(cfg.cache_dir) / "windows").glob("*.npz"))
+    assert cached  # the checks before the runs windowed the data into it
+    for row in rows[:2]:  # and every run was told to read it
+        nb = json.loads(Path(row["notebook"]).read_text())
+        injected = next(
+            "".join(c["source"]) for c in nb["cells"]
+            if "injected-parameters" in c["metadata"].get("tags", [])
+        )  # fmt: skip
+        assert f"cache_dir = {str(Path(cfg.cache_dir).resolve())!r}" in injected.replace('"', "'")
 
 
 def test_failed_combination_is_recorded_and_the_search_goes_on(search):
@@ -140,6 +153,53 @@ def test_mlflow_has_a_parent_and_one_child_per_combination(search):
     assert [a.path for a in client.list_artifacts(first, "notebook")] == [
         f"notebook/{Path(rows[0]['notebook']).name}"
     ]
+
+
+def test_the_parent_run_holds_the_best_runs_figures_its_id_and_the_results_csv(search):
+    from mlflow.tracking import MlflowClient
+
+    from tennis_lab.search import best_row
+    from tennis_lab.training import SELECTION_METRIC
+
+    rows, state, _, cfg = search
+    client = MlflowClient(tracking_uri=cfg.tracking_uri)
+    parent = client.get_run(state["parent_run_id"])
+    best = best_row(rows)
+    assert parent.data.tags["status"] == "COMPLETED"  # not left RUNNING
+    assert parent.data.tags["best_run_id"] == best["run_id"]
+    metrics = parent.data.metrics
+    assert metrics[f"best_{SELECTION_METRIC}"] == pytest.approx(float(best[SELECTION_METRIC]))
+    assert metrics["best_test_stroke_macro_f1"] == pytest.approx(
+        float(best["test_stroke_macro_f1"])
+    )
+    assert (metrics["runs_completed"], metrics["runs_failed"]) == (2, 1)
+    artifacts = [a.path for a in client.list_artifacts(parent.info.run_id, "results")]
+    assert artifacts == [f"results/{Path(state['csv_path']).name}"]
+
+
+def test_mlflow_opens_the_experiment_as_model_training_with_true_durations(search):
+    from mlflow.tracking import MlflowClient
+
+    rows, state, _, cfg = search
+    client = MlflowClient(tracking_uri=cfg.tracking_uri)
+    experiment = client.get_experiment_by_name(cfg.experiment)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    for row in (r for r in rows if r["status"] == "COMPLETED"):
+        info = client.get_run(row["run_id"]).info
+        seconds = (info.end_time - info.start_time) / 1000
+        # the run started with its notebook: Duration covers the training, not ~1 s
+        assert seconds >= float(row["training_time_minutes"]) * 60 > 0
+
+
+def test_run_names_differ_from_their_first_characters_and_keep_the_grid(search):
+    rows, state, _, cfg = search
+    kids = children(cfg.tracking_uri, state["parent_run_id"])
+    names = sorted(kids["run_name"])
+    assert [n.split()[0] for n in names] == ["r001", "r002", "r003"]
+    # what varies is in the name, the grid ends it, the full search id is a tag
+    assert "lstm8" in names[0] and "lstm16" in names[1] and "win5000" in names[2]
+    assert all(n.endswith("· grid_search_mixed") for n in names)
+    assert set(kids["tags.search_id"]) == {state["search_id"]}
 
 
 def test_the_best_run_becomes_the_registrys_champion_with_the_search_as_tags(search):
@@ -183,6 +243,23 @@ def test_console_shows_headers_results_progress_and_summary(search):
     assert "BEST MODEL (by validation macro F1 over strokes)" in console
     assert "Worst player (test strokes):" in console and "   Worst player: " in console
     assert "TOP 5 MODELS" in console and "Total grid search time" in console
+    # the top 5 show what varies among them; the last lines open the store this search used
+    assert "        lstm_layers=16\n" in console and "        lstm_layers=8\n" in console
+    uri = search[3].tracking_uri  # a store of its own, not the project's mlflow.db
+    assert f"mlflow ui --backend-store-uri {uri}" in console and uri.startswith("sqlite")
+    assert "MLflow: make mlflow-ui\n" not in console
+    assert f"tennis-lab report --search {search[1]['search_id']}" in console
+
+
+def test_the_dataset_summary_is_printed_once_before_the_runs(data, tmp_path, capsys):
+    from tennis_lab.paths import notebooks_dir
+    from tennis_lab.search import plan, tunable_defaults
+
+    grid = write_grid(tmp_path / "two.yaml", {"lstm_layers": [[8], [16]]})
+    plan(config(tmp_path, grid, data), tunable_defaults(notebooks_dir() / "train.ipynb"))
+    printed = capsys.readouterr().out
+    assert printed.count("Strokes:") == 1 and printed.count("Players:") == 1
+    assert printed.index("Strokes:") < printed.index("Checked 2 combination(s)")
 
 
 def test_every_run_failing_is_an_error_naming_the_first(data, tmp_path):

@@ -111,7 +111,9 @@ def test_bad_training_parameters(data, params, message):
 
 def test_metrics_table_and_result_file(result, tmp_path):
     table = metrics_table(result)
-    assert table.loc[SELECTION_METRIC, "value"] == result.metrics[SELECTION_METRIC]
+    assert table.loc[SELECTION_METRIC, "value"] == round(result.metrics[SELECTION_METRIC], 4)
+    shown = table.to_html()
+    assert f">{int(result.metrics['trainable_params'])}<" in shown and ".000000" not in shown
     write_result(result, tmp_path / "r" / "result.json", run_id="abc")
     back = read_result(tmp_path / "r" / "result.json")
     assert back["run_id"] == "abc" and back["metrics"] == result.metrics
@@ -366,3 +368,30 @@ def test_cross_validation_keeps_one_checkpoint_per_fold(data, tmp_path):
     per_fold[1].unlink()
     with pytest.raises(TrainingError, match=r"cv.fold2.keras' \(fold 2 of checkpoint_path="):
         check_training_params(params, folds=2)
+
+
+def test_epoch_log_writes_one_line_per_n_epochs_and_the_last():
+    from tennis_lab.training import epoch_line, epoch_log
+
+    assert epoch_line(5, 27, {"loss": 0.5123, "val_loss": 0.4981, "lr": 1}, 3.14) == (
+        "epoch  5/27  loss 0.512  val_loss 0.498  3.1 s/epoch"
+    )
+    lines: list[str] = []
+    log = epoch_log(5, write=lines.append)
+    log.set_params({"epochs": 12})
+    log.on_train_begin()
+    for epoch in range(7):  # early stopping after 7 of 12
+        log.on_epoch_end(epoch, {"loss": 1.0 / (epoch + 1), "accuracy": 0.5})
+    log.on_train_end()
+    assert [line.split()[1] for line in lines] == ["5/12", "7/12"]
+    assert all("loss" in line and "accuracy 0.500" in line for line in lines)
+    full: list[str] = []
+    log = epoch_log(5, write=full.append)
+    log.set_params({"epochs": 10})
+    log.on_train_begin()
+    for epoch in range(10):
+        log.on_epoch_end(epoch, {"loss": 0.1})
+    log.on_train_end()
+    assert [line.split()[1] for line in full] == ["5/10", "10/10"]  # the last, once
+    with pytest.raises(ValueError, match="log_every"):
+        epoch_log(0)
