@@ -130,6 +130,7 @@ train: $(STAMP) ## train one configuration with notebooks/train.ipynb defaults (
 
 mlflow-ui: $(STAMP) ## open the MLflow UI on this project's runs: http://127.0.0.1:$(PORT) (PORT=5001 if 5000 is taken)
 	@if [[ "$(TRACKING_URI)" == http* ]]; then echo "$(TRACKING_URI) is an MLflow server: open it in a browser."; exit 0; fi; \
+	echo "Open http://127.0.0.1:$(PORT)/#/experiments?workflowType=machine_learning (runs as model training, not the GenAI view)"; \
 	$(VENV)/bin/mlflow ui --backend-store-uri $(if $(TRACKING_URI),$(TRACKING_URI),sqlite:///$(CURDIR)/mlflow.db) --host 127.0.0.1 --port $(PORT)
 
 # JupyterLab refuses to start as root (e.g. in a container) without --allow-root.

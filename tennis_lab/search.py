@@ -677,19 +677,24 @@ def _varied(rows: list[dict[str, Any]], names) -> list[str]:
     ]  # fmt: skip
 
 
-def viewing_hint(tracking_uri: str | None, search_id: str | None = None) -> list[str]:
+def viewing_hint(
+    tracking_uri: str | None, search_id: str | None = None, experiment_id: str | None = None
+) -> list[str]:
     """How to look at a search's results: the MLflow UI on the store it used, the report."""
     uri = tracking.absolute_tracking_uri(tracking.resolve_tracking_uri(tracking_uri))
     default = tracking.absolute_tracking_uri(paths.default_tracking_uri())
-    if uri.startswith(("http://", "https://")):
-        ui = f"open {uri} in a browser"
+    served = uri.startswith(("http://", "https://"))
+    if served:
+        ui = f"open {tracking.ui_url(experiment_id, uri)}"
     elif uri == default and not os.environ.get("MLFLOW_TRACKING_URI"):
         ui = "make mlflow-ui"
     else:
         ui = f"mlflow ui --backend-store-uri {uri}   (make mlflow-ui TRACKING_URI={uri})"
     report = f"tennis-lab report --search {search_id}" if search_id else "tennis-lab report"
+    page = [] if served else [f"   then open {tracking.ui_url(experiment_id)}"]
     return [
         f"✅ View all results in MLflow: {ui}",
+        *page,
         f"📄 HTML report with figures: {report}   (make report"
         + (f" SEARCH={search_id})" if search_id else ")"),
     ]
@@ -698,6 +703,7 @@ def viewing_hint(tracking_uri: str | None, search_id: str | None = None) -> list
 def format_summary(
     rows: list[dict[str, Any]], csv_path: Path, seconds: float, param_names,
     tracking_uri: str | None = None, search_id: str | None = None,
+    experiment_id: str | None = None,
 ) -> str:  # fmt: skip
     """The final summary: CSV, best by validation macro F1 with its test figures, top 5.
 
@@ -759,7 +765,7 @@ def format_summary(
     lines += [
         "",
         f"⏱️  Total grid search time: {total}",
-        *viewing_hint(tracking_uri, search_id),
+        *viewing_hint(tracking_uri, search_id, experiment_id),
     ]
     lines.append(bar)
     return "\n".join(lines)
@@ -2107,8 +2113,11 @@ def _execute(
 
     ordered = session.ordered()
     elapsed = time.time() - session.started
-    say("\n" + format_summary(ordered, session.csv_path, elapsed, param_names,
-                              state.tracking_uri, state.search_id))  # fmt: skip
+    summary = format_summary(
+        ordered, session.csv_path, elapsed, param_names,
+        state.tracking_uri, state.search_id, state.experiment_id,
+    )  # fmt: skip
+    say("\n" + summary)
     _register(cfg, ordered, state, say)
     # Failed runs of a phase decided up front run again on resume (see _Session.load_rows).
     retry = [r for r in ordered if r["status"] == STATUS_FAILED and session.fixed(r.get("phase"))]

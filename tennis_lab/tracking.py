@@ -56,6 +56,18 @@ DEFAULT_EXPERIMENT = "tennis_stroke_recognition"
 # MLflow 3's UI opens an experiment without this tag in its GenAI view (traces, token
 # usage); with it, as model training (runs, metrics, charts).
 EXPERIMENT_TAGS = {"mlflow.experimentKind": "custom_model_development"}
+# Newer MLflow UIs (3.5+) choose the view from a switch kept in the browser; this URL
+# parameter sets it to model training.
+UI_TRAINING_VIEW = "workflowType=machine_learning"
+DEFAULT_UI = "http://127.0.0.1:5000"
+
+
+def ui_url(experiment_id: str | None = None, base: str = DEFAULT_UI) -> str:
+    """The MLflow UI's page of an experiment's runs, opened as model training."""
+    page = f"#/experiments/{experiment_id}" if experiment_id else "#/experiments"
+    return f"{base.rstrip('/')}/{page}?{UI_TRAINING_VIEW}"
+
+
 ARTIFACTS_DIRNAME = "mlartifacts"
 RUN_STATUSES = ("FINISHED", "FAILED", "KILLED")
 SPLITS = ("train", "val", "test")

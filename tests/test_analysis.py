@@ -791,6 +791,10 @@ def test_load_results_from_a_search_id_uses_its_state(tmp_path):
     assert df.attrs["parent_run_id"] == "parent-20260101_120000"
     assert df.attrs["csv_path"].endswith("grid_search_results_20260101_120000.csv")
     assert load_results(search_id, output_dir=out).attrs["grid"] == "small"
+    # a store that moved since the search (report --tracking-uri): its runs are read there
+    recorded = load_results(search_id, output_dir=out).attrs.get("tracking_uri")
+    moved = load_results(search_id, output_dir=out, tracking_uri="sqlite:////elsewhere/m.db")
+    assert moved.attrs["tracking_uri"] == "sqlite:////elsewhere/m.db" != recorded
 
 
 def test_load_results_latest_is_the_newest_search_else_the_newest_csv(tmp_path):

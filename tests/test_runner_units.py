@@ -225,10 +225,18 @@ def test_the_summary_says_how_to_open_the_store_the_search_used(monkeypatch, tmp
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     assert viewing_hint(default_tracking_uri(), "s1")[0].endswith("MLflow: make mlflow-ui")
     own = f"sqlite:///{tmp_path / 'elsewhere.db'}"
-    ui, report = viewing_hint(own, "s1")
+    ui, _, report = viewing_hint(own, "s1")
     assert f"mlflow ui --backend-store-uri {own}" in ui and f"TRACKING_URI={own}" in ui
     assert "tennis-lab report --search s1" in report and "make report SEARCH=s1" in report
-    assert "open http://127.0.0.1:5005 in a browser" in viewing_hint("http://127.0.0.1:5005")[0]
+    served = viewing_hint("http://127.0.0.1:5005", experiment_id="3")
+    assert served[0].endswith(
+        "open http://127.0.0.1:5005/#/experiments/3?workflowType=machine_learning"
+    )
+    lines = viewing_hint(own, "s1", "7")
+    assert (
+        lines[1]
+        == "   then open http://127.0.0.1:5000/#/experiments/7?workflowType=machine_learning"
+    )
     text = format_summary([row(1, 0.9), row(2, 0.8)], Path("r.csv"), 60, ["lstm_layers"], own)
     assert f"--backend-store-uri {own}" in text
 
