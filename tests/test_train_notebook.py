@@ -65,7 +65,8 @@ def test_executed_notebook_shows_the_run(executed):
     out, _, result = executed
     nb = nbformat.read(out, as_version=4)
     text = json.dumps([c.get("outputs", []) for c in nb.cells if c.cell_type == "code"])
-    assert "Epoch 2/2" in text  # training log
+    assert "epoch 2/2  loss " in text and "s/epoch" in text  # the training log, one line
+    assert "Epoch 1/2" not in text  # not Keras' two lines per epoch
     assert "image/png" in text  # figures rendered
     assert "Total params" in text  # model summary
     assert f"MLflow run id: {result['run_id']}" in text
@@ -222,7 +223,7 @@ def test_a_run_continues_from_its_checkpoint(tiny_data, tmp_path):
     )  # fmt: skip
     text = _outputs(tmp_path / "rung1.ipynb")
     assert f"continuing from epoch 2 of {checkpoint}" in text
-    assert "Epoch 3/3" in text and "Epoch 1/3" not in text  # only the new epoch trains
+    assert "epoch 3/3" in text and "epoch 1/3" not in text  # only the new epoch trains
     more = read_result(tmp_path / "rung1.json")
     assert more["metrics"]["epochs_trained"] == 3
     assert more["metrics"]["epochs_trained_this_run"] == 1
