@@ -65,6 +65,7 @@ import yaml
 from tennis_lab import grids, tracking
 from tennis_lab.demo import ensure_demo_dataset
 from tennis_lab.paths import notebooks_dir
+from tennis_lab.results import finite_number
 from tennis_lab.search import SearchConfig, plan, run_search, tunable_defaults
 
 METRIC = "val_stroke_macro_f1"
@@ -73,14 +74,6 @@ TARGET = 0.25  # share of the grid's epochs and wall time
 ADAPTIVE = ("halving", "hyperband", "tpe")
 EXPERIMENT = "bench"
 FINISHED = ("COMPLETED", "PRUNED")
-
-
-def _number(value: Any) -> float | None:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
 
 
 def tpe_space(grid_name: str, folder: Path) -> tuple[str, str]:
@@ -159,7 +152,7 @@ def timed(kind: str, args, seed: int, folder: Path, grid: str) -> dict:
         ends = {}
     clock, timeline = 0.0, []
     for row in rows:  # fallback: runs back to back, in the order of the rows
-        seconds = _number(row.get("run_seconds"))
+        seconds = finite_number(row.get("run_seconds"))
         clock = clock + seconds if seconds is not None else math.nan
         end = ends.get(row.get("run_id") or "")
         timeline.append((end - began if end is not None else clock, row))
@@ -172,7 +165,7 @@ def full_budget(row: dict, max_epochs: int) -> bool:
     return (
         row.get("status") in FINISHED
         and row.get("phase", "search") in ("search", None, "")
-        and (_number(budget) is None or int(float(budget)) == max_epochs)
+        and (finite_number(budget) is None or int(float(budget)) == max_epochs)
     )
 
 
@@ -181,8 +174,8 @@ def analyse(result: dict, max_epochs: int, goal: float | None) -> dict:
     full-budget run scoring at least ``goal`` (None: not yet known)."""
     epochs, best, hit = 0.0, None, None
     for when, row in result["timeline"]:
-        epochs += _number(row.get("epochs_trained_this_run")) or 0.0
-        score = _number(row.get(METRIC))
+        epochs += finite_number(row.get("epochs_trained_this_run")) or 0.0
+        score = finite_number(row.get(METRIC))
         if score is None or not full_budget(row, max_epochs):
             continue
         if best is None or score > best[0]:
