@@ -75,7 +75,7 @@ def notebook_run(data_dir: Path, workdir: Path, name: str, lstm_layers: list[int
     ended = time.time()
     nb = nbformat.read(out, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
-    train_cell = next(c for c in code if "train_and_evaluate(" in c.source)
+    train_cell = next(c for c in code if "cross_validate(" in c.source)
     log_cell = next(c for c in code if "log_training_run(" in c.source)
     train_start = _stamp(train_cell.metadata.papermill.start_time)
     log_start = _stamp(log_cell.metadata.papermill.start_time)
@@ -83,8 +83,8 @@ def notebook_run(data_dir: Path, workdir: Path, name: str, lstm_layers: list[int
     stages = {}
     for label, marker in (
         ("imports", "import warnings"),
-        ("data loading and windowing", "load_windows(data_path"),
-        ("split and class counts", "make_split("),
+        ("data loading and windowing", "load_windows("),
+        ("split and class counts", "make_splits("),
         ("model summary (imports TensorFlow)", "build_lstm(model_params"),
     ):
         cell = next(c for c in code if marker in c.source)
