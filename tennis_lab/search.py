@@ -2018,7 +2018,7 @@ class _Session:
                     tracking.log_metrics(
                         row["run_id"],
                         {k: values[k] for k in ("finalist_mean", "finalist_ci_low",
-                                                "finalist_ci_high")},
+                                                "finalist_ci_high", "finalist_repeats")},
                         uri,
                     )  # fmt: skip
                 except Exception as exc:  # noqa: BLE001 - the CSV has it

@@ -207,6 +207,15 @@ def test_finalists_are_rerun_with_other_seeds_and_a_tie_is_named(tiny_demo, tmp_
     rep = children[children["tags.phase"] == "repeat"]
     assert len(rep) == 4 and set(rep["tags.tied_with_best"]) <= {"True", "False"}
     assert rep["metrics.finalist_mean"].notna().all()
+    assert (rep["metrics.finalist_repeats"] == 2).all()  # how many seeds the interval is over
+    # the parent run: the verdict, the champion's (best finalist's) figures and a true status
+    from mlflow.tracking import MlflowClient
+
+    parent = MlflowClient(tracking_uri=cfg.tracking_uri).get_run(state_of(cfg)["parent_run_id"])
+    assert parent.data.tags["status"] == "COMPLETED" and "verdict" in parent.data.tags
+    best = repeats[repeats["config_id"] == best_cid]
+    assert parent.data.tags["best_run_id"] in set(best["run_id"])
+    assert parent.data.metrics["finalist_1_mean"] == pytest.approx(best["finalist_mean"].iloc[0])
 
 
 def test_a_halving_search_killed_mid_rung_resumes_without_losing_or_repeating_a_run(
