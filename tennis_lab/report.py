@@ -170,6 +170,7 @@ def build_report(
         The HTML file.
     """
     import papermill
+    from nbclient.exceptions import DeadKernelError
 
     from tennis_lab import tracking
     from tennis_lab.analysis import load_results
@@ -215,7 +216,7 @@ def build_report(
             f"a cell of the analysis notebook ran longer than {CELL_TIMEOUT_SECONDS} s "
             f"({exc}); see {executed}."
         ) from exc
-    except RuntimeError as exc:  # nbclient's DeadKernelError: the kernel died
+    except DeadKernelError as exc:
         log = kernel_log_path(executed)
         raise ReportError(f"the analysis notebook's kernel died ({exc}); see {log}.") from exc
     write_html(executed, html_path, include_code)

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -1670,12 +1671,15 @@ class _Session:
     def run_name(self, trial: int, rung: int, params: Mapping[str, Any]) -> str:
         """The MLflow name of a run (:func:`tennis_lab.results.run_name`), with the
         parameters the search varies (a TPE trial: those it drew)."""
-        combos = self.state.combinations
-        names = sorted({k for c in combos for k in c}) if combos else sorted(params)
-        shown = [k for k in _varied(combos, names) if k not in ("seed", "epochs")] if combos else [
-            k for k in names if k not in ("seed", "epochs")
-        ]  # fmt: skip
+        names = self.varied_names if self.state.combinations else sorted(params)
+        shown = [k for k in names if k not in ("seed", "epochs")]
         return run_name(self.state.grid, trial, rung, params, shown)
+
+    @functools.cached_property
+    def varied_names(self) -> list[str]:
+        """The parameters whose value differs between the search's combinations."""
+        combos = self.state.combinations
+        return _varied(combos, sorted({k for c in combos for k in c}))
 
     def _cid(self, spec: TrialSpec, phase: str) -> str:
         ids = self.state.config_ids
