@@ -51,11 +51,12 @@ def probe(threads: int) -> None:
 
     ``threads``: TensorFlow's threads, as a search gives a run (0: all cores).
     """
+    from tennis_lab.backends import use_backend
     from tennis_lab.datacache import load_windows
     from tennis_lab.evaluation import make_split
-    from tennis_lab.training import limit_threads, train_and_evaluate
+    from tennis_lab.training import train_and_evaluate
 
-    limit_threads(threads)
+    use_backend("", threads)
     windows, _ = load_windows(ensure_demo_dataset())
     split = make_split(windows)
     params = {"lstm_layers": [64, 32], "epochs": 6, "early_stopping_patience": 100}

@@ -1,151 +1,321 @@
-"""Training throughput and the fixed cost of one notebook run.
+"""Speed per run: the Keras backends end to end, a run's fixed cost part by part, memory.
 
-1. Training samples per second for the default configuration (LSTM [128, 64], batch 32)
-   on the demo windows: the median epoch time after the first (which includes tracing).
-2. Executions of notebooks/train.ipynb through papermill, as the search runner does
-   it, for the two architectures of the minimal grid (LSTM [64, 32] and [128, 64],
-   learning rate 0.001, early stopping): the fixed cost (kernel start, imports, data
-   loading and windowing: everything before the training cell starts) as a share of
-   each run and of both together, plus the share of the MLflow logging at the end.
-   The first run prepares the windows and caches them; the second reads the cache.
+1. Backends. Every configuration of the minimal grid trained by notebooks/train.ipynb
+   in a fresh kernel, as a search runs it (early stopping, the notebook's epochs), on
+   each backend installed (TensorFlow, JAX), the order of the backends alternating
+   from round to round: wall time per run (kernel start to notebook saved, compilation
+   included), first and steady epoch times, epochs trained and the validation score
+   (same seed). Ratios are of medians over every configuration and round.
+2. Fixed cost. The minimal grid run by the search runner, one run at a time, as
+   ``make grid`` runs it: with the next run's kernel started ahead (the default) and
+   without, alternating. A run's fixed cost is its wall time (as the runner measures
+   it, ``run_seconds``) less its training (``training_time_seconds``, model.fit); its
+   parts come from papermill's cell timings: kernel start and notebook save (outside
+   the cells), imports, data, split, model summary, evaluation (the training cell
+   less the training), results, MLflow logging.
+3. Memory. The resident memory (RSS) of the search process over 20 sequential runs
+   (1 epoch each): after the first run, after the last, and the largest step.
 
-Run: ``make bench`` or ``python bench/bench_training.py``.
+Run: ``make bench``, or ``python bench/bench_training.py --rounds 2 --parts backends,fixed``.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import contextlib
+import io
 import statistics
 import tempfile
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
 
-from tennis_lab import load_dataset, make_demo_dataset, make_split, make_windows
+import nbformat
+
+from tennis_lab import backends, make_demo_dataset
+from tennis_lab.kernels import execute_notebook
 from tennis_lab.paths import notebooks_dir
-from tennis_lab.training import read_result
+from tennis_lab.search import SearchConfig, run_search
+from tennis_lab.tracking import ensure_experiment
+from tennis_lab.training import SELECTION_METRIC, read_result
 
-
-def epoch_throughput(data_dir: Path, epochs: int) -> tuple[float, int, list[float]]:
-    import keras
-
-    from tennis_lab.training import train_and_evaluate
-
-    class EpochTimer(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.started = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            times.append(time.perf_counter() - self.started)
-
-    times: list[float] = []
-    windows = make_windows(load_dataset(data_dir))
-    split = make_split(windows)
-    params = {"epochs": epochs, "early_stopping_patience": epochs + 1}
-    train_and_evaluate(windows, split, params, callbacks=[EpochTimer()])
-    steady = statistics.median(times[1:])
-    return len(split.train) / steady, len(split.train), times
+MINIMAL = [
+    {"lstm_layers": layers, "learning_rate": rate}
+    for layers in ([64, 32], [128, 64])
+    for rate in (0.001, 0.0005)
+]
+# Parts of a run, found by what their cell calls (in the order the notebook runs them).
+CELL_PARTS = {
+    "imports": "use_backend(",
+    "data": "load_windows(",
+    "split": "make_splits(",
+    "model summary": ".summary()",
+    "training cell": "cross_validate(",
+    "results": "metrics_table(",
+    "per group": "groups_table(",
+    "MLflow logging": "log_training_run(",
+}
 
 
 def _stamp(value: str) -> float:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
-def notebook_run(data_dir: Path, workdir: Path, name: str, lstm_layers: list[int]) -> dict:
-    import nbformat
-    import papermill
-
-    out = workdir / f"{name}.ipynb"
-    parameters = {
-        "data_dir": str(data_dir),
-        "lstm_layers": lstm_layers,
-        "dropout_rates": [0.3, 0.3, 0.2],
-        "learning_rate": 0.001,
-        "tracking_uri": f"sqlite:///{workdir / 'mlflow.db'}",
-        "result_path": str(workdir / f"{name}.json"),
-    }
-    from tennis_lab.tracking import ensure_experiment
-
-    ensure_experiment(tracking_uri=parameters["tracking_uri"])
-    started = time.time()
-    papermill.execute_notebook(
-        str(notebooks_dir() / "train.ipynb"), str(out), parameters=parameters, progress_bar=False
-    )
-    ended = time.time()
-    nb = nbformat.read(out, as_version=4)
+def cell_seconds(notebook: Path) -> dict[str, float]:
+    """Seconds of each part of :data:`CELL_PARTS` in an executed notebook, and the cells' sum."""
+    nb = nbformat.read(notebook, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
-    train_cell = next(c for c in code if "cross_validate(" in c.source)
-    log_cell = next(c for c in code if "log_training_run(" in c.source)
-    train_start = _stamp(train_cell.metadata.papermill.start_time)
-    log_start = _stamp(log_cell.metadata.papermill.start_time)
-    log_end = _stamp(log_cell.metadata.papermill.end_time)
-    stages = {}
-    for label, marker in (
-        ("imports", "import warnings"),
-        ("data loading and windowing", "load_windows("),
-        ("split and class counts", "make_splits("),
-        ("model summary (imports TensorFlow)", "build_lstm(model_params"),
-    ):
-        cell = next(c for c in code if marker in c.source)
-        stages[label] = _stamp(cell.metadata.papermill.end_time) - _stamp(
-            cell.metadata.papermill.start_time
-        )
-    stages["kernel start"] = _stamp(code[0].metadata.papermill.start_time) - started
+    out = {"cells": 0.0}
+    for cell in code:
+        meta = cell.metadata.get("papermill", {})
+        if not meta.get("start_time") or not meta.get("end_time"):
+            continue
+        seconds = _stamp(meta["end_time"]) - _stamp(meta["start_time"])
+        out["cells"] += seconds
+        for part, marker in CELL_PARTS.items():
+            if marker in cell.source and part not in out:
+                out[part] = seconds
+    return out
+
+
+def median(values) -> float:
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else float("nan")
+
+
+# --------------------------------------------------------------------------- 1. backends
+
+
+def backend_run(
+    work: Path, data_dir: Path, backend: str, combo: dict, tag: str, epochs: int | None
+) -> dict:
+    """One notebook run in a fresh kernel: wall, epochs, epoch times, score."""
+    out = work / "backends" / f"{tag}.ipynb"
+    result_path = out.with_suffix(".json")
+    uri = f"sqlite:///{work / 'mlflow.db'}"
+    parameters = {
+        **combo, "data_dir": str(data_dir), "keras_backend": backend, "tracking_uri": uri,
+        "result_path": str(result_path), "cache_dir": str(work / "cache"),
+        **({"epochs": epochs} if epochs else {}),
+    }  # fmt: skip
+    started = time.perf_counter()
+    execute_notebook(notebooks_dir() / "train.ipynb", out, parameters)
+    wall = time.perf_counter() - started
+    m = read_result(result_path)["metrics"]
     return {
-        "stages": stages,
-        "total": ended - started,
-        "fixed": train_start - started,
-        "training": _stamp(train_cell.metadata.papermill.end_time) - train_start,
-        "logging": log_end - log_start,
-        "after_logging": ended - log_end,
-        "epochs": int(read_result(workdir / f"{name}.json")["metrics"]["epochs_trained"]),
+        "wall": wall,
+        "fit": m["training_time_seconds"],
+        "epochs": int(m["epochs_trained"]),
+        "first_epoch": m["first_epoch_seconds"],
+        "epoch": m["epoch_seconds"],
+        "score": m[SELECTION_METRIC],
+        "fixed": wall - m["training_time_seconds"],
     }
+
+
+def compare_backends(
+    work: Path, data_dir: Path, names: list[str], rounds: int, epochs: int | None
+) -> dict:
+    ensure_experiment(tracking_uri=f"sqlite:///{work / 'mlflow.db'}")
+    runs: dict[str, list[dict]] = {name: [] for name in names}
+    for r in range(rounds):
+        for i, combo in enumerate(MINIMAL):
+            order = names if (r + i) % 2 == 0 else names[::-1]
+            for name in order:
+                run = backend_run(work, data_dir, name, combo, f"{name}-{r}-{i}", epochs)
+                runs[name].append(run)
+                print(
+                    f"  round {r + 1} config {i + 1} {name:>10}: {run['wall']:.1f} s, "
+                    f"{run['epochs']} epochs, first {run['first_epoch']:.1f} s, "
+                    f"then {run['epoch']:.2f} s/epoch, {SELECTION_METRIC} {run['score']:.4f}",
+                    flush=True,
+                )
+    print("\nbackends, medians over every configuration and round:")
+    for name, done in runs.items():
+        print(
+            f"  {name:>10}: wall per run {median(r['wall'] for r in done):.1f} s, first epoch "
+            f"{median(r['first_epoch'] for r in done):.1f} s, steady epoch "
+            f"{median(r['epoch'] for r in done):.2f} s, "
+            f"epochs {median(r['epochs'] for r in done)}, "
+            f"fixed {median(r['fixed'] for r in done):.1f} s, score "
+            f"{median(r['score'] for r in done):.4f}"
+        )
+    if len(names) == 2:
+        a, b = names
+        for label, key in (("wall per run", "wall"), ("steady epoch", "epoch")):
+            ratios = [x[key] / y[key] for x, y in zip(runs[a], runs[b], strict=True)]
+            print(
+                f"  {label}: {a} / {b} = {median(ratios):.2f}x (median of per-run ratios; "
+                f"range {min(ratios):.2f}-{max(ratios):.2f})"
+            )
+        diffs = [abs(x["score"] - y["score"]) for x, y in zip(runs[a], runs[b], strict=True)]
+        print(f"  |score difference| per configuration: median {median(diffs):.4f}")
+        for name in names:  # the same configuration, seed and backend in two rounds
+            if rounds > 1:
+                same = [
+                    abs(runs[name][i]["score"] - runs[name][i + len(MINIMAL)]["score"])
+                    for i in range(len(MINIMAL))
+                ]
+                print(f"  {name}: rounds agree on the score to within {max(same):.6f}")
+    return runs
+
+
+# --------------------------------------------------------------------------- 2. fixed cost
+
+
+def search_once(work: Path, data_dir: Path, tag: str, prepare: bool, **options) -> list[dict]:
+    """A sequential search of the minimal grid; its rows with each run's cell timings."""
+    out = work / tag
+    cfg = SearchConfig(
+        grid=options.pop("grid", "minimal"), data_dir=str(data_dir), output_dir=str(out / "output"),
+        reports_dir=str(out / "runs"), tracking_uri=f"sqlite:///{out / 'mlflow.db'}",
+        cache_dir=str(work / "cache"), stream_output=False, register_as=None,
+        prepare_kernels=prepare, **options,
+    )  # fmt: skip
+    with contextlib.redirect_stdout(io.StringIO()):  # the plan's lines (dataset summary)
+        rows = run_search(cfg, out=io.StringIO())
+    for row in rows:
+        notebooks = sorted((out / "runs").glob(f"*/{int(row['run_number']):03d}-*.ipynb"))
+        row["cells"] = cell_seconds(notebooks[0]) if notebooks else {}
+    return rows
+
+
+def fixed_parts(rows: list[dict]) -> dict[str, float]:
+    """Seconds per run of each part of the fixed cost (medians over ``rows``)."""
+    parts: dict[str, list[float]] = {}
+    for row in rows:
+        cells, fit, wall = row["cells"], row["training_time_seconds"], row["run_seconds"]
+        values = {
+            "kernel start, notebook save": wall - cells.get("cells", 0.0),
+            **{k: v for k, v in cells.items() if k not in ("cells", "training cell")},
+            "evaluation (training cell less model.fit)": cells.get("training cell", fit) - fit,
+        }
+        for key, value in values.items():
+            parts.setdefault(key, []).append(value)
+    return {key: median(values) for key, values in parts.items()}
+
+
+def measure_fixed(work: Path, data_dir: Path, rounds: int, epochs: int | None) -> None:
+    results: dict[bool, list[list[dict]]] = {True: [], False: []}
+    for r in range(rounds):
+        for prepare in (True, False) if r % 2 == 0 else (False, True):
+            tag = f"search-{'ahead' if prepare else 'plain'}-{r}"
+            t0 = time.perf_counter()
+            rows = search_once(work, data_dir, tag, prepare, epochs=epochs)
+            seconds = time.perf_counter() - t0
+            print(f"  round {r + 1}, kernel ahead {prepare}: {seconds:.0f} s", flush=True)
+            results[prepare].append(rows)
+    for prepare, searches in results.items():
+        rows = [row for rows in searches for row in rows]
+        wall = sum(r["run_seconds"] for r in rows)
+        fit = sum(r["training_time_seconds"] for r in rows)
+        shares = [
+            1 - sum(r["training_time_seconds"] for r in rows) / sum(r["run_seconds"] for r in rows)
+            for rows in searches
+        ]
+        print(
+            f"\nminimal grid, one run at a time, next kernel started ahead: {prepare} "
+            f"({len(rows)} runs, {median(r['run_seconds'] for r in rows):.1f} s per run, "
+            f"{median(r['epochs_trained'] for r in rows)} epochs)"
+        )
+        print(
+            f"  fixed cost (run wall less model.fit): {wall - fit:.1f} s of {wall:.1f} s = "
+            f"{(wall - fit) / wall:.1%} (per search: {', '.join(f'{s:.1%}' for s in shares)}; "
+            "target <= 10%)"
+        )
+        print("  its parts, median seconds per run:")
+        for part, seconds in fixed_parts(rows).items():
+            print(f"    {part:<45} {seconds:6.2f}")
+
+
+# --------------------------------------------------------------------------- 3. memory
+
+
+def rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def measure_memory(work: Path, data_dir: Path, runs: int) -> None:
+    grid = work / "memory.yaml"
+    grid.write_text(
+        "description: 20 short runs for the memory benchmark\n"
+        "grid:\n  dense_units: [16, 32, 48, 64, 80]\n"
+        "  learning_rate: [0.001, 0.002, 0.003, 0.004]\n"
+        "  lstm_layers: [[16]]\n  dropout_rates: [[0.1, 0.1]]\n",
+        encoding="utf-8",
+    )
+    samples: list[tuple[int, float]] = []  # (runs finished, RSS)
+    stop = threading.Event()
+    out = work / "memory"
+
+    def finished() -> int:
+        files = list((out / "runs").glob("*/*.json"))
+        return sum(1 for f in files if "-" in f.stem)
+
+    def sample() -> None:
+        while not stop.wait(0.5):
+            samples.append((finished(), rss_mib()))
+
+    before = rss_mib()
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        rows = search_once(work, data_dir, "memory", True, grid=str(grid), epochs=1, max_runs=runs)
+    finally:
+        stop.set()
+        thread.join()
+    after_run = {}
+    for done, rss in samples:
+        after_run[done] = rss  # the last sample with that many runs finished
+    marks = [n for n in (1, 5, 10, 15, runs) if n in after_run]
+    print(f"\nsearch process RSS over {len(rows)} sequential runs (1 epoch each):")
+    print(f"  before the search {before:.0f} MiB; " + ", ".join(
+        f"after run {n}: {after_run[n]:.0f} MiB" for n in marks
+    ))  # fmt: skip
+    if 1 in after_run and runs in after_run:
+        growth = after_run[runs] - after_run[1]
+        print(
+            f"  from run 1 to run {runs}: {growth:+.0f} MiB "
+            f"({growth / (runs - 1):+.1f} MiB per run)"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=4, help="epochs for the throughput part")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds (default 2)")
+    parser.add_argument(
+        "--parts", default="backends,fixed,memory", help="which parts (comma-separated)"
+    )
+    parser.add_argument("--memory-runs", type=int, default=20)
+    parser.add_argument(
+        "--epochs", type=int, default=None,
+        help="cap every run's epochs (default: the notebook's, with early stopping; for a "
+        "quick look only: the fixed cost's share depends on the training's length)",
+    )  # fmt: skip
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
+    installed = []
+    for name in backends.BACKENDS:
+        try:
+            installed.append(backends.check_backend(name))
+        except backends.BackendError as error:
+            print(f"(skipping {name}: {error})")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         data_dir = make_demo_dataset(work / "demo")
-
-        rate, n_train, times = epoch_throughput(data_dir, args.epochs)
-        print("default configuration (LSTM [128, 64], batch 32), demo data:")
-        print(
-            f"  {rate:,.0f} training samples/s ({n_train} windows; epoch times "
-            f"{', '.join(f'{t:.1f}' for t in times)} s; first includes tracing)"
-        )
-
-        os.environ["TENNIS_LAB_CACHE"] = str(work / "cache")
-        runs = {
-            "LSTM [64, 32], first run of a search (windows prepared and cached)": notebook_run(
-                data_dir, work, "a", [64, 32]
-            ),
-            "LSTM [128, 64], a later run (windows read from the cache)": notebook_run(
-                data_dir, work, "b", [128, 64]
-            ),
-        }
-        print("notebook runs via papermill, as the minimal grid runs them (early stopping):")
-        for title, run in runs.items():
-            print(f"  {title}: total {run['total']:.1f} s, {run['epochs']} epochs trained")
-            print(
-                f"    fixed cost (kernel start, imports, data, windowing): {run['fixed']:.1f} s"
-                f" = {run['fixed'] / run['total']:.1%} of the run"
-            )
-            for label, seconds in run["stages"].items():
-                print(f"      {label}: {seconds:.1f} s")
-            print(f"    training {run['training']:.1f} s = {run['training'] / run['total']:.1%}")
-            print(
-                f"    MLflow logging {run['logging']:.1f} s = {run['logging'] / run['total']:.1%}"
-            )
-        fixed = sum(r["fixed"] for r in runs.values())
-        total = sum(r["total"] for r in runs.values())
-        print(
-            f"  fixed cost over both runs: {fixed:.1f} s of {total:.1f} s = {fixed / total:.1%} "
-            "(target <= 10%)"
-        )
+        if "backends" in parts:
+            print(f"1. backends {', '.join(installed)}: the minimal grid's configurations")
+            compare_backends(work, data_dir, installed, args.rounds, args.epochs)
+        if "fixed" in parts:
+            print(f"\n2. fixed cost of a run, backend {backends.resolve_backend()}")
+            measure_fixed(work, data_dir, args.rounds, args.epochs)
+        if "memory" in parts:
+            print("\n3. memory")
+            measure_memory(work, data_dir, args.memory_runs)
 
 
 if __name__ == "__main__":

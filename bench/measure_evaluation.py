@@ -20,10 +20,11 @@ import itertools
 import statistics
 import time
 
+from tennis_lab.backends import use_backend
 from tennis_lab.datacache import load_windows
 from tennis_lab.demo import ensure_demo_dataset
 from tennis_lab.evaluation import make_splits
-from tennis_lab.training import SELECTION_METRIC, cross_validate, limit_threads
+from tennis_lab.training import SELECTION_METRIC, cross_validate
 
 DATA = dict(
     window_size=45, overlap=30, enable_fps_scaling=True, reference_fps=30.0,
@@ -98,7 +99,7 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--part", choices=("both", "mirror", "ranking"), default="both")
     args = parser.parse_args()
-    limit_threads(2)
+    use_backend("", 2)
     data_dir = ensure_demo_dataset()
     if args.part in ("both", "mirror"):
         handedness(data_dir, args.folds, args.epochs)

@@ -5,12 +5,23 @@ the report. What the kernel process writes itself (TensorFlow's C++ log lines,
 ipykernel's warnings and shutdown noise, a crash's last words) goes to a log file
 beside the executed notebook instead of the console; a dead kernel's error names its
 exit signal or code and that log's last lines.
+
+A :class:`KernelPool` starts the next run's kernel while the current run finishes:
+when the current notebook reaches its cell tagged ``training``, a new kernel starts in
+the background and imports what every run imports (Keras, MLflow, tennis_lab), so the
+next run begins with that done. Each kernel still executes one notebook only and is
+stopped after it: runs share nothing but the time their kernels started.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
+import tempfile
+import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -22,7 +33,7 @@ def kernel_log_path(output: Path) -> Path:
     return output.with_name(output.stem + ".kernel.log")
 
 
-def _logging_kernel_manager(log_path: Path, launched: list | None = None) -> type:
+def _logging_kernel_manager(log_path: Path, launched: list | None = None, base=None) -> type:
     """A kernel manager whose kernel process writes its stdout and stderr to ``log_path``.
 
     That output is not the cells' output (papermill records that in the notebook and
@@ -32,7 +43,7 @@ def _logging_kernel_manager(log_path: Path, launched: list | None = None) -> typ
     """
     from jupyter_client.manager import AsyncKernelManager
 
-    class LoggingKernelManager(AsyncKernelManager):
+    class LoggingKernelManager(base or AsyncKernelManager):
         async def _async_launch_kernel(self, kernel_cmd, **kw):
             with open(log_path, "ab") as log:  # the kernel keeps its own copy
                 kw = {**kw, "stdout": log, "stderr": log}
@@ -83,12 +94,200 @@ def _dead_kernel_error(error: BaseException, process: Any, log: Path) -> BaseExc
     return type(error)(f"Kernel died ({_exit_cause(process)}); {where}")
 
 
+# The cell whose start sets a pool preparing the next run's kernel: the training, by
+# when the current kernel's own imports are long done and the rest of the run (the
+# training, its evaluation and logging) leaves time to prepare the next one.
+PREPARE_NEXT_TAG = "training"
+
+# What every training run imports, run in a kernel prepared ahead (in a function, so
+# that the notebook's namespace stays empty). Keras takes its backend from the
+# kernel's environment (KERAS_BACKEND); nothing here starts the backend, so the
+# notebook's own thread limits still apply. MLflow reads every installed package's
+# metadata once per process to check a model's requirements when the model is saved.
+WARMUP_CODE = """\
+def _tennis_lab_warmup():
+    import keras
+    import mlflow
+    import mlflow.keras
+
+    import tennis_lab.datacache, tennis_lab.evaluation, tennis_lab.model, tennis_lab.plots
+    import tennis_lab.tracking, tennis_lab.training
+
+    try:
+        from mlflow.utils.requirements_utils import _init_packages_to_modules_map
+    except ImportError:
+        return
+    _init_packages_to_modules_map()
+
+
+_tennis_lab_warmup()
+del _tennis_lab_warmup
+"""
+
+KERNEL_ARGUMENTS = ["--IPKernelApp.capture_fd_output=False"]
+CLOSE_WAIT_S = 5  # a kernel still warming up when the pool closes stops itself after
+
+
+@dataclass
+class _Kernel:
+    """A kernel started ahead: its manager, its process, where its own output goes."""
+
+    manager: Any
+    process: Any
+    log: Path
+    backend: str
+
+
+def _stop(kernel: _Kernel) -> None:
+    try:
+        if kernel.manager.is_alive():
+            kernel.manager.shutdown_kernel(now=True)
+    except Exception:  # noqa: BLE001 - a kernel that is already gone
+        pass
+    try:
+        kernel.manager.cleanup_resources()
+    except Exception:  # noqa: BLE001
+        pass
+
+
+class KernelPool:
+    """Start the next run's kernel ahead, warmed up; each kernel runs one notebook only.
+
+    :meth:`prepare` starts a kernel in a background thread (when none is ready or on
+    its way) and runs :data:`WARMUP_CODE` in it; :func:`execute_notebook` with
+    ``pool=`` takes that kernel for its run (waiting for it when it is still on its
+    way), calls :meth:`prepare` when its notebook reaches the cell tagged
+    :data:`PREPARE_NEXT_TAG`, and stops the kernel after the run. A kernel that failed
+    to start or to warm up is dropped and the run starts its own, as without a pool.
+    :meth:`close` stops a kernel left over (a kernel outlives its parent process by
+    at most a few seconds: ipykernel watches it).
+
+    Parameters
+    ----------
+    backend : str
+        The Keras backend the kernels import (``KERAS_BACKEND`` in their environment);
+        a run asking for another one starts its own kernel.
+    cwd : path, optional
+        The kernels' working folder (default: the project).
+    """
+
+    def __init__(
+        self, backend: str, cwd: Path | None = None, warmup: str = WARMUP_CODE,
+        startup_timeout: float = 120,
+    ) -> None:  # fmt: skip
+        self.backend = backend
+        self.cwd = Path(cwd) if cwd else paths.project_root()
+        self.warmup = warmup
+        self.startup_timeout = startup_timeout
+        self.used = 0  # runs that took a kernel started ahead
+        self.failures: list[str] = []  # why prepared kernels were dropped
+        self._lock = threading.Lock()
+        self._ready: _Kernel | None = None
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self._logs = Path(tempfile.mkdtemp(prefix="tennis_lab_kernels_"))
+        self._count = 0
+
+    def prepare(self) -> None:
+        """Start a kernel for the next run in the background, unless one is ready or on its way."""
+        with self._lock:
+            if self._closed or self._ready is not None or self._thread is not None:
+                return
+            self._count += 1
+            thread = threading.Thread(
+                target=self._start, args=(self._count,), name="tennis-lab-next-kernel",
+                daemon=True,
+            )  # fmt: skip
+            self._thread = thread
+        thread.start()
+
+    def _start(self, number: int) -> None:
+        from jupyter_client.manager import KernelManager
+
+        log = self._logs / f"kernel-{number}.log"
+        launched: list = []
+        kernel = None
+        try:
+            manager = _logging_kernel_manager(log, launched, base=KernelManager)(
+                kernel_name="python3"
+            )
+            env = {**os.environ, "KERAS_BACKEND": self.backend}
+            manager.start_kernel(cwd=str(self.cwd), env=env, extra_arguments=KERNEL_ARGUMENTS)
+            kernel = _Kernel(manager, launched[-1] if launched else None, log, self.backend)
+            client = manager.client()
+            client.start_channels()
+            try:
+                client.wait_for_ready(timeout=self.startup_timeout)
+                reply = client.execute_interactive(
+                    self.warmup, silent=True, timeout=self.startup_timeout,
+                    output_hook=lambda msg: None,
+                )  # fmt: skip
+            finally:
+                client.stop_channels()
+            if reply["content"].get("status") != "ok":
+                content = reply["content"]
+                raise RuntimeError(f"{content.get('ename')}: {content.get('evalue')}")
+        except Exception as error:  # noqa: BLE001 - the run starts its own kernel instead
+            self.failures.append(f"{type(error).__name__}: {error}")
+            if kernel is not None:
+                _stop(kernel)
+            kernel = None
+        with self._lock:
+            self._thread = None
+            if self._closed and kernel is not None:
+                _stop(kernel)
+            elif kernel is not None:
+                self._ready = kernel
+
+    def take(self, backend: str) -> _Kernel | None:
+        """The prepared kernel (waiting for one on its way), or None: start your own."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(self.startup_timeout * 2)
+        with self._lock:
+            kernel, self._ready = self._ready, None
+        if kernel is None:
+            return None
+        if kernel.backend != backend or not kernel.manager.is_alive():
+            _stop(kernel)
+            return None
+        self.used += 1
+        return kernel
+
+    def close(self) -> None:
+        """Stop the kernel prepared and not used, and remove the pool's logs."""
+        with self._lock:
+            self._closed = True
+            kernel, self._ready = self._ready, None
+            thread = self._thread
+        if kernel is not None:
+            _stop(kernel)
+        if thread is not None:  # on its way: it stops its kernel itself, being closed
+            thread.join(CLOSE_WAIT_S)
+        shutil.rmtree(self._logs, ignore_errors=True)
+
+    def __enter__(self) -> KernelPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _keep_log(source: Path, log: Path) -> None:
+    """Move a prepared kernel's own output beside the notebook it ran (when there is any)."""
+    if source.is_file() and source.stat().st_size:
+        shutil.move(str(source), str(log))
+    else:
+        source.unlink(missing_ok=True)
+
+
 def execute_notebook(
     notebook: Path,
     output: Path,
     parameters: Mapping[str, Any],
     stream: TextIO | None = None,
     timeout: float | None = None,
+    pool: KernelPool | None = None,
 ) -> None:
     """Execute ``notebook`` with ``parameters`` into ``output`` in a fresh kernel.
 
@@ -98,15 +297,37 @@ def execute_notebook(
     lines). The kernel process's own output goes to :func:`kernel_log_path`, which is
     removed when it stays empty. ``timeout``: the most seconds one cell may take
     (None: no limit); a longer cell raises ``TimeoutError`` (nbclient's
-    ``CellTimeoutError``).
+    ``CellTimeoutError``). ``pool``: take the kernel it prepared, when it has one for
+    this run's ``keras_backend``, and have it prepare the next one once this
+    notebook's training starts (see :class:`KernelPool`).
     """
     import papermill
     from nbclient.exceptions import DeadKernelError
+
+    from tennis_lab.backends import resolve_backend
 
     output.parent.mkdir(parents=True, exist_ok=True)
     log = kernel_log_path(output)
     log.unlink(missing_ok=True)
     launched: list = []
+    kernel = pool.take(resolve_backend(parameters.get("keras_backend"))) if pool else None
+    if kernel is not None:
+        options: dict[str, Any] = {"km": kernel.manager}
+        launched.append(kernel.process)
+    else:
+        options = {
+            "kernel_manager_class": _logging_kernel_manager(log, launched),
+            # What native code writes to the process's stdout and stderr (TensorFlow's
+            # C++ log lines, for one) goes to the kernel log, not into the cells' output.
+            "extra_arguments": KERNEL_ARGUMENTS,
+        }
+    if pool is not None:
+
+        def prepare_next(cell, **_: Any) -> None:
+            if PREPARE_NEXT_TAG in cell.get("metadata", {}).get("tags", []):
+                pool.prepare()
+
+        options["on_cell_start"] = prepare_next
     try:
         papermill.execute_notebook(
             str(notebook),
@@ -116,14 +337,21 @@ def execute_notebook(
             stdout_file=stream,
             stderr_file=stream,
             cwd=str(paths.project_root()),
-            kernel_manager_class=_logging_kernel_manager(log, launched),
-            # What native code writes to the process's stdout and stderr (TensorFlow's
-            # C++ log lines, for one) goes to the kernel log, not into the cells' output.
-            extra_arguments=["--IPKernelApp.capture_fd_output=False"],
             execution_timeout=timeout,
+            # Once the last cell is done, the kernel has nothing left to write (every
+            # result and MLflow call is committed inside the cells): stop it at once
+            # instead of waiting seconds for TensorFlow's threads to wind down.
+            shutdown_kernel="immediate",
+            **options,
         )
     except DeadKernelError as error:
+        if kernel is not None:
+            _stop(kernel)
+            _keep_log(kernel.log, log)
         raise _dead_kernel_error(error, launched[-1] if launched else None, log) from error
     finally:
+        if kernel is not None:  # papermill stops only the kernels it started
+            _stop(kernel)
+            _keep_log(kernel.log, log)
         if log.is_file() and log.stat().st_size == 0:
             log.unlink()

@@ -52,9 +52,9 @@ from typing import Any, TextIO
 
 import pandas as pd
 
-from tennis_lab import grids, paths, strategies, tracking
+from tennis_lab import backends, grids, paths, strategies, tracking
 from tennis_lab.executors import ClusterLost, ExecutorError, SequentialExecutor, make_executor
-from tennis_lab.kernels import execute_notebook, kernel_log_path
+from tennis_lab.kernels import KernelPool, execute_notebook, kernel_log_path
 from tennis_lab.results import (  # noqa: F401 - also the search's public names
     ADAPTIVE_STRATEGIES,
     FINALIST_COLUMNS,
@@ -90,7 +90,7 @@ from tennis_lab.training import SELECTION_METRIC
 CONTROL_PARAMS = {
     "data_dir", "tracking_uri", "experiment", "parent_run_id", "search_id", "config_id",
     "run_name", "log_to_mlflow", "result_path", "initial_epoch", "checkpoint_path", "cache_dir",
-    "log_every",
+    "log_every", "keras_backend",
 }  # fmt: skip
 
 STRATEGY_TITLES = {
@@ -140,6 +140,8 @@ class SearchConfig:
     reports_dir: str | None = None
     notebook: str | None = None
     cache_dir: str | None = None  # prepared windows' cache (default $TENNIS_LAB_CACHE or .cache)
+    backend: str | None = None  # Keras backend of every run (default $KERAS_BACKEND or tensorflow)
+    prepare_kernels: bool = True  # one run at a time: start the next run's kernel ahead
     stream_output: bool = True
     workers: int | None = None  # > 1: a Dask LocalCluster of this many worker processes
     scheduler: str | None = None  # address of an existing Dask scheduler
@@ -369,6 +371,7 @@ def plan(
         checkpoint_path="every run of a search would write the same file",
         cache_dir="choose the windows cache with --cache-dir",
         log_every="the console's epoch lines are not a parameter of the model",
+        keras_backend="choose the backend of every run with --backend",
     )
     if strategy in ADAPTIVE_STRATEGIES:
         runner["epochs"] = (
@@ -448,6 +451,10 @@ def plan(
             raise SearchError(f"--max-runs must be at least 1; got {cfg.max_runs}.")
         combos = combos[: cfg.max_runs]
     overrides: dict[str, Any] = {"seed": cfg.seed}
+    try:
+        overrides["keras_backend"] = backends.check_backend(cfg.backend, source="--backend")
+    except backends.BackendError as error:
+        raise SearchError(str(error)) from None
     if cfg.cache_dir:
         overrides["cache_dir"] = str(_absolute(cfg.cache_dir))
     if cfg.epochs is not None:
@@ -788,23 +795,26 @@ def execute_run(
     output: Path,
     parameters: Mapping[str, Any],
     stream: TextIO | None = None,
+    pool: KernelPool | None = None,
 ) -> None:
     """Execute a trial's ``notebook`` into ``output`` in a fresh kernel.
 
     See :func:`tennis_lab.kernels.execute_notebook`: the executed notebook is written
     even when a cell raises; the kernel process's own output goes to
-    :func:`kernel_log_path`; a dead kernel's error names its exit signal and log.
+    :func:`kernel_log_path`; a dead kernel's error names its exit signal and log;
+    ``pool`` starts the next run's kernel ahead.
     """
-    execute_notebook(notebook, output, parameters, stream)
+    execute_notebook(notebook, output, parameters, stream, pool=pool)
 
 
 def _run_spec(
-    spec: tuple[str, str, dict[str, Any]], cpu_threads: int, stream: TextIO | None = None
-) -> None:
+    spec: tuple[str, str, dict[str, Any]], cpu_threads: int, stream: TextIO | None = None,
+    pool: KernelPool | None = None,
+) -> None:  # fmt: skip
     """A job for an executor: execute one combination's notebook (picklable)."""
     notebook, output, parameters = spec
     parameters = {**parameters, "cpu_threads": cpu_threads}
-    execute_run(Path(notebook), Path(output), parameters, stream)
+    execute_run(Path(notebook), Path(output), parameters, stream, pool)
 
 
 def expected_cost(params: Mapping[str, Any], features: int = 132) -> float:
@@ -1159,7 +1169,7 @@ _SETTINGS = {
     "tracking_uri": "--tracking-uri", "experiment": "--experiment",
     "reports_dir": "--reports-dir", "notebook": "notebook", "strategy": "--strategy",
     "n_trials": "--n-trials", "min_epochs": "--min-epochs", "max_epochs": "--max-epochs",
-    "eta": "--eta", "finalists": "--finalists", "repeats": "--repeats",
+    "eta": "--eta", "finalists": "--finalists", "repeats": "--repeats", "backend": "--backend",
 }  # fmt: skip
 
 
@@ -1211,7 +1221,7 @@ def _settings(cfg: SearchConfig, places: _Places) -> dict[str, Any]:
         "reports_dir": str(places.reports), "notebook": str(places.notebook),
         "strategy": cfg.strategy, "n_trials": cfg.n_trials, "min_epochs": cfg.min_epochs,
         "max_epochs": cfg.max_epochs, "eta": cfg.eta, "finalists": cfg.finalists,
-        "repeats": cfg.repeats,
+        "repeats": cfg.repeats, "backend": backends.resolve_backend(cfg.backend),
     }  # fmt: skip
 
 
@@ -1222,6 +1232,7 @@ def _stored_settings(state: SearchState) -> dict[str, Any]:
         "epochs": state.overrides.get("epochs"), "data_dir": state.overrides.get("data_dir"),
         "tracking_uri": tracking.absolute_tracking_uri(state.tracking_uri),
         "experiment": state.experiment, "reports_dir": str(Path(state.notebooks_dir).parent),
+        "backend": backends.resolve_backend(state.overrides.get("keras_backend")),
     }  # fmt: skip
     return {**known, **state.settings}
 
@@ -1657,6 +1668,13 @@ class _Session:
         self.mlflow_done: dict[str, dict[str, Any]] = {}
         self.repeat_info: dict[tuple[int, int], dict[str, Any]] = {}
         self.checkpoints = Path(state.notebooks_dir) / "checkpoints"
+        # One run at a time here: the next run's kernel starts while the current one
+        # trains (workers of a cluster start their own).
+        self.kernels = (
+            KernelPool(backends.resolve_backend(state.overrides.get("keras_backend")))
+            if cfg.prepare_kernels and not self.parallel
+            else None
+        )
 
     # ------------------------------------------------------------ what a run is
 
@@ -1841,7 +1859,8 @@ class _Session:
             """Sequential: show the header, then run with the kernel's output streamed."""
             self.say("\n" + self._header(job))
             job.started = time.time()
-            _run_spec(item, cpu_threads, self.out if self.cfg.stream_output else None)
+            stream = self.out if self.cfg.stream_output else None
+            _run_spec(item, cpu_threads, stream, pool=self.kernels)
 
         self.executor.submit(run_here, job.item)
 
@@ -2109,6 +2128,8 @@ def _execute(
         )
         raise
     finally:
+        if session.kernels is not None:
+            session.kernels.close()
         ordered = session.ordered()
         scored = [r for r in ordered if r["status"] in (STATUS_COMPLETED, STATUS_PRUNED)]
         if ordered and not scored and status != "KILLED":
@@ -2291,6 +2312,11 @@ def add_arguments(parser) -> None:
         ".cache/ in the project)",
     )  # fmt: skip
     parser.add_argument(
+        "--backend", default=None, choices=backends.BACKENDS,
+        help="the Keras backend every run trains on (default $KERAS_BACKEND, else "
+        f"{backends.DEFAULT_BACKEND}; jax needs: pip install 'tennis-lab[jax]')",
+    )  # fmt: skip
+    parser.add_argument(
         "--quiet", action="store_true", help="do not stream each run's training log"
     )
     parser.add_argument(
@@ -2319,7 +2345,7 @@ def config_from_args(args) -> SearchConfig:
         resume=args.resume, data_dir=args.data_dir, seed=args.seed, epochs=args.epochs,
         experiment=args.experiment, tracking_uri=args.tracking_uri, output_dir=args.output_dir,
         reports_dir=args.reports_dir, stream_output=not args.quiet,
-        cache_dir=getattr(args, "cache_dir", None),
+        cache_dir=getattr(args, "cache_dir", None), backend=getattr(args, "backend", None),
         workers=args.workers, scheduler=args.scheduler,
         register_as=None if args.no_register else args.register_as,
         new_parent=getattr(args, "new_parent", False),

@@ -883,7 +883,9 @@ def save_model(result: RunResult, path: str | os.PathLike) -> Path:
     path.mkdir(parents=True)
     shape = result.preprocessing["input_shape"]
     example = np.zeros((2, *shape), dtype=np.float32)
-    signature = infer_signature(example, result.model.predict(example, verbose=0))
+    # The output's type and shape, without a prediction (it would compile a new step)
+    outputs = np.zeros((2, int(result.model.outputs[0].shape[-1])), dtype=np.float32)
+    signature = infer_signature(example, outputs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # MLflow's notes on the example's dtype
         mlflow.keras.save_model(

@@ -75,7 +75,8 @@ class RunResult:
         ``<class>_precision/_recall/_f1_score/_support`` on the test windows. Costs:
         ``epochs_trained`` (every epoch the model has had, those of the checkpoint it
         continued included), ``epochs_trained_this_run``, ``training_time_seconds``
-        and ``_minutes`` (this run's), ``trainable_params``,
+        and ``_minutes`` (this run's), ``first_epoch_seconds`` (with the backend's
+        compilation) and ``epoch_seconds`` (the median of the others), ``trainable_params``,
         ``inference_ms_per_window``. Cross-validated runs add ``cv_folds`` and
         ``<metric>_std`` for :data:`SPREAD_METRICS`.
     history : dict of str to list of float
@@ -124,27 +125,59 @@ class RunResult:
     first_epoch: int = 0
 
 
+# Windows per prediction batch. Every batch has this size (the last one padded), so
+# the backend compiles its prediction step once for a whole evaluation: JAX compiles
+# one per input shape, TensorFlow traces one.
+PREDICT_BATCH = 256
+
+
+def predict_probabilities(model, X: np.ndarray, batch_size: int = PREDICT_BATCH) -> np.ndarray:
+    """Class probabilities of the windows ``X`` (n, frames, features): (n, classes).
+
+    The windows go through ``model`` in batches of ``batch_size``; the last partial
+    batch is padded with zeros and the padding's outputs dropped.
+    """
+    n = len(X)
+    classes = int(model.outputs[0].shape[-1])
+    if n == 0:
+        return np.zeros((0, classes), dtype=np.float32)
+    full = n - n % batch_size
+    parts = []
+    if full:
+        parts.append(np.asarray(model.predict(X[:full], batch_size=batch_size, verbose=0)))
+    if n > full:
+        tail = np.zeros((batch_size, *X.shape[1:]), dtype=X.dtype)
+        tail[: n - full] = X[full:]
+        parts.append(np.asarray(model.predict(tail, batch_size=batch_size, verbose=0))[: n - full])
+    return np.concatenate(parts)
+
+
+def crossentropy(probs: np.ndarray, y: np.ndarray) -> float:
+    """Mean sparse categorical cross-entropy of class probabilities, as Keras computes it.
+
+    Keras rescales each row to sum to 1 and clips probabilities to [1e-7, 1 - 1e-7].
+    """
+    if len(y) == 0:
+        return float("nan")
+    eps = 1e-7
+    p = np.asarray(probs, dtype=np.float64)
+    p = np.clip(p / p.sum(axis=1, keepdims=True), eps, 1 - eps)
+    return float(-np.mean(np.log(p[np.arange(len(y)), np.asarray(y, dtype=int)])))
+
+
 def set_seed(seed: int) -> None:
-    """Seed Python, NumPy and TensorFlow, and ask TensorFlow for deterministic ops."""
+    """Seed Python, NumPy and the Keras backend; on TensorFlow, ask for deterministic ops.
+
+    JAX on the CPU is deterministic for a given seed as it is.
+    """
     import keras
-    import tensorflow as tf
 
     os.environ.setdefault("PYTHONHASHSEED", str(seed))
     keras.utils.set_random_seed(int(seed))
-    tf.config.experimental.enable_op_determinism()
-
-
-def limit_threads(threads: int) -> None:
-    """Use at most ``threads`` CPU threads in TensorFlow (0 keeps its default).
-
-    Call before TensorFlow runs anything: parallel searches give each run its share
-    of the cores so that runs do not fight over them.
-    """
-    if threads and threads > 0:
+    if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
-        tf.config.threading.set_intra_op_parallelism_threads(int(threads))
-        tf.config.threading.set_inter_op_parallelism_threads(max(1, int(threads) // 2))
+        tf.config.experimental.enable_op_determinism()
 
 
 # Logged at the end of each reported epoch, in this order, when the history has them.
@@ -468,6 +501,16 @@ def train_and_evaluate(
         ),
         *(callbacks or []),
     ]
+    epoch_times: list[float] = []  # seconds of each epoch, validation included
+    epoch_began = [0.0]
+    fit_callbacks.append(
+        keras.callbacks.LambdaCallback(
+            on_epoch_begin=lambda epoch, logs: epoch_began.__setitem__(0, time.perf_counter()),
+            on_epoch_end=lambda epoch, logs: epoch_times.append(
+                time.perf_counter() - epoch_began[0]
+            ),
+        )
+    )
     started = time.perf_counter()
     fitted = model.fit(
         X_train,
@@ -487,20 +530,20 @@ def train_and_evaluate(
         _save_checkpoint(model, checkpoint)
     epochs_this_run = len(history.get("loss", []))
 
-    predict = lambda X: model.predict(X, batch_size=256, verbose=0)  # noqa: E731
+    predict = lambda X: predict_probabilities(model, X)  # noqa: E731
     p_train, p_val = predict(X_train).argmax(axis=1), predict(X_val).argmax(axis=1)
     started = time.perf_counter()
     probs_test = predict(X_test)
     inference_ms = (time.perf_counter() - started) * 1000 / max(len(X_test), 1)
     p_test = probs_test.argmax(axis=1)
-    test_loss, test_accuracy = model.evaluate(X_test, y_test, batch_size=256, verbose=0)
+    test_loss, test_accuracy = crossentropy(probs_test, y_test), float(np.mean(p_test == y_test))
 
     def score_strokes(videos: tuple[str, ...]) -> tuple:
         """True classes, predictions and videos of every annotated stroke of ``videos``;
         the probabilities, videos and starts of the windows that scored them."""
         offsets, starts, owner = windows.scoring_windows(videos)
         X = cut_windows(windows.frames, offsets, windows.window_size)
-        probs = predict(X) if len(X) else np.zeros((0, n_classes))
+        probs = predict(X)
         strokes = windows.strokes
         mask = np.isin(strokes["video"], list(videos))
         agg = evaluation.aggregate_strokes(
@@ -544,6 +587,9 @@ def train_and_evaluate(
         "epochs_trained_this_run": float(epochs_this_run),
         "training_time_seconds": training_seconds,
         "training_time_minutes": training_seconds / 60,
+        # The first epoch compiles the training step; the others show the backend's pace.
+        "first_epoch_seconds": epoch_times[0] if epoch_times else float("nan"),
+        "epoch_seconds": float(np.median(epoch_times[1:] or epoch_times or [float("nan")])),
         "trainable_params": float(sum(int(np.prod(w.shape)) for w in model.trainable_weights)),
         "inference_ms_per_window": inference_ms,
         **(event_metrics(windows, split.test_videos, *test_windows) if has_idle else {}),
