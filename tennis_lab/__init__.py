@@ -17,6 +17,12 @@ import os as _os
 # log in notebooks; keep it quiet unless the user chose a level (0 shows everything).
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from tennis_lab.backends import DEFAULT_BACKEND as _DEFAULT_BACKEND  # noqa: E402
+
+# Keras' backend, fixed when keras is first imported: tennis-lab's default unless the
+# user chose one (see tennis_lab.backends).
+_os.environ.setdefault("KERAS_BACKEND", _DEFAULT_BACKEND)
+
 from tennis_lab.demo import make_demo_dataset  # noqa: E402
 from tennis_lab.evaluation import EvaluationError, Split, make_folds, make_split  # noqa: E402
 from tennis_lab.poses import DataFormatError, PoseDataset, Recording, load_dataset  # noqa: E402

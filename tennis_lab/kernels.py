@@ -15,6 +15,7 @@ stopped after it: runs share nothing but the time their kernels started.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -33,7 +34,7 @@ def kernel_log_path(output: Path) -> Path:
     return output.with_name(output.stem + ".kernel.log")
 
 
-def _logging_kernel_manager(log_path: Path, launched: list | None = None, base=None) -> type:
+def _logging_kernel_manager(log_path: Path, launched: list | None = None) -> type:
     """A kernel manager whose kernel process writes its stdout and stderr to ``log_path``.
 
     That output is not the cells' output (papermill records that in the notebook and
@@ -43,7 +44,7 @@ def _logging_kernel_manager(log_path: Path, launched: list | None = None, base=N
     """
     from jupyter_client.manager import AsyncKernelManager
 
-    class LoggingKernelManager(base or AsyncKernelManager):
+    class LoggingKernelManager(AsyncKernelManager):
         async def _async_launch_kernel(self, kernel_cmd, **kw):
             with open(log_path, "ab") as log:  # the kernel keeps its own copy
                 kw = {**kw, "stdout": log, "stderr": log}
@@ -136,18 +137,24 @@ class _Kernel:
     process: Any
     log: Path
     backend: str
+    kernel_name: str
 
 
-def _stop(kernel: _Kernel) -> None:
+async def _stop_async(kernel: _Kernel) -> None:
     try:
-        if kernel.manager.is_alive():
-            kernel.manager.shutdown_kernel(now=True)
+        if await kernel.manager.is_alive():
+            await kernel.manager.shutdown_kernel(now=True)
     except Exception:  # noqa: BLE001 - a kernel that is already gone
         pass
     try:
         kernel.manager.cleanup_resources()
     except Exception:  # noqa: BLE001
         pass
+
+
+def _stop(kernel: _Kernel) -> None:
+    """Stop a kernel started ahead (from any thread without a running event loop)."""
+    asyncio.run(_stop_async(kernel))
 
 
 class KernelPool:
@@ -169,13 +176,16 @@ class KernelPool:
         a run asking for another one starts its own kernel.
     cwd : path, optional
         The kernels' working folder (default: the project).
+    kernel_name : str
+        The Jupyter kernel to start; a notebook asking for another one starts its own.
     """
 
     def __init__(
         self, backend: str, cwd: Path | None = None, warmup: str = WARMUP_CODE,
-        startup_timeout: float = 120,
+        startup_timeout: float = 120, kernel_name: str = "python3",
     ) -> None:  # fmt: skip
         self.backend = backend
+        self.kernel_name = kernel_name
         self.cwd = Path(cwd) if cwd else paths.project_root()
         self.warmup = warmup
         self.startup_timeout = startup_timeout
@@ -202,35 +212,10 @@ class KernelPool:
         thread.start()
 
     def _start(self, number: int) -> None:
-        from jupyter_client.manager import KernelManager
-
-        log = self._logs / f"kernel-{number}.log"
-        launched: list = []
-        kernel = None
         try:
-            manager = _logging_kernel_manager(log, launched, base=KernelManager)(
-                kernel_name="python3"
-            )
-            env = {**os.environ, "KERAS_BACKEND": self.backend}
-            manager.start_kernel(cwd=str(self.cwd), env=env, extra_arguments=KERNEL_ARGUMENTS)
-            kernel = _Kernel(manager, launched[-1] if launched else None, log, self.backend)
-            client = manager.client()
-            client.start_channels()
-            try:
-                client.wait_for_ready(timeout=self.startup_timeout)
-                reply = client.execute_interactive(
-                    self.warmup, silent=True, timeout=self.startup_timeout,
-                    output_hook=lambda msg: None,
-                )  # fmt: skip
-            finally:
-                client.stop_channels()
-            if reply["content"].get("status") != "ok":
-                content = reply["content"]
-                raise RuntimeError(f"{content.get('ename')}: {content.get('evalue')}")
+            kernel = asyncio.run(self._launch(number))
         except Exception as error:  # noqa: BLE001 - the run starts its own kernel instead
             self.failures.append(f"{type(error).__name__}: {error}")
-            if kernel is not None:
-                _stop(kernel)
             kernel = None
         with self._lock:
             self._thread = None
@@ -239,7 +224,40 @@ class KernelPool:
             elif kernel is not None:
                 self._ready = kernel
 
-    def take(self, backend: str) -> _Kernel | None:
+    async def _launch(self, number: int) -> _Kernel:
+        """Start a kernel and warm it up (in this thread's own event loop).
+
+        The manager is an asynchronous one, as papermill's own: nbclient reads the
+        kernel's messages without blocking, so it notices when the kernel dies.
+        """
+        log = self._logs / f"kernel-{number}.log"
+        launched: list = []
+        manager = _logging_kernel_manager(log, launched)(kernel_name=self.kernel_name)
+        env = {**os.environ, "KERAS_BACKEND": self.backend}
+        await manager.start_kernel(cwd=str(self.cwd), env=env, extra_arguments=KERNEL_ARGUMENTS)
+        kernel = _Kernel(
+            manager, launched[-1] if launched else None, log, self.backend, self.kernel_name
+        )
+        try:
+            client = manager.client()
+            client.start_channels()
+            try:
+                await client.wait_for_ready(timeout=self.startup_timeout)
+                reply = await client.execute_interactive(
+                    self.warmup, silent=True, timeout=self.startup_timeout,
+                    output_hook=lambda msg: None,
+                )  # fmt: skip
+            finally:
+                client.stop_channels()
+            content = reply["content"]
+            if content.get("status") != "ok":
+                raise RuntimeError(f"{content.get('ename')}: {content.get('evalue')}")
+        except BaseException:
+            await _stop_async(kernel)
+            raise
+        return kernel
+
+    def take(self, backend: str, kernel_name: str = "python3") -> _Kernel | None:
         """The prepared kernel (waiting for one on its way), or None: start your own."""
         thread = self._thread
         if thread is not None:
@@ -248,7 +266,12 @@ class KernelPool:
             kernel, self._ready = self._ready, None
         if kernel is None:
             return None
-        if kernel.backend != backend or not kernel.manager.is_alive():
+        if (
+            kernel.backend != backend
+            or kernel.kernel_name != kernel_name
+            or kernel.process is None
+            or kernel.process.poll() is not None  # died while it waited
+        ):
             _stop(kernel)
             return None
         self.used += 1
@@ -310,7 +333,13 @@ def execute_notebook(
     log = kernel_log_path(output)
     log.unlink(missing_ok=True)
     launched: list = []
-    kernel = pool.take(resolve_backend(parameters.get("keras_backend"))) if pool else None
+    kernel = None
+    if pool is not None:
+        import nbformat
+
+        spec = nbformat.read(notebook, as_version=4).metadata.get("kernelspec", {})
+        wanted = resolve_backend(parameters.get("keras_backend"))
+        kernel = pool.take(wanted, spec.get("name", "python3"))
     if kernel is not None:
         options: dict[str, Any] = {"km": kernel.manager}
         launched.append(kernel.process)

@@ -122,9 +122,9 @@ class StrokeModel:
 
     def predict_windows(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities of windows ``X`` (windows, frames, features)."""
-        if len(X) == 0:
-            return np.zeros((0, len(self.classes)), dtype=np.float32)
-        return np.asarray(self.keras_model.predict(X, batch_size=256, verbose=0))
+        from tennis_lab.training import predict_probabilities
+
+        return predict_probabilities(self.keras_model, X)
 
 
 # --------------------------------------------------------------------------- loading

@@ -140,7 +140,7 @@ class SearchConfig:
     reports_dir: str | None = None
     notebook: str | None = None
     cache_dir: str | None = None  # prepared windows' cache (default $TENNIS_LAB_CACHE or .cache)
-    backend: str | None = None  # Keras backend of every run (default $KERAS_BACKEND or tensorflow)
+    backend: str | None = None  # Keras backend of every run (default $KERAS_BACKEND, else jax)
     prepare_kernels: bool = True  # one run at a time: start the next run's kernel ahead
     stream_output: bool = True
     workers: int | None = None  # > 1: a Dask LocalCluster of this many worker processes
@@ -2314,7 +2314,7 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--backend", default=None, choices=backends.BACKENDS,
         help="the Keras backend every run trains on (default $KERAS_BACKEND, else "
-        f"{backends.DEFAULT_BACKEND}; jax needs: pip install 'tennis-lab[jax]')",
+        f"{backends.DEFAULT_BACKEND})",
     )  # fmt: skip
     parser.add_argument(
         "--quiet", action="store_true", help="do not stream each run's training log"

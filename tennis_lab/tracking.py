@@ -840,11 +840,15 @@ def run_details(run_id: str, tracking_uri: str | None = None) -> dict[str, Any]:
 
 
 def _pip_requirements() -> list[str]:
-    """What a logged model needs installed (given, so MLflow does not probe for it)."""
+    """What a logged model needs installed (given, so MLflow does not probe for it):
+    Keras, the backend it was trained on (either loads it), NumPy."""
     from importlib.metadata import PackageNotFoundError, version
 
+    import keras
+
+    backend = ("jax", "jaxlib") if keras.backend.backend() == "jax" else ("tensorflow",)
     pins = []
-    for package in ("keras", "tensorflow", "numpy"):
+    for package in ("keras", *backend, "numpy"):
         try:
             pins.append(f"{package}=={version(package)}")
         except PackageNotFoundError:  # pragma: no cover - keras needs both

@@ -248,3 +248,49 @@ def test_a_missing_checkpoint_fails_before_any_data_is_loaded(tmp_path):
     message = str(info.value)
     assert f"initial_epoch=1 continues from checkpoint '{missing}'" in message
     assert "Run first with initial_epoch=0 and this checkpoint_path" in message
+
+
+@pytest.mark.parametrize("trained_on, loaded_on", [("jax", "tensorflow"), ("tensorflow", "jax")])
+def test_a_model_trained_on_one_backend_scores_the_same_on_the_other(
+    trained_on, loaded_on, tiny_data, tmp_path
+):
+    """keras_backend: the run trains on it and records it; the logged model, loaded on
+    the other backend in a fresh process, scores the test windows as the run did."""
+    import subprocess
+    import sys
+
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    params = {
+        **TINY, "data_dir": str(tiny_data), "keras_backend": trained_on, "tracking_uri": uri,
+        "experiment": "backend_test", "result_path": str(tmp_path / "r.json"),
+    }  # fmt: skip
+    out = tmp_path / f"{trained_on}.ipynb"
+    papermill.execute_notebook(str(NOTEBOOK), str(out), parameters=params, progress_bar=False)
+    result = read_result(tmp_path / "r.json")
+    m = result["metrics"]
+    assert m["first_epoch_seconds"] > 0 and m["epoch_seconds"] > 0
+    run = MlflowClient(tracking_uri=uri).get_run(result["run_id"])
+    assert run.data.params["keras_backend"] == trained_on
+    assert run.data.metrics["epoch_seconds"] == pytest.approx(m["epoch_seconds"])
+
+    check = f"""
+import keras
+assert keras.backend.backend() == {loaded_on!r}
+from tennis_lab import evaluation
+from tennis_lab.datacache import load_windows
+from tennis_lab.evaluation import make_splits
+from tennis_lab.predict import load_model
+windows, _ = load_windows({str(tiny_data)!r}, window_size=30, overlap=15)
+split = make_splits(windows, seed=42)[0]
+model = load_model({result["run_id"]!r}, tracking_uri={uri!r})
+probs = model.predict_windows(windows.windows(split.test))
+print(evaluation.macro_f1(windows.y[split.test], probs.argmax(axis=1)))
+"""
+    env = {**os.environ, "KERAS_BACKEND": loaded_on}
+    done = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert float(done.stdout.split()[-1]) == pytest.approx(m["macro_avg_f1_score"])

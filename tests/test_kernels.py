@@ -1,0 +1,122 @@
+"""Kernels started ahead (tennis_lab.kernels.KernelPool), with real kernels and papermill."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient.exceptions import DeadKernelError
+
+from tennis_lab.kernels import PREPARE_NEXT_TAG, KernelPool, execute_notebook, kernel_log_path
+
+pytestmark = pytest.mark.slow  # starts kernels
+
+TF = {"keras_backend": "tensorflow"}  # the pools' backend here (nothing imports it)
+# A warm-up that is cheap and leaves a trace the notebook can see.
+WARMUP = "import colorsys\n"
+
+
+def notebook(path: Path, code: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    parameters = nbformat.v4.new_code_cell("keras_backend = ''\nlabel = ''")
+    parameters.metadata["tags"] = ["parameters"]
+    training = nbformat.v4.new_code_cell(code)
+    training.metadata["tags"] = [PREPARE_NEXT_TAG]
+    nb.cells = [parameters, training]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nb.metadata["language_info"] = {"name": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+REPORT = """\
+import json, os, sys, time
+print(json.dumps({"pid": os.getpid(), "warm": "colorsys" in sys.modules}))
+time.sleep(1.5)  # the next kernel starts meanwhile
+"""
+
+
+def _report(out: Path) -> dict:
+    nb = nbformat.read(out, as_version=4)
+    text = "".join(o.get("text", "") for o in nb.cells[-1].get("outputs", []))
+    return json.loads(text.strip().splitlines()[0])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:  # a zombie has ended
+        return stat.read().split()[2] != "Z"
+
+
+def _gone(pid: int, within: float = 10) -> bool:
+    deadline = time.time() + within
+    while _alive(pid) and time.time() < deadline:
+        time.sleep(0.1)
+    return not _alive(pid)
+
+
+def test_each_run_takes_the_kernel_started_during_the_previous_one(tmp_path):
+    src = notebook(tmp_path / "run.ipynb", REPORT)
+    with KernelPool("tensorflow", cwd=tmp_path, warmup=WARMUP) as pool:
+        reports = []
+        for n in range(3):
+            out = tmp_path / "runs" / f"{n:03d}.ipynb"
+            execute_notebook(src, out, TF, pool=pool)
+            reports.append(_report(out))
+        assert pool.used == 2, pool.failures  # runs 2 and 3; run 1 started its own
+        waiting = pool._ready
+        assert waiting is not None  # prepared during run 3, for a run that never comes
+    pids = [r["pid"] for r in reports]
+    assert len(set(pids)) == 3  # one kernel per run, always
+    assert [r["warm"] for r in reports] == [False, True, True]  # warmed up ahead
+    assert all(_gone(pid) for pid in pids)  # each stopped after its run
+    assert _gone(waiting.process.pid)  # and close() stopped the unused one
+
+
+def test_a_run_on_another_backend_starts_its_own_kernel(tmp_path):
+    src = notebook(tmp_path / "run.ipynb", REPORT)
+    with KernelPool("jax", cwd=tmp_path, warmup=WARMUP) as pool:
+        pool.prepare()
+        execute_notebook(src, tmp_path / "a.ipynb", TF, pool=pool)
+        assert pool.used == 0 and not _report(tmp_path / "a.ipynb")["warm"]
+        # the same backend as the pool's: it takes the kernel prepared during run a
+        execute_notebook(src, tmp_path / "b.ipynb", {"keras_backend": "jax"}, pool=pool)
+        assert pool.used == 1 and _report(tmp_path / "b.ipynb")["warm"]
+
+
+def test_a_warm_up_that_fails_leaves_the_run_to_start_its_own(tmp_path):
+    src = notebook(tmp_path / "run.ipynb", REPORT)
+    with KernelPool("tensorflow", cwd=tmp_path, warmup="import no_such_module_here\n") as pool:
+        pool.prepare()
+        execute_notebook(src, tmp_path / "a.ipynb", TF, pool=pool)
+        assert pool.used == 0
+        assert any("no_such_module_here" in f for f in pool.failures), pool.failures
+    assert _report(tmp_path / "a.ipynb")["pid"] > 0
+
+
+def test_a_kernel_started_ahead_keeps_its_log_and_its_death_is_named(tmp_path, monkeypatch):
+    monkeypatch.delenv("PYTEST_CURRENT_TEST", raising=False)  # see test_search's log test
+    speak = notebook(
+        tmp_path / "speak.ipynb",
+        'import os, time\nos.write(2, b"said by the process\\n")\ntime.sleep(1)',
+    )
+    die = notebook(tmp_path / "die.ipynb", 'import os\nos.write(2, b"last words\\n")\nos._exit(3)')
+    with KernelPool("tensorflow", cwd=tmp_path, warmup=WARMUP) as pool:
+        pool.prepare()
+        out = tmp_path / "runs" / "001-speak.ipynb"
+        execute_notebook(speak, out, TF, stream=io.StringIO(), pool=pool)
+        assert pool.used == 1
+        assert "said by the process" in kernel_log_path(out).read_text()
+        out = tmp_path / "runs" / "002-die.ipynb"
+        with pytest.raises(DeadKernelError, match=r"exit code 3.*last words"):
+            execute_notebook(die, out, TF, stream=io.StringIO(), pool=pool)
+        assert pool.used == 2
+        assert "last words" in kernel_log_path(out).read_text()
