@@ -12,6 +12,7 @@ N ?= 30
 PORT ?= 5000
 
 # `make grid GRID=small RANDOM=1 N=30 MAX_RUNS=20 RESUME=1 EPOCHS=20 DATA_DIR=data/club WORKERS=2`
+# (BACKEND=tensorflow trains on TensorFlow instead of JAX)
 GRID_FLAGS := $(if $(GRID),--grid $(GRID),)
 ifdef RANDOM
 GRID_FLAGS += --random --n-samples $(N)
@@ -42,6 +43,9 @@ GRID_FLAGS += --cache-dir $(CACHE_DIR)
 endif
 ifdef QUIET
 GRID_FLAGS += --quiet
+endif
+ifdef BACKEND
+GRID_FLAGS += --backend $(BACKEND)
 endif
 # Adaptive searches: `make grid GRID=small STRATEGY=halving MAX_EPOCHS=27 FINALISTS=3 REPEATS=5`
 ifdef STRATEGY

@@ -8,11 +8,12 @@
    (same seed). Ratios are of medians over every configuration and round.
 2. Fixed cost. The minimal grid run by the search runner, one run at a time, as
    ``make grid`` runs it: with the next run's kernel started ahead (the default) and
-   without, alternating. A run's fixed cost is its wall time (as the runner measures
-   it, ``run_seconds``) less its training (``training_time_seconds``, model.fit); its
-   parts come from papermill's cell timings: kernel start and notebook save (outside
-   the cells), imports, data, split, model summary, evaluation (the training cell
-   less the training), results, MLflow logging.
+   without, alternating, after a search of 1-epoch runs that fills the caches. A
+   run's fixed cost is its wall time (as the runner measures it, ``run_seconds``)
+   less its training (``training_time_seconds``, model.fit); its parts come from
+   papermill's cell timings: kernel start and notebook save (outside the cells),
+   imports, data, split, model summary, evaluation (the training cell less the
+   training), results, MLflow logging.
 3. Memory. The resident memory (RSS) of the search process over 20 sequential runs
    (1 epoch each): after the first run, after the last, and the largest step.
 
@@ -197,6 +198,9 @@ def fixed_parts(rows: list[dict]) -> dict[str, float]:
 
 
 def measure_fixed(work: Path, data_dir: Path, rounds: int, epochs: int | None) -> None:
+    # First fill the caches every later search finds (prepared windows, JAX's compiled
+    # steps), so that the first search timed does not pay for them alone.
+    search_once(work, data_dir, "search-warm-up", True, epochs=1)
     results: dict[bool, list[list[dict]]] = {True: [], False: []}
     for r in range(rounds):
         for prepare in (True, False) if r % 2 == 0 else (False, True):

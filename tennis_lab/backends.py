@@ -122,14 +122,17 @@ def use_backend(
 def keep_compiled_steps(folder: Path) -> None:
     """Keep what JAX compiles in ``folder`` and reuse it (JAX's persistent cache).
 
-    Measured on the demo data: a run's first epoch took 6.0 s with compilation and
-    1.3 s when a run of the same architecture (any learning rate) had compiled it.
+    Every program is kept, the small ones too: building a model compiles one per
+    weight initializer. Measured on the demo data, with a run of the same architecture
+    (any learning rate) cached: building the model took 1.2 s instead of 8.7 s, the
+    first epoch 1.3 s instead of 6.0 s. The folder holds kilobytes per architecture.
     """
     import jax
 
     folder.mkdir(parents=True, exist_ok=True)
     jax.config.update("jax_compilation_cache_dir", str(folder))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
 def _limit_tensorflow(threads: int) -> None:

@@ -141,13 +141,15 @@ class _Kernel:
 
 
 async def _stop_async(kernel: _Kernel) -> None:
+    """Kill the kernel (when alive) and remove its connection file."""
     try:
         if await kernel.manager.is_alive():
-            await kernel.manager.shutdown_kernel(now=True)
+            await kernel.manager.shutdown_kernel(now=True)  # cleans up after itself
+            return
     except Exception:  # noqa: BLE001 - a kernel that is already gone
         pass
     try:
-        kernel.manager.cleanup_resources()
+        await kernel.manager.cleanup_resources()
     except Exception:  # noqa: BLE001
         pass
 

@@ -147,3 +147,15 @@ def test_claiming_every_core_pins_nothing(tmp_path):
     out, err = proc.communicate(timeout=60)
     assert out.strip() == "ok", err
     assert time.perf_counter() - started < 60
+
+
+def test_a_search_with_an_unknown_backend_stops_before_anything_runs(tmp_path):
+    from tennis_lab.paths import notebooks_dir
+    from tennis_lab.search import SearchConfig, SearchError, plan, tunable_defaults
+
+    defaults = tunable_defaults(notebooks_dir() / "train.ipynb")
+    cfg = SearchConfig(backend="theano", output_dir=str(tmp_path))
+    with pytest.raises(SearchError, match=r"--backend 'theano' is not a backend"):
+        plan(cfg, defaults, check=False)
+    _, _, overrides = plan(SearchConfig(backend="tensorflow"), defaults, check=False)
+    assert overrides["keras_backend"] == "tensorflow"  # given to every run

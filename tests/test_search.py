@@ -22,6 +22,7 @@ import yaml
 from conftest import TINY_MODEL, interruptible  # noqa: E402
 
 from tennis_lab.grids import GridError
+from tennis_lab.kernels import KernelPool
 from tennis_lab.paths import notebooks_dir
 from tennis_lab.search import SearchConfig, SearchError, plan, run_search, tunable_defaults
 
@@ -79,10 +80,34 @@ def search(data, tmp_path_factory):
     )
     cfg = config(tmp, grid, data, cache_dir=str(tmp / "windows-cache"))
     log = tmp / "console.txt"
-    with open(log, "w") as out, failing_in_the_kernel():
+    take = KernelPool.take
+
+    def taking(self, *args, **kwargs):  # the real take, noting what each run got
+        kernel = take(self, *args, **kwargs)
+        KERNELS_TAKEN.append(kernel is not None)
+        return kernel
+
+    with open(log, "w") as out, failing_in_the_kernel(), pytest.MonkeyPatch.context() as mp:
+        mp.setattr(KernelPool, "take", taking)
         rows = run_search(cfg, out)
     state = json.loads(next((tmp / "output" / "searches").glob("*.json")).read_text())
     return rows, state, log.read_text(), cfg
+
+
+KERNELS_TAKEN: list[bool] = []  # per run of the `search` fixture: a kernel started ahead?
+
+
+def test_each_run_after_the_first_starts_on_a_kernel_prepared_ahead_and_none_is_left(search):
+    import psutil
+
+    rows, _, _, _ = search
+    assert KERNELS_TAKEN == [False, True, True]  # the third fails in its kernel all the same
+    assert rows[-1]["status"] == "FAILED"
+    kernels = [
+        p for p in psutil.Process().children(recursive=True)
+        if "ipykernel" in " ".join(p.cmdline())
+    ]  # fmt: skip
+    assert not kernels, [p.cmdline() for p in kernels]
 
 
 def test_csv_has_one_row_per_combination_with_params_metrics_and_notebook(search):
