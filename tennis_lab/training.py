@@ -51,6 +51,10 @@ SPREAD_METRICS = (
 # Event matching of runs that keep idle windows: detections this close count as found.
 EVENT_TOLERANCE_SECONDS = 0.25
 SUMMED_METRICS = ("training_time_seconds", "training_time_minutes")
+# Metrics that measure time: the same seed gives the same metrics but these.
+TIMING_METRICS = (
+    *SUMMED_METRICS, "first_epoch_seconds", "epoch_seconds", "inference_ms_per_window",
+)  # fmt: skip
 
 
 class TrainingError(ValueError):
