@@ -360,29 +360,28 @@ def execute_notebook(
 
         options["on_cell_start"] = prepare_next
     try:
-        papermill.execute_notebook(
-            str(notebook),
-            str(output),
-            parameters=dict(parameters),
-            progress_bar=False,
-            stdout_file=stream,
-            stderr_file=stream,
-            cwd=str(paths.project_root()),
-            execution_timeout=timeout,
-            # Once the last cell is done, the kernel has nothing left to write (every
-            # result and MLflow call is committed inside the cells): stop it at once
-            # instead of waiting seconds for TensorFlow's threads to wind down.
-            shutdown_kernel="immediate",
-            **options,
-        )
+        try:
+            papermill.execute_notebook(
+                str(notebook),
+                str(output),
+                parameters=dict(parameters),
+                progress_bar=False,
+                stdout_file=stream,
+                stderr_file=stream,
+                cwd=str(paths.project_root()),
+                execution_timeout=timeout,
+                # Once the last cell is done, the kernel has nothing left to write (every
+                # result and MLflow call is committed inside the cells): stop it at once
+                # instead of waiting seconds for TensorFlow's threads to wind down.
+                shutdown_kernel="immediate",
+                **options,
+            )
+        finally:
+            if kernel is not None:  # papermill stops only the kernels it started
+                _stop(kernel)
+                _keep_log(kernel.log, log)
     except DeadKernelError as error:
-        if kernel is not None:
-            _stop(kernel)
-            _keep_log(kernel.log, log)
         raise _dead_kernel_error(error, launched[-1] if launched else None, log) from error
     finally:
-        if kernel is not None:  # papermill stops only the kernels it started
-            _stop(kernel)
-            _keep_log(kernel.log, log)
         if log.is_file() and log.stat().st_size == 0:
             log.unlink()
