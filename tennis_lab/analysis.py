@@ -59,7 +59,7 @@ from tennis_lab.results import (  # noqa: F401 - the verdict's levels, also anal
     TIE_TEST,
     verdict,
 )
-from tennis_lab.training import SELECTION_METRIC
+from tennis_lab.training import SELECTION_METRIC, TIMING_METRICS
 
 # What a strategy's runner writes beside a run's parameters: which trial and rung it
 # is, its epoch budget, and whether it is a search run or a finalist's repeat.
@@ -88,9 +88,8 @@ _PLAIN_METRICS = {
     SELECTION_METRIC, TEST_STROKE_METRIC, WORST_GROUP_METRIC, "val_stroke_accuracy",
     "test_stroke_accuracy", "val_strokes", "test_strokes", "test_strokes_unreached",
     "val_macro_f1_score", "train_macro_f1_score", "test_accuracy", "test_loss",
-    "macro_f1_score", "epochs_trained", "epochs_trained_this_run", "training_time_seconds",
-    "training_time_minutes",
-    "trainable_params", "inference_ms_per_window",
+    "macro_f1_score", "epochs_trained", "epochs_trained_this_run", *TIMING_METRICS,
+    "trainable_params",
     # detected strokes on whole test videos (runs that keep idle windows)
     "test_event_precision", "test_event_recall", "test_event_f1", "test_event_macro_f1",
 }  # fmt: skip

@@ -122,9 +122,11 @@ def test_columns_split_into_bookkeeping_metrics_and_parameters():
                 weighted_avg_f1_score=0.7, forehand_recall=0.9, forehand_support=10.0,
                 serve_recall=0.5, serve_f1_score=0.6, training_time_minutes=1.0,
                 trainable_params=100.0, class_weight="balanced", val_fraction=0.15,
-                lstm_layers="[64, 32]", run_seconds=12.0),
+                lstm_layers="[64, 32]", run_seconds=12.0, first_epoch_seconds=9.1,
+                epoch_seconds=0.7, keras_backend="jax"),
             run(2, 0.7, test_accuracy=0.6, class_weight="balanced", val_fraction=0.15,
-                lstm_layers="[128, 64]", run_seconds=11.0),
+                lstm_layers="[128, 64]", run_seconds=11.0, first_epoch_seconds=4.2,
+                epoch_seconds=1.6, keras_backend="jax"),
             run(3, None, "FAILED", "boom", class_weight=None, val_fraction=0.15,
                 lstm_layers="[128, 64]"),
         ]
@@ -133,8 +135,9 @@ def test_columns_split_into_bookkeeping_metrics_and_parameters():
         SELECTION_METRIC, "test_accuracy", "macro_f1_score", "macro_avg_recall",
         "weighted_avg_f1_score", "forehand_recall", "forehand_support", "serve_recall",
         "serve_f1_score", "training_time_minutes", "trainable_params",
+        "first_epoch_seconds", "epoch_seconds",  # timings vary, but are not parameters
     }  # fmt: skip
-    assert parameter_columns(df) == ["class_weight", "val_fraction", "lstm_layers"]
+    assert parameter_columns(df) == ["class_weight", "val_fraction", "lstm_layers", "keras_backend"]
     # class_weight differs only in the FAILED run: not varied.
     assert varied_parameters(df) == ["lstm_layers"]
     assert class_names(df) == ["forehand", "serve"]
