@@ -19,7 +19,8 @@ run is pinned to ``cpu_threads`` cores of its own: :func:`claim_cores` takes the
 through lock files that the operating system releases when the process ends, so runs
 at once on one machine, even of different searches, get different cores.
 
-Every function here runs before ``keras`` is imported; none imports it.
+Every function here runs before ``keras`` is imported and none imports it, but
+:func:`keras_spares_tensorflow`, which runs after.
 """
 
 from __future__ import annotations
@@ -133,6 +134,59 @@ def keep_compiled_steps(folder: Path) -> None:
     jax.config.update("jax_compilation_cache_dir", str(folder))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+def keras_spares_tensorflow() -> bool:
+    """On a backend other than TensorFlow, keep Keras from importing TensorFlow for nothing.
+
+    Keras 3 treats TensorFlow as an optional companion on every backend: seeding
+    (``keras.utils.set_random_seed``) and saving a model (``model.save``) ask whether
+    it is installed, and asking imports it. On JAX that import took 3-4 s of each of
+    the two, in every run, for a seed no JAX run uses and type checks no JAX model
+    needs. After this call Keras sees TensorFlow only once something else has imported
+    it (then as before). Call after the backend is chosen; calling it again does
+    nothing. It changes nothing on TensorFlow, or where Keras keeps its optional
+    modules otherwise (another Keras version): there TensorFlow is imported as before.
+
+    Returns
+    -------
+    bool
+        Whether Keras now spares the import.
+    """
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        return False
+    from keras.src.utils import module_utils
+
+    lazy = getattr(module_utils, "tensorflow", None)
+    base = getattr(module_utils, "LazyModule", None)
+    if lazy is None or base is None:
+        return False
+    if isinstance(lazy, _imported_only(base)):
+        return True
+    if type(lazy) is not base or getattr(lazy, "module", None) is not None:
+        return False  # another kind of module, or TensorFlow imported already
+    lazy.__class__ = _imported_only(base)
+    return True
+
+
+_IMPORTED_ONLY: dict[type, type] = {}
+
+
+def _imported_only(base: type) -> type:
+    """Keras' lazy module, available only when its module is imported already."""
+    if base not in _IMPORTED_ONLY:
+
+        class ImportedOnly(base):
+            @property
+            def available(self) -> bool:
+                if self.module is None and self.name not in sys.modules:
+                    return False  # not imported: do not import it only to ask
+                return base.available.fget(self)
+
+        _IMPORTED_ONLY[base] = ImportedOnly
+    return _IMPORTED_ONLY[base]
 
 
 def _limit_tensorflow(threads: int) -> None:

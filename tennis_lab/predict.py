@@ -237,6 +237,9 @@ def load_model(model: str | Path | None = None, tracking_uri: str | None = None)
         raise PredictError(f"model {uri}: {keras_file} is missing; log the model again.")
     import keras
 
+    from tennis_lab.backends import keras_spares_tensorflow
+
+    keras_spares_tensorflow()  # loading a model would import TensorFlow on JAX too
     with warnings.catch_warnings():  # the optimizer's state is not needed to predict
         warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
         keras_model = keras.models.load_model(keras_file, compile=False)

@@ -172,11 +172,17 @@ def crossentropy(probs: np.ndarray, y: np.ndarray) -> float:
 def set_seed(seed: int) -> None:
     """Seed Python, NumPy and the Keras backend; on TensorFlow, ask for deterministic ops.
 
-    JAX on the CPU is deterministic for a given seed as it is.
+    JAX on the CPU is deterministic for a given seed as it is. On JAX, Keras is first
+    told not to import TensorFlow where it is not used
+    (:func:`tennis_lab.backends.keras_spares_tensorflow`): seeding it cost every JAX
+    run 3-4 s, and saving the model as much again.
     """
     import keras
 
+    from tennis_lab.backends import keras_spares_tensorflow
+
     os.environ.setdefault("PYTHONHASHSEED", str(seed))
+    keras_spares_tensorflow()
     keras.utils.set_random_seed(int(seed))
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
