@@ -125,6 +125,31 @@ _tennis_lab_warmup()
 del _tennis_lab_warmup
 """
 
+# Opening an MLflow store (for SQLite: its engine and the check of its schema) took
+# 1.3 s of every run's logging; MLflow keeps one store per URI and process, so a
+# kernel that opened the run's store ahead logs without that wait. A store that
+# cannot be opened now is left to the run, which says why.
+STORE_WARMUP_CODE = """\
+def _tennis_lab_open_store(uri):
+    try:
+        from tennis_lab.tracking import client
+
+        client(uri).search_experiments(max_results=1)
+    except Exception:
+        pass
+
+
+_tennis_lab_open_store({uri!r})
+del _tennis_lab_open_store
+"""
+
+
+def warmup_code(tracking_uri: str | None = None) -> str:
+    """What a kernel started ahead runs: :data:`WARMUP_CODE`, and with a tracking URI
+    (as the runs get it) :data:`STORE_WARMUP_CODE` for that store."""
+    return WARMUP_CODE + (STORE_WARMUP_CODE.format(uri=tracking_uri) if tracking_uri else "")
+
+
 KERNEL_ARGUMENTS = ["--IPKernelApp.capture_fd_output=False"]
 CLOSE_WAIT_S = 5  # a kernel still warming up when the pool closes stops itself after
 
@@ -163,7 +188,7 @@ class KernelPool:
     """Start the next run's kernel ahead, warmed up; each kernel runs one notebook only.
 
     :meth:`prepare` starts a kernel in a background thread (when none is ready or on
-    its way) and runs :data:`WARMUP_CODE` in it; :func:`execute_notebook` with
+    its way) and runs ``warmup`` (:func:`warmup_code`) in it; :func:`execute_notebook` with
     ``pool=`` takes that kernel for its run (waiting for it when it is still on its
     way), calls :meth:`prepare` when its notebook reaches the cell tagged
     :data:`PREPARE_NEXT_TAG`, and stops the kernel after the run. A kernel that failed

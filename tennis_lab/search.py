@@ -54,7 +54,7 @@ import pandas as pd
 
 from tennis_lab import backends, grids, paths, strategies, tracking
 from tennis_lab.executors import ClusterLost, ExecutorError, SequentialExecutor, make_executor
-from tennis_lab.kernels import KernelPool, execute_notebook, kernel_log_path
+from tennis_lab.kernels import KernelPool, execute_notebook, kernel_log_path, warmup_code
 from tennis_lab.results import (  # noqa: F401 - also the search's public names
     ADAPTIVE_STRATEGIES,
     FINALIST_COLUMNS,
@@ -1671,7 +1671,10 @@ class _Session:
         # One run at a time here: the next run's kernel starts while the current one
         # trains (workers of a cluster start their own).
         self.kernels = (
-            KernelPool(backends.resolve_backend(state.overrides.get("keras_backend")))
+            KernelPool(
+                backends.resolve_backend(state.overrides.get("keras_backend")),
+                warmup=warmup_code(state.tracking_uri),
+            )
             if cfg.prepare_kernels and not self.parallel
             else None
         )

@@ -159,3 +159,57 @@ def test_a_search_with_an_unknown_backend_stops_before_anything_runs(tmp_path):
         plan(cfg, defaults, check=False)
     _, _, overrides = plan(SearchConfig(backend="tensorflow"), defaults, check=False)
     assert overrides["keras_backend"] == "tensorflow"  # given to every run
+
+
+SPARES_TENSORFLOW = """
+    import os, sys
+    from tennis_lab.backends import keras_spares_tensorflow, use_backend
+    from tennis_lab.training import set_seed
+    work = os.environ["WORK"]
+    use_backend("jax", cache_root=work)
+    import numpy as np, keras
+
+    def trained():
+        set_seed(7)
+        X = np.random.rand(64, 10, 4).astype("float32"); y = np.random.randint(0, 3, 64)
+        model = keras.Sequential([keras.Input((10, 4)), keras.layers.LSTM(8),
+                                  keras.layers.Dense(3, activation="softmax")])
+        model.compile("adam", "sparse_categorical_crossentropy")
+        model.fit(X, y, epochs=1, batch_size=16, verbose=0)
+        return model
+
+    first, second = trained(), trained()
+    same = all(np.array_equal(a, b) for a, b in zip(first.get_weights(), second.get_weights()))
+    first.save(work + "/m.keras")
+    keras.models.load_model(work + "/m.keras")
+    print("seeded alike:", same, "tensorflow imported:", "tensorflow" in sys.modules)
+    assert keras_spares_tensorflow()  # again: nothing changes
+    import tensorflow
+    from keras.src.utils import module_utils
+    print("seen once imported:", module_utils.tensorflow.available)
+"""
+
+
+@pytest.mark.slow
+def test_a_jax_run_seeds_saves_and_loads_without_importing_tensorflow(tmp_path):
+    proc = _python(SPARES_TENSORFLOW, {"KERAS_BACKEND": "", "WORK": str(tmp_path)})
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err[-2000:]
+    # the same seed gives the same model, and TensorFlow (3-4 s to import) never loaded
+    assert "seeded alike: True tensorflow imported: False" in out
+    assert "seen once imported: True" in out  # imported by someone else: Keras uses it
+
+
+@pytest.mark.slow
+def test_tensorflow_runs_are_left_as_they_are():
+    proc = _python(
+        """
+        from tennis_lab.backends import keras_spares_tensorflow, use_backend
+        use_backend("tensorflow")
+        print(keras_spares_tensorflow())
+        """,
+        {"KERAS_BACKEND": "tensorflow"},
+    )
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err[-2000:]
+    assert out.strip() == "False"

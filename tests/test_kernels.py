@@ -120,3 +120,41 @@ def test_a_kernel_started_ahead_keeps_its_log_and_its_death_is_named(tmp_path, m
             execute_notebook(die, out, TF, stream=io.StringIO(), pool=pool)
         assert pool.used == 2
         assert "last words" in kernel_log_path(out).read_text()
+
+
+STORES_OPEN = """\
+import json
+from mlflow.tracking._tracking_service.utils import _tracking_store_registry as stores
+print(json.dumps({"stores": stores._get_store_with_resolved_uri.cache_info().currsize}))
+"""
+
+
+def test_a_kernel_started_ahead_has_the_runs_tracking_store_open(tmp_path):
+    from tennis_lab.kernels import STORE_WARMUP_CODE
+    from tennis_lab.tracking import ensure_experiment
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    ensure_experiment(tracking_uri=uri)  # the search makes the store before any run
+    src = notebook(tmp_path / "run.ipynb", STORES_OPEN)
+    with KernelPool("tensorflow", cwd=tmp_path, warmup=STORE_WARMUP_CODE.format(uri=uri)) as pool:
+        pool.prepare()
+        execute_notebook(src, tmp_path / "a.ipynb", TF, pool=pool)
+        assert pool.used == 1, pool.failures
+        # a store nobody can open: the warm-up still succeeds, the run says what is wrong
+        pool.warmup = STORE_WARMUP_CODE.format(uri="sqlite:////no/such/folder/x.db")
+        pool.prepare()
+        execute_notebook(src, tmp_path / "b.ipynb", TF, pool=pool)
+        assert pool.used == 2, pool.failures
+    nb = nbformat.read(tmp_path / "a.ipynb", as_version=4)
+    text = "".join(o.get("text", "") for o in nb.cells[-1].get("outputs", []))
+    assert json.loads(text)["stores"] == 1  # opened before the notebook ran
+
+
+def test_the_warm_up_opens_the_store_only_when_given_one():
+    from tennis_lab.kernels import WARMUP_CODE, warmup_code
+
+    assert warmup_code() == WARMUP_CODE and warmup_code(None) == WARMUP_CODE
+    code = warmup_code("sqlite:////data/it's here/mlflow.db")
+    assert code.startswith(WARMUP_CODE) and "client(uri)" in code
+    compile(code, "warm-up", "exec")  # quoted as Python, whatever the path holds
+    assert repr("sqlite:////data/it's here/mlflow.db") in code
