@@ -4,8 +4,8 @@ Keras 3 runs the same model on TensorFlow, JAX or PyTorch; the backend is fixed 
 ``keras`` is first imported, from the ``KERAS_BACKEND`` environment variable. A run
 chooses it with the notebook parameter ``keras_backend`` (the search's ``--backend``):
 empty keeps ``$KERAS_BACKEND``, else :data:`DEFAULT_BACKEND`. JAX is the default: on
-the minimal grid (demo data, 2 CPU cores) it ran a whole run 1.5x faster than
-TensorFlow and its epochs 2x faster, with the same scores for the same seed
+the minimal grid (demo data, 2 CPU cores) it ran a whole run 1.56x faster than
+TensorFlow and its epochs 1.9x faster, with the same scores for the same seed
 (``bench/bench_training.py``). TensorFlow is always installed and chosen with
 ``--backend tensorflow``. A model saved on one backend loads on the other (the
 ``.keras`` format does not depend on it). JAX compiles the training step in the
