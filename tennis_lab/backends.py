@@ -19,8 +19,8 @@ run is pinned to ``cpu_threads`` cores of its own: :func:`claim_cores` takes the
 through lock files that the operating system releases when the process ends, so runs
 at once on one machine, even of different searches, get different cores.
 
-Every function here runs before ``keras`` is imported and none imports it, but
-:func:`keras_spares_tensorflow`, which runs after.
+Every function here but :func:`keras_spares_tensorflow` runs before ``keras`` is
+imported, and none of them imports it.
 """
 
 from __future__ import annotations
@@ -141,12 +141,13 @@ def keras_spares_tensorflow() -> bool:
 
     Keras 3 treats TensorFlow as an optional companion on every backend: seeding
     (``keras.utils.set_random_seed``) and saving a model (``model.save``) ask whether
-    it is installed, and asking imports it. On JAX that import took 3-4 s of each of
-    the two, in every run, for a seed no JAX run uses and type checks no JAX model
-    needs. After this call Keras sees TensorFlow only once something else has imported
-    it (then as before). Call after the backend is chosen; calling it again does
-    nothing. It changes nothing on TensorFlow, or where Keras keeps its optional
-    modules otherwise (another Keras version): there TensorFlow is imported as before.
+    it is installed, and asking imports it. On JAX that import (once per process, by
+    whichever asks first) took 3-4 s of every run, for a seed no JAX run uses and type
+    checks no JAX model needs. After this call Keras sees TensorFlow only once
+    something else has imported it (then as before). Call after the backend is
+    chosen; calling it again does nothing. It changes nothing on TensorFlow, or where
+    Keras keeps its optional modules otherwise (another Keras version): there
+    TensorFlow is imported as before.
 
     Returns
     -------

@@ -174,8 +174,8 @@ def set_seed(seed: int) -> None:
 
     JAX on the CPU is deterministic for a given seed as it is. On JAX, Keras is first
     told not to import TensorFlow where it is not used
-    (:func:`tennis_lab.backends.keras_spares_tensorflow`): seeding it cost every JAX
-    run 3-4 s, and saving the model as much again.
+    (:func:`tennis_lab.backends.keras_spares_tensorflow`): seeding it, or else saving
+    the model, imported it, 3-4 s of every JAX run.
     """
     import keras
 
