@@ -26,6 +26,7 @@ imported, and none of them imports it.
 from __future__ import annotations
 
 import fcntl
+import functools
 import importlib.util
 import os
 import sys
@@ -172,22 +173,18 @@ def keras_spares_tensorflow() -> bool:
     return True
 
 
-_IMPORTED_ONLY: dict[type, type] = {}
-
-
+@functools.cache
 def _imported_only(base: type) -> type:
     """Keras' lazy module, available only when its module is imported already."""
-    if base not in _IMPORTED_ONLY:
 
-        class ImportedOnly(base):
-            @property
-            def available(self) -> bool:
-                if self.module is None and self.name not in sys.modules:
-                    return False  # not imported: do not import it only to ask
-                return base.available.fget(self)
+    class ImportedOnly(base):
+        @property
+        def available(self) -> bool:
+            if self.module is None and self.name not in sys.modules:
+                return False  # not imported: do not import it only to ask
+            return base.available.fget(self)
 
-        _IMPORTED_ONLY[base] = ImportedOnly
-    return _IMPORTED_ONLY[base]
+    return ImportedOnly
 
 
 def _limit_tensorflow(threads: int) -> None:
