@@ -7,12 +7,17 @@ job has the machine to itself). Two ways to use one:
 
 - ``run(job, items)``: every item, yielding ``(item, error)`` as each ends;
 - ``submit(job, item)`` then ``next_done()``: the caller decides what to start as
-  results come in (an adaptive search), keeping at most ``workers`` jobs in flight;
+  results come in (an adaptive search), keeping at most ``capacity`` jobs in flight;
   ``in_flight`` counts the jobs submitted and not yet returned by ``next_done``.
+  ``workers`` is how many run at once (what a strategy may ask for ahead);
+  ``capacity`` may be larger, for jobs that overlap their ends.
 
 Nothing here knows about grids or notebooks.
 
-- :class:`SequentialExecutor`: one job after the other, in this process.
+- :class:`SequentialExecutor`: one job after the other, in this process; with
+  ``overlap=True`` the next job starts as soon as the current one calls
+  :meth:`RunSlot.handover` (a run whose training is done), so that one job's end
+  overlaps the next one's start.
 - :class:`DaskExecutor`: a ``LocalCluster`` of single-threaded worker processes on this
   machine (``workers=N``), or an existing Dask cluster (``scheduler="tcp://host:8786"``).
   A worker that dies fails its job (no silent retry), so the search records the
@@ -23,6 +28,8 @@ Nothing here knows about grids or notebooks.
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -61,42 +68,154 @@ def machine_cores() -> int:
         return os.cpu_count() or 1
 
 
+class RunSlot:
+    """What an overlapping :class:`SequentialExecutor` hands a job (``job(item, 0, slot)``).
+
+    The job calls :meth:`handover` once what is left of it may run beside the next
+    job, and :meth:`stop_with` to say how to stop it at once from another thread
+    (when the caller is interrupted).
+    """
+
+    def __init__(self, on_handover: Callable[[], None]) -> None:
+        self._on_handover = on_handover
+        self._lock = threading.Lock()
+        self._handed = False
+        self._stoppers: list[Callable[[], None]] = []
+        self._stopped = False
+
+    @property
+    def handed_over(self) -> bool:
+        return self._handed
+
+    def handover(self) -> None:
+        """Let the next job start (once; later calls do nothing)."""
+        with self._lock:
+            if self._handed:
+                return
+            self._handed = True
+        self._on_handover()
+
+    def stop_with(self, stop: Callable[[], None]) -> None:
+        """Register how to stop this job (called at once when it is already stopped)."""
+        with self._lock:
+            if not self._stopped:
+                self._stoppers.append(stop)
+                return
+        stop()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            stoppers, self._stoppers = self._stoppers, []
+        for stop in stoppers:
+            try:
+                stop()
+            except Exception:  # noqa: BLE001 - a job that ended meanwhile
+                pass
+
+
+JOIN_WAIT_S = 30  # for a stopped job's thread to end (its notebook written)
+
+
 class SequentialExecutor:
     """Run jobs one after the other in this process.
 
-    ``submit`` queues a job; ``next_done`` runs the first queued one, here and now.
+    Without overlap, ``submit`` queues a job and ``next_done`` runs the first queued
+    one, here and now. With ``overlap=True`` jobs run in a background thread each,
+    called as ``job(item, 0, slot)`` with a :class:`RunSlot`: the next job starts
+    once the current one has called ``slot.handover()`` (or ended), so at most two
+    run at once, the first finishing while the second begins. ``next_done`` returns
+    jobs as they end; :meth:`close` stops those still running.
     """
 
     workers = 1
 
-    def __init__(self) -> None:
+    def __init__(self, overlap: bool = False) -> None:
+        self.overlap = overlap
+        self.capacity = 2 if overlap else 1
         self._queue: deque[tuple[Job, Any]] = deque()
+        self._lock = threading.Lock()
+        self._running: list[tuple[RunSlot, threading.Thread]] = []
+        self._done: queue.Queue = queue.Queue()
+        self._in_flight = 0
 
     @property
     def in_flight(self) -> int:
-        return len(self._queue)
+        return self._in_flight if self.overlap else len(self._queue)
 
     def submit(self, job: Job, item: Any) -> None:
         self._queue.append((job, item))
+        if self.overlap:
+            self._in_flight += 1
+            self._start_next()
 
     def next_done(self) -> tuple[Any, BaseException | None]:
-        """Run the oldest submitted job; ``(item, error)``. IndexError when none is queued."""
-        job, item = self._queue.popleft()
+        """The oldest job to end: ``(item, error)``. IndexError when none is in flight."""
+        if not self.overlap:
+            job, item = self._queue.popleft()
+            try:
+                job(item, 0)
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:  # a failed job is an outcome, not a crash
+                return item, exc
+            return item, None
+        if not self._in_flight:
+            raise IndexError("next_done: no job in flight")
+        while True:  # with a timeout, so that Ctrl-C gets through at once
+            try:
+                item, error = self._done.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            self._in_flight -= 1
+            return item, error
+
+    def _start_next(self) -> None:
+        """Start the next queued job when nothing runs, or when every running job has
+        handed over (and fewer than ``capacity`` run)."""
+        with self._lock:
+            if not self._queue or len(self._running) >= self.capacity:
+                return
+            if any(not slot.handed_over for slot, _ in self._running):
+                return
+            job, item = self._queue.popleft()
+            slot = RunSlot(self._start_next)
+            thread = threading.Thread(
+                target=self._run, args=(job, item, slot), name="tennis-lab-run", daemon=True
+            )
+            self._running.append((slot, thread))
+        thread.start()
+
+    def _run(self, job: Job, item: Any, slot: RunSlot) -> None:
+        error: BaseException | None = None
         try:
-            job(item, 0)
-        except KeyboardInterrupt:
-            raise
-        except Exception as exc:  # a failed job is an outcome, not a crash
-            return item, exc
-        return item, None
+            job(item, 0, slot)
+        except BaseException as exc:  # noqa: BLE001 - a failed job is an outcome
+            error = exc
+        finally:
+            with self._lock:
+                self._running = [(s, t) for s, t in self._running if s is not slot]
+            self._done.put((item, error))
+            slot.handover()  # an ended job hands over (when it had not)
+            self._start_next()
 
     def run(self, job: Job, items: Iterable[Any]) -> Iterator[tuple[Any, BaseException | None]]:
         for item in items:
             self.submit(job, item)
+            if self.in_flight >= self.capacity:
+                yield self.next_done()
+        while self.in_flight:
             yield self.next_done()
 
     def close(self) -> None:
-        pass
+        """Drop the jobs not started; stop the running ones and wait for their threads."""
+        with self._lock:
+            self._queue.clear()
+            running = list(self._running)
+        for slot, _ in running:
+            slot.stop()
+        for _, thread in running:
+            thread.join(JOIN_WAIT_S)
 
     def __enter__(self) -> SequentialExecutor:
         return self
@@ -141,6 +260,7 @@ class DaskExecutor:
                 )
             self.client = Client(self.cluster)
         self.workers = sum(self.slots_per_host().values()) or 1
+        self.capacity = self.workers
         self._slots: dict[str, int] | None = None
         self._futures: dict[Any, Any] = {}  # future -> item, submitted and not returned
         self._done: Any = None  # a distributed.as_completed over them
@@ -289,8 +409,9 @@ def _in_worker(job: Job, item: Any, slots: dict[str, int]) -> Any:
         os.environ.update(saved)
 
 
-def make_executor(workers: int | None = None, scheduler: str | None = None):
-    """Sequential for one local worker, else Dask (local cluster or ``scheduler``).
+def make_executor(workers: int | None = None, scheduler: str | None = None, overlap: bool = False):
+    """Sequential for one local worker (``overlap``: see :class:`SequentialExecutor`),
+    else Dask (local cluster or ``scheduler``).
 
     Raises
     ------
@@ -299,4 +420,4 @@ def make_executor(workers: int | None = None, scheduler: str | None = None):
     """
     if scheduler or (workers and workers > 1):
         return DaskExecutor(workers=workers, scheduler=scheduler)
-    return SequentialExecutor()
+    return SequentialExecutor(overlap=overlap)

@@ -21,7 +21,7 @@ import shutil
 import signal
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -34,13 +34,13 @@ def kernel_log_path(output: Path) -> Path:
     return output.with_name(output.stem + ".kernel.log")
 
 
-def _logging_kernel_manager(log_path: Path, launched: list | None = None) -> type:
+def _logging_kernel_manager(log_path: Path, on_launch: Callable[[Any], None] | None = None) -> type:
     """A kernel manager whose kernel process writes its stdout and stderr to ``log_path``.
 
     That output is not the cells' output (papermill records that in the notebook and
     streams it): it is what the process writes itself, such as TensorFlow's C++ log
     lines, ipykernel's warnings and a crash's last words. Each kernel process started
-    (a ``subprocess.Popen``) is appended to ``launched``, to read its exit status.
+    (a ``subprocess.Popen``) is passed to ``on_launch``, e.g. to read its exit status.
     """
     from jupyter_client.manager import AsyncKernelManager
 
@@ -50,8 +50,8 @@ def _logging_kernel_manager(log_path: Path, launched: list | None = None) -> typ
                 kw = {**kw, "stdout": log, "stderr": log}
                 await super()._async_launch_kernel(kernel_cmd, **kw)
             process = getattr(self.provisioner, "process", None)
-            if launched is not None and process is not None:
-                launched.append(process)
+            if on_launch is not None and process is not None:
+                on_launch(process)
 
     return LoggingKernelManager
 
@@ -99,6 +99,10 @@ def _dead_kernel_error(error: BaseException, process: Any, log: Path) -> BaseExc
 # when the current kernel's own imports are long done and the rest of the run (the
 # training, its evaluation and logging) leaves time to prepare the next one.
 PREPARE_NEXT_TAG = "training"
+# The cell after which a run has only its evaluation, figures and logging left: once it
+# has run, a search that runs one notebook at a time starts the next run (see
+# execute_notebook's ``handover``), so the two overlap by those seconds.
+HANDOVER_TAG = "training"
 
 # What every training run imports, run in a kernel prepared ahead (in a function, so
 # that the notebook's namespace stays empty). Keras takes its backend from the
@@ -259,7 +263,7 @@ class KernelPool:
         """
         log = self._logs / f"kernel-{number}.log"
         launched: list = []
-        manager = _logging_kernel_manager(log, launched)(kernel_name=self.kernel_name)
+        manager = _logging_kernel_manager(log, launched.append)(kernel_name=self.kernel_name)
         env = {**os.environ, "KERAS_BACKEND": self.backend}
         await manager.start_kernel(cwd=str(self.cwd), env=env, extra_arguments=KERNEL_ARGUMENTS)
         kernel = _Kernel(
@@ -338,6 +342,8 @@ def execute_notebook(
     stream: TextIO | None = None,
     timeout: float | None = None,
     pool: KernelPool | None = None,
+    handover: Callable[[], None] | None = None,
+    on_kernel: Callable[[Any], None] | None = None,
 ) -> None:
     """Execute ``notebook`` with ``parameters`` into ``output`` in a fresh kernel.
 
@@ -349,7 +355,10 @@ def execute_notebook(
     (None: no limit); a longer cell raises ``TimeoutError`` (nbclient's
     ``CellTimeoutError``). ``pool``: take the kernel it prepared, when it has one for
     this run's ``keras_backend``, and have it prepare the next one once this
-    notebook's training starts (see :class:`KernelPool`).
+    notebook's training starts (see :class:`KernelPool`). ``handover``: called once
+    the cell tagged :data:`HANDOVER_TAG` has run (not called when the notebook has no
+    such cell or stops before it). ``on_kernel``: called with the kernel's process
+    (a ``subprocess.Popen``) once it is known, e.g. to stop the run from another thread.
     """
     import papermill
     from nbclient.exceptions import DeadKernelError
@@ -360,6 +369,12 @@ def execute_notebook(
     log = kernel_log_path(output)
     log.unlink(missing_ok=True)
     launched: list = []
+
+    def launch(process: Any) -> None:
+        launched.append(process)
+        if on_kernel is not None:
+            on_kernel(process)
+
     kernel = None
     if pool is not None:
         import nbformat
@@ -369,10 +384,10 @@ def execute_notebook(
         kernel = pool.take(wanted, spec.get("name", "python3"))
     if kernel is not None:
         options: dict[str, Any] = {"km": kernel.manager}
-        launched.append(kernel.process)
+        launch(kernel.process)
     else:
         options = {
-            "kernel_manager_class": _logging_kernel_manager(log, launched),
+            "kernel_manager_class": _logging_kernel_manager(log, launch),
             # What native code writes to the process's stdout and stderr (TensorFlow's
             # C++ log lines, for one) goes to the kernel log, not into the cells' output.
             "extra_arguments": KERNEL_ARGUMENTS,
@@ -384,6 +399,13 @@ def execute_notebook(
                 pool.prepare()
 
         options["on_cell_start"] = prepare_next
+    if handover is not None:
+
+        def hand_over(cell, **_: Any) -> None:  # after the cell's reply (not on_cell_complete)
+            if HANDOVER_TAG in cell.get("metadata", {}).get("tags", []):
+                handover()
+
+        options["on_cell_executed"] = hand_over
     try:
         try:
             papermill.execute_notebook(

@@ -53,7 +53,13 @@ from typing import Any, TextIO
 import pandas as pd
 
 from tennis_lab import backends, grids, paths, strategies, tracking
-from tennis_lab.executors import ClusterLost, ExecutorError, SequentialExecutor, make_executor
+from tennis_lab.executors import (
+    ClusterLost,
+    ExecutorError,
+    RunSlot,
+    SequentialExecutor,
+    make_executor,
+)
 from tennis_lab.kernels import KernelPool, execute_notebook, kernel_log_path, warmup_code
 from tennis_lab.results import (  # noqa: F401 - also the search's public names
     ADAPTIVE_STRATEGIES,
@@ -142,6 +148,7 @@ class SearchConfig:
     cache_dir: str | None = None  # prepared windows' cache (default $TENNIS_LAB_CACHE or .cache)
     backend: str | None = None  # Keras backend of every run (default $KERAS_BACKEND, else jax)
     prepare_kernels: bool = True  # one run at a time: start the next run's kernel ahead
+    overlap_runs: bool = True  # one run at a time: the next starts when one's training ends
     stream_output: bool = True
     workers: int | None = None  # > 1: a Dask LocalCluster of this many worker processes
     scheduler: str | None = None  # address of an existing Dask scheduler
@@ -796,25 +803,37 @@ def execute_run(
     parameters: Mapping[str, Any],
     stream: TextIO | None = None,
     pool: KernelPool | None = None,
+    slot: RunSlot | None = None,
 ) -> None:
     """Execute a trial's ``notebook`` into ``output`` in a fresh kernel.
 
     See :func:`tennis_lab.kernels.execute_notebook`: the executed notebook is written
     even when a cell raises; the kernel process's own output goes to
     :func:`kernel_log_path`; a dead kernel's error names its exit signal and log;
-    ``pool`` starts the next run's kernel ahead.
+    ``pool`` starts the next run's kernel ahead; ``slot`` is handed over when the
+    training is done and stops the kernel when the search is interrupted.
     """
-    execute_notebook(notebook, output, parameters, stream, pool=pool)
+    if slot is None:
+        execute_notebook(notebook, output, parameters, stream, pool=pool)
+        return
+    execute_notebook(
+        notebook, output, parameters, stream, pool=pool, handover=slot.handover,
+        on_kernel=lambda process: slot.stop_with(process.kill),
+    )  # fmt: skip
 
 
 def _run_spec(
     spec: tuple[str, str, dict[str, Any]], cpu_threads: int, stream: TextIO | None = None,
-    pool: KernelPool | None = None,
+    pool: KernelPool | None = None, slot: RunSlot | None = None,
 ) -> None:  # fmt: skip
-    """A job for an executor: execute one combination's notebook (picklable)."""
+    """A job for an executor: execute one combination's notebook (picklable).
+
+    ``slot`` (an overlapping sequential executor's): handed over once the run's
+    training is done, and able to stop the run's kernel.
+    """
     notebook, output, parameters = spec
     parameters = {**parameters, "cpu_threads": cpu_threads}
-    execute_run(Path(notebook), Path(output), parameters, stream, pool)
+    execute_run(Path(notebook), Path(output), parameters, stream, pool, slot)
 
 
 def expected_cost(params: Mapping[str, Any], features: int = 132) -> float:
@@ -1314,7 +1333,7 @@ def _experiment(uri: str, name: str) -> str:
 
 def _executor(cfg: SearchConfig):
     try:
-        return make_executor(cfg.workers, cfg.scheduler)
+        return make_executor(cfg.workers, cfg.scheduler, overlap=cfg.overlap_runs)
     except ExecutorError as exc:
         raise SearchError(str(exc)) from None
 
@@ -1635,6 +1654,43 @@ def _planned_runs(strategy: strategies.Strategy) -> int:
     return len(strategy.combinations)
 
 
+class _Relay:
+    """A sequential run's console output: held back while an earlier run is reporting.
+
+    With runs overlapping (:class:`SequentialExecutor` ``overlap=True``), the next
+    run starts while the current one is evaluated and logged; its header and output
+    are kept until the current one's result is shown, so the console reads run by run.
+    """
+
+    def __init__(self, out: TextIO, held: bool) -> None:
+        self._out = out
+        self._held = held
+        self._kept: list[str] = []
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            if self._held:
+                self._kept.append(text)
+            else:
+                self._out.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            if not self._held:
+                self._out.flush()
+
+    def release(self) -> None:
+        """Write what was held, and from now on write at once."""
+        with self._lock:
+            if self._held:
+                self._held = False
+                self._out.write("".join(self._kept))
+                self._kept.clear()
+                self._out.flush()
+
+
 class _Session:
     """One session of a search (a new one or a resume): its strategies over an executor.
 
@@ -1668,6 +1724,7 @@ class _Session:
         self.mlflow_done: dict[str, dict[str, Any]] = {}
         self.repeat_info: dict[tuple[int, int], dict[str, Any]] = {}
         self.checkpoints = Path(state.notebooks_dir) / "checkpoints"
+        self.relays: dict[str, _Relay] = {}  # sequential runs in flight, in submission order
         # One run at a time here: the next run's kernel starts while the current one
         # trains (workers of a cluster start their own).
         self.kernels = (
@@ -1678,6 +1735,8 @@ class _Session:
             if cfg.prepare_kernels and not self.parallel
             else None
         )
+        if self.kernels is not None:  # the first run's, while the session reads its results
+            self.kernels.prepare()
 
     # ------------------------------------------------------------ what a run is
 
@@ -1854,18 +1913,35 @@ class _Session:
         elif job.item[2].get("checkpoint_path"):
             self.checkpoints.mkdir(parents=True, exist_ok=True)
         Path(job.result_file).unlink(missing_ok=True)
+        if job.number is None:
+            job.number = self.runs_started
         if self.parallel:
             self.executor.submit(_run_spec, job.item)
             return
+        # Its header and output wait while an earlier run is still under way.
+        relay = _Relay(self.out, held=bool(self.relays))
+        self.relays[job.item[1]] = relay
+        header = self._header(job)
 
-        def run_here(item: tuple, cpu_threads: int) -> None:
+        def run_here(item: tuple, cpu_threads: int, slot: RunSlot | None = None) -> None:
             """Sequential: show the header, then run with the kernel's output streamed."""
-            self.say("\n" + self._header(job))
+            relay.write("\n" + header + "\n")
+            relay.flush()
             job.started = time.time()
-            stream = self.out if self.cfg.stream_output else None
-            _run_spec(item, cpu_threads, stream, pool=self.kernels)
+            stream = relay if self.cfg.stream_output else None
+            _run_spec(item, cpu_threads, stream, pool=self.kernels, slot=slot)
 
         self.executor.submit(run_here, job.item)
+
+    def _released(self, job: _Job) -> None:
+        """A sequential run has ended: show what it held back; the next run's output goes on."""
+        relay = self.relays.pop(job.item[1], None)
+        if relay is not None:
+            relay.release()
+
+    def _release_next(self) -> None:
+        if self.relays:
+            next(iter(self.relays.values())).release()
 
     def _header(self, job: _Job) -> str:
         number = job.number if job.number is not None else self.runs_started
@@ -1932,7 +2008,7 @@ class _Session:
             pending = []
             if self.parallel and len(queue) > 1:  # largest first: no long run left at the end
                 queue.sort(key=lambda j: -expected_cost(j.full_params))
-            while queue and self.executor.in_flight < self.executor.workers:
+            while queue and self.executor.in_flight < self.executor.capacity:
                 job = queue.pop(0)
                 self._submit(job)
                 in_flight[job.item[1]] = job
@@ -1951,6 +2027,8 @@ class _Session:
             seconds = time.time() - (job.started or begun) if not self.parallel else None
             if self.parallel:
                 self.say("\n" + self._header(job))
+            else:
+                self._released(job)
             row = _record_outcome(self.state, job, error, seconds, self.say)
             self.rows[job.spec.key] = row
             self._save_rows()
@@ -1962,6 +2040,7 @@ class _Session:
                 "\n"
                 + format_progress(done, self.total, time.time() - self.started, self.finished_here)
             )
+            self._release_next()
 
     # ------------------------------------------------------------ the phases
 
@@ -2131,6 +2210,10 @@ def _execute(
         )
         raise
     finally:
+        if isinstance(executor, SequentialExecutor):
+            executor.close()  # runs still under way (interrupted): stop their kernels now
+        for relay in session.relays.values():
+            relay.release()
         if session.kernels is not None:
             session.kernels.close()
         ordered = session.ordered()

@@ -414,6 +414,49 @@ def _save_checkpoint(model, path: Path) -> None:
     os.replace(partial, path)
 
 
+@dataclass
+class FittedSplit:
+    """A model trained on one split, not yet evaluated (see :func:`fit_split`).
+
+    Attributes
+    ----------
+    model : keras.Model
+        Best validation weights (early stopping restored them).
+    history : dict of str to list of float
+        Per-epoch values of the epochs this run trained.
+    training_seconds : float
+        Wall time of ``model.fit``.
+    epoch_times : list of float
+        Seconds of each epoch, validation included.
+    initial_epoch : int
+        The epoch it continued from (0: trained from scratch).
+    checkpoint : Path or None
+        Where the trained model was saved.
+    augment_mirror : bool
+        Whether the training windows had mirrored copies.
+    """
+
+    model: Any
+    history: dict[str, list[float]]
+    training_seconds: float
+    epoch_times: list[float]
+    initial_epoch: int = 0
+    checkpoint: Path | None = None
+    augment_mirror: bool = False
+
+
+def _training_windows(
+    windows: WindowSet, split: Split, augment_mirror: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """The training windows and classes of ``split`` (with mirrored copies when asked)."""
+    X_train, y_train = windows.windows(split.train), windows.y[split.train]
+    if augment_mirror:
+        # mirrored copies of the training windows: a left-handed version of every stroke
+        X_train = np.concatenate([X_train, windows.mirror(X_train)])
+        y_train = np.concatenate([y_train, y_train])
+    return X_train, y_train
+
+
 def train_and_evaluate(
     windows: WindowSet,
     split: Split,
@@ -423,6 +466,28 @@ def train_and_evaluate(
     callbacks: list | None = None,
 ) -> RunResult:
     """Train on ``split.train``, select on ``split.val``, report on ``split.test``.
+
+    :func:`fit_split` then :func:`evaluate_split`; the parameters are theirs.
+
+    Returns
+    -------
+    RunResult
+        Window-level and stroke-level metrics (see :class:`RunResult`), with the
+        test strokes scored per group.
+    """
+    fitted = fit_split(windows, split, params, seed, verbose, callbacks)
+    return evaluate_split(windows, split, fitted)
+
+
+def fit_split(
+    windows: WindowSet,
+    split: Split,
+    params: Mapping[str, Any],
+    seed: int = 42,
+    verbose: int = 0,
+    callbacks: list | None = None,
+) -> FittedSplit:
+    """Train on ``split.train``, early stopping on ``split.val``; nothing is scored yet.
 
     Parameters
     ----------
@@ -440,9 +505,9 @@ def train_and_evaluate(
         state (Adam moments, the learning rate ReduceLROnPlateau left) carry on,
         and it trains epochs ``initial_epoch + 1`` to ``epochs``. Early stopping
         and ReduceLROnPlateau start their patience afresh in every run. The path
-        is used as given (:func:`cross_validate` gives each fold its own).
+        is used as given (:func:`fit_folds` gives each fold its own).
     seed : int
-        Same seed, same parameters and data: same metrics (on CPU).
+        Same seed, same parameters and data: same model (on CPU).
     verbose : int
         Keras verbosity for ``fit`` (0 silent, 2 one line per epoch).
     callbacks : list, optional
@@ -450,9 +515,8 @@ def train_and_evaluate(
 
     Returns
     -------
-    RunResult
-        Window-level and stroke-level metrics (see :class:`RunResult`), with the
-        test strokes scored per group.
+    FittedSplit
+        For :func:`evaluate_split`.
 
     Raises
     ------
@@ -478,12 +542,9 @@ def train_and_evaluate(
         )
 
     set_seed(seed)
-    X_train, X_val, X_test = (windows.windows(i) for i in (split.train, split.val, split.test))
-    y_train, y_val, y_test = (windows.y[i] for i in (split.train, split.val, split.test))
-    if train_params["augment_mirror"]:
-        # mirrored copies of the training windows: a left-handed version of every stroke
-        X_train = np.concatenate([X_train, windows.mirror(X_train)])
-        y_train = np.concatenate([y_train, y_train])
+    augment = bool(train_params["augment_mirror"])
+    X_train, y_train = _training_windows(windows, split, augment)
+    X_val, y_val = windows.windows(split.val), windows.y[split.val]
     if initial_epoch > 0:  # continue: the checkpoint's standardisation, weights, optimizer
         model = _load_checkpoint(checkpoint, X_train.shape[1:], n_classes)
     else:
@@ -538,6 +599,29 @@ def train_and_evaluate(
     history = {k: [float(v) for v in vals] for k, vals in fitted.history.items()}
     if checkpoint is not None:  # after EarlyStopping restored the best weights
         _save_checkpoint(model, checkpoint)
+    return FittedSplit(
+        model=model, history=history, training_seconds=training_seconds,
+        epoch_times=epoch_times, initial_epoch=initial_epoch, checkpoint=checkpoint,
+        augment_mirror=augment,
+    )  # fmt: skip
+
+
+def evaluate_split(windows: WindowSet, split: Split, fitted: FittedSplit) -> RunResult:
+    """Score a model :func:`fit_split` trained on ``split``: windows and strokes, per group.
+
+    Returns
+    -------
+    RunResult
+        Window-level and stroke-level metrics (see :class:`RunResult`), with the
+        test strokes scored per group.
+    """
+    model, initial_epoch, checkpoint = fitted.model, fitted.initial_epoch, fitted.checkpoint
+    n_classes = len(windows.classes)
+    X_train, y_train = _training_windows(windows, split, fitted.augment_mirror)
+    X_val, X_test = windows.windows(split.val), windows.windows(split.test)
+    y_val, y_test = windows.y[split.val], windows.y[split.test]
+    history, epoch_times = fitted.history, fitted.epoch_times
+    training_seconds = fitted.training_seconds
     epochs_this_run = len(history.get("loss", []))
 
     predict = lambda X: predict_probabilities(model, X)  # noqa: E731
@@ -626,7 +710,7 @@ def train_and_evaluate(
         "val_videos": list(split.val_videos),
         "test_videos": list(split.test_videos),
         "mirrored_videos": sorted(v for v, m in windows.videos.items() if m.get("mirrored")),
-        "augment_mirror": bool(train_params["augment_mirror"]),
+        "augment_mirror": bool(fitted.augment_mirror),
         "initial_epoch": initial_epoch,
         "checkpoint_path": str(checkpoint) if checkpoint is not None else "",
     }
@@ -733,6 +817,9 @@ def cross_validate(
 ) -> RunResult:
     """Train and evaluate one configuration on every fold; combine the results.
 
+    :func:`fit_folds` then :func:`evaluate_folds` (the notebook runs them in two
+    cells, so that a search can start its next run once the training is done).
+
     Parameters
     ----------
     windows : WindowSet
@@ -740,7 +827,7 @@ def cross_validate(
         From :func:`tennis_lab.evaluation.make_splits`: the folds (each group is
         tested once), or one split, which is :func:`train_and_evaluate` itself.
     params, seed, verbose, callbacks
-        As :func:`train_and_evaluate` (the same seed on every fold). With folds,
+        As :func:`fit_split` (the same seed on every fold). With folds,
         each fold saves (and, with ``initial_epoch`` > 0, continues) its own
         checkpoint, :func:`fold_checkpoint` of ``checkpoint_path``
         (``t3.keras`` -> ``t3.fold1.keras``, ``t3.fold2.keras``, ...).
@@ -755,22 +842,57 @@ def cross_validate(
         report of the fold that scored best on validation; the confusion matrix
         and test predictions pooled over folds.
     """
-    from sklearn.metrics import classification_report
+    fitted = fit_folds(windows, splits, params, seed, verbose, callbacks)
+    return evaluate_folds(windows, splits, fitted)
 
+
+def fit_folds(
+    windows: WindowSet,
+    splits: list[Split],
+    params: Mapping[str, Any],
+    seed: int = 42,
+    verbose: int = 0,
+    callbacks: list | None = None,
+) -> list[FittedSplit]:
+    """Train one configuration on every split of ``splits`` (:func:`fit_split` each).
+
+    Parameters as :func:`cross_validate`; the models, one per split, for
+    :func:`evaluate_folds`.
+    """
     if not splits:
         raise TrainingError("cross_validate needs at least one fold.")
     if len(splits) == 1 and splits[0].fold is None:  # one split: nothing to combine
-        return train_and_evaluate(windows, splits[0], params, seed, verbose, callbacks)
-    results = []
+        return [fit_split(windows, splits[0], params, seed, verbose, callbacks)]
+    fitted = []
     for split in splits:
         if verbose:
             print(f"\n--- {split.describe()}")
         fold_params = dict(params)
         if params.get("checkpoint_path"):
             fold_params["checkpoint_path"] = str(
-                fold_checkpoint(params["checkpoint_path"], split.fold or len(results) + 1)
+                fold_checkpoint(params["checkpoint_path"], split.fold or len(fitted) + 1)
             )
-        results.append(train_and_evaluate(windows, split, fold_params, seed, verbose, callbacks))
+        fitted.append(fit_split(windows, split, fold_params, seed, verbose, callbacks))
+    return fitted
+
+
+def evaluate_folds(windows: WindowSet, splits: list[Split], fitted: list[FittedSplit]) -> RunResult:
+    """Score the models :func:`fit_folds` trained, one per split; combine the folds.
+
+    Returns
+    -------
+    RunResult
+        As :func:`cross_validate`.
+    """
+    from sklearn.metrics import classification_report
+
+    if len(fitted) != len(splits):
+        raise TrainingError(f"{len(fitted)} trained models for {len(splits)} splits.")
+    if len(splits) == 1 and splits[0].fold is None:
+        return evaluate_split(windows, splits[0], fitted[0])
+    results = [
+        evaluate_split(windows, split, model) for split, model in zip(splits, fitted, strict=True)
+    ]
     names = list(results[0].metrics)
     metrics: dict[str, float] = {}
     for name in names:

@@ -12,7 +12,13 @@ import nbformat
 import pytest
 from nbclient.exceptions import DeadKernelError
 
-from tennis_lab.kernels import PREPARE_NEXT_TAG, KernelPool, execute_notebook, kernel_log_path
+from tennis_lab.kernels import (
+    HANDOVER_TAG,
+    PREPARE_NEXT_TAG,
+    KernelPool,
+    execute_notebook,
+    kernel_log_path,
+)
 
 pytestmark = pytest.mark.slow  # starts kernels
 
@@ -41,10 +47,13 @@ time.sleep(1.5)  # the next kernel starts meanwhile
 """
 
 
-def _report(out: Path) -> dict:
-    nb = nbformat.read(out, as_version=4)
-    text = "".join(o.get("text", "") for o in nb.cells[-1].get("outputs", []))
+def _report_of(cell) -> dict:
+    text = "".join(o.get("text", "") for o in cell.get("outputs", []))
     return json.loads(text.strip().splitlines()[0])
+
+
+def _report(out: Path) -> dict:
+    return _report_of(nbformat.read(out, as_version=4).cells[-1])
 
 
 def _alive(pid: int) -> bool:
@@ -120,6 +129,43 @@ def test_a_kernel_started_ahead_keeps_its_log_and_its_death_is_named(tmp_path, m
             execute_notebook(die, out, TF, stream=io.StringIO(), pool=pool)
         assert pool.used == 2
         assert "last words" in kernel_log_path(out).read_text()
+
+
+def _stamp(cell) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(cell.metadata.papermill["end_time"]).timestamp()
+
+
+@pytest.mark.parametrize("ahead", [False, True], ids=["own kernel", "kernel started ahead"])
+def test_handover_comes_once_the_training_cell_has_run_and_the_kernel_is_named(tmp_path, ahead):
+    src = notebook(tmp_path / "run.ipynb", REPORT)  # its training cell sleeps 1.5 s
+    nb = nbformat.read(src, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("import time\ntime.sleep(1)  # evaluation"))
+    nbformat.write(nb, src)
+    handed: list[float] = []
+    kernels: list = []
+    out = tmp_path / "a.ipynb"
+    with KernelPool("tensorflow", cwd=tmp_path, warmup=WARMUP) as pool:
+        if ahead:
+            pool.prepare()
+        execute_notebook(
+            src, out, TF, pool=pool if ahead else None,
+            handover=lambda: handed.append(time.time()), on_kernel=kernels.append,
+        )  # fmt: skip
+        assert pool.used == int(ahead), pool.failures
+    done = nbformat.read(out, as_version=4)
+    training = next(c for c in done.cells if HANDOVER_TAG in c.metadata.get("tags", []))
+    assert len(handed) == 1  # once, for the one cell tagged
+    assert _stamp(training) - 0.5 <= handed[0] < _stamp(done.cells[-1]) - 0.5
+    assert [k.pid for k in kernels] == [_report_of(training)["pid"]]
+    # a notebook without such a cell never hands over (its end does)
+    plain = nbformat.read(src, as_version=4)
+    for cell in plain.cells:
+        cell.metadata["tags"] = [t for t in cell.metadata.get("tags", []) if t != HANDOVER_TAG]
+    nbformat.write(plain, tmp_path / "plain.ipynb")
+    execute_notebook(tmp_path / "plain.ipynb", tmp_path / "b.ipynb", TF, handover=handed.pop)
+    assert len(handed) == 1
 
 
 STORES_OPEN = """\

@@ -3,7 +3,9 @@ the executors' submit / next_done. No kernel starts here."""
 
 from __future__ import annotations
 
+import io
 import math
+import threading
 from pathlib import Path
 
 import pytest
@@ -175,6 +177,114 @@ def test_sequential_submit_runs_one_job_per_next_done(tmp_path):
     assert ex.next_done() == (second, None) and ex.in_flight == 0
     with pytest.raises(IndexError):
         ex.next_done()
+
+
+class Steps:
+    """Jobs for an overlapping executor whose every step the test releases by hand."""
+
+    def __init__(self) -> None:
+        self.events: dict[str, threading.Event] = {}
+        self.lock = threading.Lock()
+        self.started: list[str] = []
+        self.running: set[str] = set()
+        self.most_at_once = 0
+
+    def event(self, name: str) -> threading.Event:
+        with self.lock:
+            return self.events.setdefault(name, threading.Event())
+
+    def wait(self, name: str) -> None:
+        assert self.event(name).wait(10), f"{name} never came"
+
+    def job(self, item: str, cpu_threads: int, slot) -> str:
+        with self.lock:
+            self.started.append(item)
+            self.running.add(item)
+            self.most_at_once = max(self.most_at_once, len(self.running))
+        self.event(f"{item} started").set()
+        try:
+            if item == "bad":
+                raise ValueError("bad item")
+            slot.stop_with(self.event(f"{item} stopped").set)
+            self.wait(f"{item} trained")
+            slot.handover()
+            self.event(f"{item} handed over").set()
+            self.wait(f"{item} done")
+        finally:
+            with self.lock:
+                self.running.discard(item)
+        return item
+
+
+def test_overlapping_executor_starts_the_next_job_once_the_current_hands_over():
+    steps = Steps()
+    with SequentialExecutor(overlap=True) as ex:
+        assert ex.workers == 1 and ex.capacity == 2
+        for item in ("a", "b", "c"):
+            ex.submit(steps.job, item)
+        assert ex.in_flight == 3
+        steps.wait("a started")
+        assert not steps.event("b started").wait(0.3)  # a is still training
+        steps.event("a trained").set()
+        steps.wait("b started")  # a hands over: b begins while a finishes
+        assert steps.running == {"a", "b"}
+        steps.event("b trained").set()
+        steps.wait("b handed over")
+        assert not steps.event("c started").wait(0.3)  # two run already
+        steps.event("a done").set()
+        assert ex.next_done() == ("a", None)
+        steps.wait("c started")  # a ended and b had handed over
+        steps.event("c trained").set()
+        steps.event("b done").set()
+        steps.event("c done").set()
+        assert {ex.next_done()[0], ex.next_done()[0]} == {"b", "c"}
+        assert ex.in_flight == 0
+        with pytest.raises(IndexError):
+            ex.next_done()
+    assert steps.started == ["a", "b", "c"] and steps.most_at_once == 2
+
+
+def test_a_job_that_fails_before_handing_over_lets_the_next_start():
+    steps = Steps()
+    for name in ("ok trained", "ok done"):
+        steps.event(name).set()
+    with SequentialExecutor(overlap=True) as ex:
+        outcomes = dict(ex.run(steps.job, ["bad", "ok"]))
+    assert isinstance(outcomes["bad"], ValueError) and outcomes["ok"] is None
+    assert steps.started == ["bad", "ok"]
+
+
+def test_closing_an_overlapping_executor_stops_its_running_jobs_and_drops_the_rest():
+    steps = Steps()
+    ex = SequentialExecutor(overlap=True)
+    ex.submit(steps.job, "a")
+    ex.submit(steps.job, "b")
+    steps.wait("a started")
+
+    def stop_a() -> None:  # what stopping a run does: its kernel dies, the run ends
+        steps.event("a stopped").wait(10)
+        steps.event("a trained").set()
+        steps.event("a done").set()
+
+    threading.Thread(target=stop_a, daemon=True).start()
+    ex.close()
+    assert steps.event("a stopped").is_set() and not steps.running
+    assert steps.started == ["a"]  # b never began
+
+
+def test_a_relay_holds_a_runs_output_until_released():
+    from tennis_lab.search import _Relay
+
+    out = io.StringIO()
+    live, held = _Relay(out, held=False), _Relay(out, held=True)
+    live.write("run 1 header\n")
+    held.write("run 2 header\n")
+    held.flush()
+    live.write("run 1 complete\n")
+    assert out.getvalue() == "run 1 header\nrun 1 complete\n"
+    held.release()
+    held.write("run 2 epoch 1\n")
+    assert out.getvalue().endswith("run 1 complete\nrun 2 header\nrun 2 epoch 1\n")
 
 
 @pytest.mark.slow

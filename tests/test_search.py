@@ -97,17 +97,57 @@ def search(data, tmp_path_factory):
 KERNELS_TAKEN: list[bool] = []  # per run of the `search` fixture: a kernel started ahead?
 
 
-def test_each_run_after_the_first_starts_on_a_kernel_prepared_ahead_and_none_is_left(search):
+def test_every_run_starts_on_a_kernel_prepared_ahead_and_none_is_left(search):
     import psutil
 
     rows, _, _, _ = search
-    assert KERNELS_TAKEN == [False, True, True]  # the third fails in its kernel all the same
+    # the first run's started with the session; the third fails in its kernel all the same
+    assert KERNELS_TAKEN == [True, True, True]
     assert rows[-1]["status"] == "FAILED"
     kernels = [
         p for p in psutil.Process().children(recursive=True)
         if "ipykernel" in " ".join(p.cmdline())
     ]  # fmt: skip
     assert not kernels, [p.cmdline() for p in kernels]
+
+
+def _times(notebook: str) -> tuple[float, float, float]:
+    """When an executed notebook started, when its training cell ended, when it ended."""
+    import nbformat
+
+    def stamp(value: str) -> float:
+        from datetime import datetime
+
+        return datetime.fromisoformat(value).timestamp()
+
+    nb = nbformat.read(notebook, as_version=4)
+    training = next(c for c in nb.cells if "training" in c.metadata.get("tags", []))
+    meta = nb.metadata.papermill
+    return (
+        stamp(meta["start_time"]), stamp(training.metadata.papermill["end_time"]),
+        stamp(meta["end_time"]),
+    )  # fmt: skip
+
+
+def test_each_run_starts_once_the_previous_ones_training_is_done(search):
+    rows, _, console, _ = search
+    first, second = (_times(r["notebook"]) for r in rows[:2])
+    # run 2 began while run 1 was scored and logged, not before its training ended
+    assert first[1] - 0.05 <= second[0] < first[2]
+    # the console still reads run by run: run 2's header after run 1's result
+    assert console.index("✅ Run 1/3 complete:") < console.index("GRID SEARCH RUN 2/3")
+    assert console.index("GRID SEARCH RUN 2/3") < console.index("✅ Run 2/3 complete:")
+
+
+def test_runs_one_after_the_other_without_overlap(data, tmp_path):
+    grid = write_grid(tmp_path / "two.yaml", {"lstm_layers": [[8], [12]]})
+    rows = run_search(
+        config(tmp_path, grid, data, overlap_runs=False, prepare_kernels=False),
+        open(os.devnull, "w"),
+    )
+    assert [r["status"] for r in rows] == ["COMPLETED", "COMPLETED"]
+    first, second = (_times(r["notebook"]) for r in rows)
+    assert second[0] >= first[2]
 
 
 def test_csv_has_one_row_per_combination_with_params_metrics_and_notebook(search):
