@@ -469,3 +469,36 @@ def test_the_kernel_process_output_goes_to_a_log_beside_the_notebook(tmp_path, m
     with pytest.raises(DeadKernelError):
         execute_run(src, out, {}, io.StringIO())
     assert "last words" in kernel_log_path(out).read_text()
+
+
+def test_a_run_stopped_from_another_thread_ends_at_once_with_its_notebook_written(tmp_path):
+    """What an interrupted search does to a run under way (its executor's RunSlot)."""
+    import threading
+
+    from nbclient.exceptions import DeadKernelError
+
+    from tennis_lab.executors import RunSlot
+    from tennis_lab.search import execute_run
+
+    src = _notebook(tmp_path / "long.ipynb", "import time\ntime.sleep(120)")
+    out = tmp_path / "runs" / "001-long.ipynb"
+    slot = RunSlot(lambda: None)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            execute_run(src, out, {"x": 1}, slot=slot)
+        except BaseException as exc:  # noqa: BLE001 - the test looks at it
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    began = time.time()
+    thread.start()
+    while not slot._stoppers and time.time() - began < 60:  # the kernel is up
+        time.sleep(0.1)
+    time.sleep(2)  # the long cell runs
+    slot.stop()
+    thread.join(30)
+    assert not thread.is_alive() and time.time() - began < 60
+    assert len(errors) == 1 and isinstance(errors[0], DeadKernelError), errors
+    assert "SIGKILL" in str(errors[0]) and out.is_file()
