@@ -16,8 +16,9 @@ Nothing here knows about grids or notebooks.
 
 - :class:`SequentialExecutor`: one job after the other, in this process; with
   ``overlap=True`` the next job starts as soon as the current one calls
-  :meth:`RunSlot.handover` (a run whose training is done), so that one job's end
-  overlaps the next one's start.
+  :meth:`RunSlot.handover` (a run whose training begins) and waits for the current
+  one's :meth:`RunSlot.main_done` (its training done) before its own main work, so
+  that jobs overlap their beginnings and ends but not their main work.
 - :class:`DaskExecutor`: a ``LocalCluster`` of single-threaded worker processes on this
   machine (``workers=N``), or an existing Dask cluster (``scheduler="tcp://host:8786"``).
   A worker that dies fails its job (no silent retry), so the search records the
@@ -71,21 +72,40 @@ def machine_cores() -> int:
 class RunSlot:
     """What an overlapping :class:`SequentialExecutor` hands a job (``job(item, 0, slot)``).
 
-    The job calls :meth:`handover` once what is left of it may run beside the next
-    job, and :meth:`stop_with` to say how to stop it at once from another thread
-    (when the caller is interrupted).
+    A job in three steps: what it does before its main work (a run: kernel, data,
+    split), its main work (the training), and its end (evaluation, logging).
+
+    - :meth:`wait_turn`: wait, before the main work, until the previous job's main
+      work is done (so that two never overlap);
+    - :meth:`handover`: the next job may start (its first step then overlaps this
+      job's main work);
+    - :meth:`main_done`: this job's main work is done (the next may begin its own);
+    - :meth:`stop_with`: how to stop this job at once from another thread.
+
+    A job that ends has handed over and finished its main work, whatever it called.
     """
 
-    def __init__(self, on_handover: Callable[[], None]) -> None:
+    def __init__(self, on_handover: Callable[[], None], previous: RunSlot | None = None) -> None:
         self._on_handover = on_handover
+        self._previous = previous
         self._lock = threading.Lock()
         self._handed = False
+        self._main_done = threading.Event()
         self._stoppers: list[Callable[[], None]] = []
-        self._stopped = False
+        self._stopped = threading.Event()
 
     @property
     def handed_over(self) -> bool:
         return self._handed
+
+    def wait_turn(self) -> None:
+        """Wait until the previous job's main work is done (or it ended, or this one is
+        stopped); no wait for the first job."""
+        previous = self._previous
+        while previous is not None and not previous._main_done.wait(0.2):
+            if self._stopped.is_set():
+                return
+        self._previous = None  # let it go
 
     def handover(self) -> None:
         """Let the next job start (once; later calls do nothing)."""
@@ -95,17 +115,22 @@ class RunSlot:
             self._handed = True
         self._on_handover()
 
+    def main_done(self) -> None:
+        """This job's main work is done: the next job may begin its own."""
+        self._main_done.set()
+        self.handover()
+
     def stop_with(self, stop: Callable[[], None]) -> None:
         """Register how to stop this job (called at once when it is already stopped)."""
         with self._lock:
-            if not self._stopped:
+            if not self._stopped.is_set():
                 self._stoppers.append(stop)
                 return
         stop()
 
     def stop(self) -> None:
         with self._lock:
-            self._stopped = True
+            self._stopped.set()
             stoppers, self._stoppers = self._stoppers, []
         for stop in stoppers:
             try:
@@ -122,10 +147,12 @@ class SequentialExecutor:
 
     Without overlap, ``submit`` queues a job and ``next_done`` runs the first queued
     one, here and now. With ``overlap=True`` jobs run in a background thread each,
-    called as ``job(item, 0, slot)`` with a :class:`RunSlot`: the next job starts
-    once the current one has called ``slot.handover()`` (or ended), so at most two
-    run at once, the first finishing while the second begins. ``next_done`` returns
-    jobs as they end; :meth:`close` stops those still running.
+    called as ``job(item, 0, slot)`` with a :class:`RunSlot`: the next job starts once
+    the current one has called ``slot.handover()`` (or ended), and at most two run at
+    once; a job's ``slot.wait_turn()`` keeps its main work from overlapping the
+    previous job's. So the next run prepares while the current one trains, and trains
+    while the current one finishes. ``next_done`` returns jobs as they end;
+    :meth:`close` stops those still running.
     """
 
     workers = 1
@@ -179,7 +206,8 @@ class SequentialExecutor:
             if any(not slot.handed_over for slot, _ in self._running):
                 return
             job, item = self._queue.popleft()
-            slot = RunSlot(self._start_next)
+            previous = self._running[-1][0] if self._running else None
+            slot = RunSlot(self._start_next, previous)
             thread = threading.Thread(
                 target=self._run, args=(job, item, slot), name="tennis-lab-run", daemon=True
             )
@@ -196,7 +224,7 @@ class SequentialExecutor:
             with self._lock:
                 self._running = [(s, t) for s, t in self._running if s is not slot]
             self._done.put((item, error))
-            slot.handover()  # an ended job hands over (when it had not)
+            slot.main_done()  # an ended job has handed over and let the next train
             self._start_next()
 
     def run(self, job: Job, items: Iterable[Any]) -> Iterator[tuple[Any, BaseException | None]]:

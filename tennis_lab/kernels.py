@@ -6,11 +6,11 @@ ipykernel's warnings and shutdown noise, a crash's last words) goes to a log fil
 beside the executed notebook instead of the console; a dead kernel's error names its
 exit signal or code and that log's last lines.
 
-A :class:`KernelPool` starts the next run's kernel while the current run finishes:
-when the current notebook reaches its cell tagged ``training``, a new kernel starts in
-the background and imports what every run imports (Keras, MLflow, tennis_lab), so the
-next run begins with that done. Each kernel still executes one notebook only and is
-stopped after it: runs share nothing but the time their kernels started.
+A :class:`KernelPool` starts the next run's kernel while the current run goes on: as
+a run begins, a new kernel starts in the background and imports what every run
+imports (Keras, MLflow, tennis_lab), so the next run begins with that done. Each
+kernel still executes one notebook only and is stopped after it: runs share nothing
+but the time their kernels started.
 """
 
 from __future__ import annotations
@@ -95,14 +95,10 @@ def _dead_kernel_error(error: BaseException, process: Any, log: Path) -> BaseExc
     return type(error)(f"Kernel died ({_exit_cause(process)}); {where}")
 
 
-# The cell whose start sets a pool preparing the next run's kernel: the training, by
-# when the current kernel's own imports are long done and the rest of the run (the
-# training, its evaluation and logging) leaves time to prepare the next one.
-PREPARE_NEXT_TAG = "training"
-# The cell after which a run has only its evaluation, figures and logging left: once it
-# has run, a search that runs one notebook at a time starts the next run (see
-# execute_notebook's ``handover``), so the two overlap by those seconds.
-HANDOVER_TAG = "training"
+# The cell that trains. In a search that overlaps its runs, its start lets the next run
+# start; once it has run, only the evaluation, figures and logging are left, and the
+# next run may train (see execute_notebook's ``turn``).
+TRAINING_TAG = "training"
 
 # What every training run imports, run in a kernel prepared ahead (in a function, so
 # that the notebook's namespace stays empty). Keras takes its backend from the
@@ -194,8 +190,8 @@ class KernelPool:
     :meth:`prepare` starts a kernel in a background thread (when none is ready or on
     its way) and runs ``warmup`` (:func:`warmup_code`) in it; :func:`execute_notebook` with
     ``pool=`` takes that kernel for its run (waiting for it when it is still on its
-    way), calls :meth:`prepare` when its notebook reaches the cell tagged
-    :data:`PREPARE_NEXT_TAG`, and stops the kernel after the run. A kernel that failed
+    way), then calls :meth:`prepare` for the next run, and stops the kernel after the
+    run. A kernel that failed
     to start or to warm up is dropped and the run starts its own, as without a pool.
     :meth:`close` stops a kernel left over (a kernel outlives its parent process by
     at most a few seconds: ipykernel watches it).
@@ -342,8 +338,7 @@ def execute_notebook(
     stream: TextIO | None = None,
     timeout: float | None = None,
     pool: KernelPool | None = None,
-    handover: Callable[[], None] | None = None,
-    on_kernel: Callable[[Any], None] | None = None,
+    turn: Any = None,
 ) -> None:
     """Execute ``notebook`` with ``parameters`` into ``output`` in a fresh kernel.
 
@@ -354,11 +349,13 @@ def execute_notebook(
     removed when it stays empty. ``timeout``: the most seconds one cell may take
     (None: no limit); a longer cell raises ``TimeoutError`` (nbclient's
     ``CellTimeoutError``). ``pool``: take the kernel it prepared, when it has one for
-    this run's ``keras_backend``, and have it prepare the next one once this
-    notebook's training starts (see :class:`KernelPool`). ``handover``: called once
-    the cell tagged :data:`HANDOVER_TAG` has run (not called when the notebook has no
-    such cell or stops before it). ``on_kernel``: called with the kernel's process
-    (a ``subprocess.Popen``) once it is known, e.g. to stop the run from another thread.
+    this run's ``keras_backend``, and have it prepare the next one as this run
+    begins (see :class:`KernelPool`). ``turn``: the run's place in
+    a sequence of overlapping runs (:class:`tennis_lab.executors.RunSlot`): before the
+    cell tagged :data:`TRAINING_TAG` starts, ``turn.wait_turn()`` (the previous run's
+    training is done) then ``turn.handover()`` (the next run may start); once that cell
+    has run, ``turn.main_done()``; and ``turn.stop_with(kill)`` as soon as the kernel
+    process is known, so that the run can be stopped from another thread.
     """
     import papermill
     from nbclient.exceptions import DeadKernelError
@@ -372,8 +369,8 @@ def execute_notebook(
 
     def launch(process: Any) -> None:
         launched.append(process)
-        if on_kernel is not None:
-            on_kernel(process)
+        if turn is not None:
+            turn.stop_with(process.kill)
 
     kernel = None
     if pool is not None:
@@ -382,6 +379,7 @@ def execute_notebook(
         spec = nbformat.read(notebook, as_version=4).metadata.get("kernelspec", {})
         wanted = resolve_backend(parameters.get("keras_backend"))
         kernel = pool.take(wanted, spec.get("name", "python3"))
+        pool.prepare()  # the next run's, while this one runs
     if kernel is not None:
         options: dict[str, Any] = {"km": kernel.manager}
         launch(kernel.process)
@@ -392,20 +390,20 @@ def execute_notebook(
             # C++ log lines, for one) goes to the kernel log, not into the cells' output.
             "extra_arguments": KERNEL_ARGUMENTS,
         }
-    if pool is not None:
 
-        def prepare_next(cell, **_: Any) -> None:
-            if PREPARE_NEXT_TAG in cell.get("metadata", {}).get("tags", []):
-                pool.prepare()
+    if turn is not None:
 
-        options["on_cell_start"] = prepare_next
-    if handover is not None:
+        def training_starts(cell, **_: Any) -> None:
+            if TRAINING_TAG in cell.get("metadata", {}).get("tags", []):
+                turn.wait_turn()
+                turn.handover()
 
-        def hand_over(cell, **_: Any) -> None:  # after the cell's reply (not on_cell_complete)
-            if HANDOVER_TAG in cell.get("metadata", {}).get("tags", []):
-                handover()
+        def training_done(cell, **_: Any) -> None:  # after its reply (not on_cell_complete)
+            if TRAINING_TAG in cell.get("metadata", {}).get("tags", []):
+                turn.main_done()
 
-        options["on_cell_executed"] = hand_over
+        options["on_cell_start"] = training_starts
+        options["on_cell_executed"] = training_done
     try:
         try:
             papermill.execute_notebook(

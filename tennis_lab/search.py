@@ -810,16 +810,12 @@ def execute_run(
     See :func:`tennis_lab.kernels.execute_notebook`: the executed notebook is written
     even when a cell raises; the kernel process's own output goes to
     :func:`kernel_log_path`; a dead kernel's error names its exit signal and log;
-    ``pool`` starts the next run's kernel ahead; ``slot`` is handed over when the
-    training is done and stops the kernel when the search is interrupted.
+    ``pool`` starts the next run's kernel ahead; ``slot`` (an overlapping sequential
+    executor's) lets the next run start once this one trains, holds this one's training
+    until the previous run's is done, and stops the kernel when the search is
+    interrupted.
     """
-    if slot is None:
-        execute_notebook(notebook, output, parameters, stream, pool=pool)
-        return
-    execute_notebook(
-        notebook, output, parameters, stream, pool=pool, handover=slot.handover,
-        on_kernel=lambda process: slot.stop_with(process.kill),
-    )  # fmt: skip
+    execute_notebook(notebook, output, parameters, stream, pool=pool, turn=slot)
 
 
 def _run_spec(
@@ -828,8 +824,7 @@ def _run_spec(
 ) -> None:  # fmt: skip
     """A job for an executor: execute one combination's notebook (picklable).
 
-    ``slot`` (an overlapping sequential executor's): handed over once the run's
-    training is done, and able to stop the run's kernel.
+    ``slot``: an overlapping sequential executor's (see :func:`execute_run`).
     """
     notebook, output, parameters = spec
     parameters = {**parameters, "cpu_threads": cpu_threads}
@@ -1338,6 +1333,19 @@ def _executor(cfg: SearchConfig):
         raise SearchError(str(exc)) from None
 
 
+def _first_kernel(
+    cfg: SearchConfig, executor: Any, overrides: Mapping[str, Any], stack: contextlib.ExitStack
+) -> KernelPool | None:
+    """One run at a time: the search's kernel pool, starting the first run's kernel now,
+    every check done, while the parent run is made (it imports only: the tracking
+    store may not exist yet; see :class:`_Session`)."""
+    if not cfg.prepare_kernels or not isinstance(executor, SequentialExecutor):
+        return None
+    pool = stack.enter_context(KernelPool(backends.resolve_backend(overrides.get("keras_backend"))))
+    pool.prepare()
+    return pool
+
+
 def _start_parent(state: SearchState) -> str:
     return tracking.start_parent_run(
         state.experiment_id,
@@ -1407,8 +1415,10 @@ def _reopen_parent(
 
 def _prepare_new(
     cfg: SearchConfig, defaults: Mapping[str, Any], places: _Places, stack: contextlib.ExitStack
-) -> tuple[SearchState, Any]:
-    """Check everything, then lock a new search id, connect, and create the parent run."""
+) -> tuple[SearchState, Any, KernelPool | None]:
+    """Check everything, then lock a new search id, connect, and create the parent run.
+
+    Returns the state, the executor and the kernel pool (:func:`_first_kernel`)."""
     grid, combos, overrides = plan(cfg, defaults)
     if cfg.data_dir:
         overrides["data_dir"] = str(_absolute(cfg.data_dir))
@@ -1418,6 +1428,7 @@ def _prepare_new(
     stamp, lock = _new_search(places.output, grid.name)
     stack.enter_context(lock)
     executor = stack.enter_context(_executor(cfg))
+    kernels = _first_kernel(cfg, executor, overrides, stack)
     search_id = lock.path.stem
     name = strategy_of(cfg)
     strategy = None
@@ -1445,13 +1456,15 @@ def _prepare_new(
     )
     state.parent_run_id = _start_parent(state)
     _write_state(state, places.output)
-    return state, executor
+    return state, executor, kernels
 
 
 def _prepare_resume(
     cfg: SearchConfig, places: _Places, stack: contextlib.ExitStack, say: Callable[[str], None]
-) -> tuple[SearchState, Any]:
-    """Lock the search, check flags, store and folders, connect, and reopen the parent run."""
+) -> tuple[SearchState, Any, KernelPool | None]:
+    """Lock the search, check flags, store and folders, connect, and reopen the parent run.
+
+    Returns as :func:`_prepare_new`."""
     search_id = _latest_search(places.output) if cfg.resume == "latest" else cfg.resume
     _read_state(places.output, search_id)  # it exists: only then a lock file for it
     stack.enter_context(SearchLock(_lock_path(places.output, search_id)).acquire(say))
@@ -1462,6 +1475,7 @@ def _prepare_resume(
         places.output / "searches", Path(state.csv_path).parent, Path(state.notebooks_dir)
     )
     executor = stack.enter_context(_executor(cfg))
+    kernels = _first_kernel(cfg, executor, state.overrides, stack)
     _reopen_parent(cfg, state, places.output, say)
     what = (
         f"{state.settings.get('n_trials') or DEFAULT_N_TRIALS} trials"
@@ -1469,7 +1483,7 @@ def _prepare_resume(
         else f"{len(state.combinations)} combinations"
     )
     say(f"Resuming search {search_id} ({state.strategy}, {what})")
-    return state, executor
+    return state, executor, kernels
 
 
 # --------------------------------------------------------------------------- running
@@ -1704,6 +1718,7 @@ class _Session:
     def __init__(
         self, cfg: SearchConfig, state: SearchState, executor: Any,
         defaults: Mapping[str, Any], notebook: Path, output_dir: Path, out: TextIO,
+        kernels: KernelPool | None = None,
     ) -> None:  # fmt: skip
         self.cfg, self.state, self.executor = cfg, state, executor
         self.defaults, self.notebook, self.output_dir, self.out = (
@@ -1726,17 +1741,11 @@ class _Session:
         self.checkpoints = Path(state.notebooks_dir) / "checkpoints"
         self.relays: dict[str, _Relay] = {}  # sequential runs in flight, in submission order
         # One run at a time here: the next run's kernel starts while the current one
-        # trains (workers of a cluster start their own).
-        self.kernels = (
-            KernelPool(
-                backends.resolve_backend(state.overrides.get("keras_backend")),
-                warmup=warmup_code(state.tracking_uri),
-            )
-            if cfg.prepare_kernels and not self.parallel
-            else None
-        )
-        if self.kernels is not None:  # the first run's, while the session reads its results
-            self.kernels.prepare()
+        # trains (workers of a cluster start their own). Now that the tracking store
+        # exists, the kernels started ahead open it too.
+        self.kernels = kernels
+        if kernels is not None:
+            kernels.warmup = warmup_code(state.tracking_uri)
 
     # ------------------------------------------------------------ what a run is
 
@@ -2152,10 +2161,10 @@ class _Session:
 
 def _execute(
     cfg: SearchConfig, state: SearchState, executor: Any, defaults: Mapping[str, Any],
-    notebook: Path, output_dir: Path, out: TextIO,
+    notebook: Path, output_dir: Path, out: TextIO, kernels: KernelPool | None = None,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """Run what is left of the search on ``executor``; the rows, as :func:`run_search`."""
-    session = _Session(cfg, state, executor, defaults, notebook, output_dir, out)
+    session = _Session(cfg, state, executor, defaults, notebook, output_dir, out, kernels)
     say = session.say
     session.load_rows()
     strategy = session.search_strategy()
@@ -2301,10 +2310,12 @@ def run_search(cfg: SearchConfig, out: TextIO | None = None) -> list[dict[str, A
     defaults = tunable_defaults(places.notebook)
     with _sigterm_as_interrupt(), contextlib.ExitStack() as stack:
         if cfg.resume:
-            state, executor = _prepare_resume(cfg, places, stack, say)
+            state, executor, kernels = _prepare_resume(cfg, places, stack, say)
         else:
-            state, executor = _prepare_new(cfg, defaults, places, stack)
-        return _execute(cfg, state, executor, defaults, places.notebook, places.output, out)
+            state, executor, kernels = _prepare_new(cfg, defaults, places, stack)
+        return _execute(
+            cfg, state, executor, defaults, places.notebook, places.output, out, kernels
+        )
 
 
 # --------------------------------------------------------------------------- command line

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -12,9 +13,9 @@ import nbformat
 import pytest
 from nbclient.exceptions import DeadKernelError
 
+from tennis_lab.executors import RunSlot
 from tennis_lab.kernels import (
-    HANDOVER_TAG,
-    PREPARE_NEXT_TAG,
+    TRAINING_TAG,
     KernelPool,
     execute_notebook,
     kernel_log_path,
@@ -32,7 +33,7 @@ def notebook(path: Path, code: str) -> Path:
     parameters = nbformat.v4.new_code_cell("keras_backend = ''\nlabel = ''")
     parameters.metadata["tags"] = ["parameters"]
     training = nbformat.v4.new_code_cell(code)
-    training.metadata["tags"] = [PREPARE_NEXT_TAG]
+    training.metadata["tags"] = [TRAINING_TAG]
     nb.cells = [parameters, training]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
     nb.metadata["language_info"] = {"name": "python"}
@@ -137,35 +138,58 @@ def _stamp(cell) -> float:
     return datetime.fromisoformat(cell.metadata.papermill["end_time"]).timestamp()
 
 
+TIMED = """\
+import json, os, time
+print(json.dumps({"pid": os.getpid(), "began": time.time()}))
+time.sleep(1.5)  # training
+"""
+
+
+class Turn(RunSlot):
+    """A real RunSlot that notes when each step came."""
+
+    def __init__(self, previous: RunSlot) -> None:
+        self.times: dict[str, float] = {}
+        self.kernels: list = []
+        super().__init__(lambda: self.times.setdefault("handover", time.time()), previous)
+
+    def main_done(self) -> None:
+        self.times.setdefault("main_done", time.time())
+        super().main_done()
+
+    def stop_with(self, stop) -> None:
+        self.kernels.append(stop.__self__)  # the kernel's Popen (its bound kill)
+        super().stop_with(stop)
+
+
 @pytest.mark.parametrize("ahead", [False, True], ids=["own kernel", "kernel started ahead"])
-def test_handover_comes_once_the_training_cell_has_run_and_the_kernel_is_named(tmp_path, ahead):
-    src = notebook(tmp_path / "run.ipynb", REPORT)  # its training cell sleeps 1.5 s
+def test_a_turn_holds_the_training_until_the_previous_one_is_done_then_hands_over(tmp_path, ahead):
+    src = notebook(tmp_path / "run.ipynb", TIMED)
     nb = nbformat.read(src, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell("import time\ntime.sleep(1)  # evaluation"))
     nbformat.write(nb, src)
-    handed: list[float] = []
-    kernels: list = []
+    previous = RunSlot(lambda: None)  # a run still training
+    released = []
+
+    def previous_trains() -> None:
+        time.sleep(3)
+        released.append(time.time())
+        previous.main_done()
+
+    turn = Turn(previous)
     out = tmp_path / "a.ipynb"
+    threading.Thread(target=previous_trains, daemon=True).start()
     with KernelPool("tensorflow", cwd=tmp_path, warmup=WARMUP) as pool:
         if ahead:
             pool.prepare()
-        execute_notebook(
-            src, out, TF, pool=pool if ahead else None,
-            handover=lambda: handed.append(time.time()), on_kernel=kernels.append,
-        )  # fmt: skip
+        execute_notebook(src, out, TF, pool=pool if ahead else None, turn=turn)
         assert pool.used == int(ahead), pool.failures
     done = nbformat.read(out, as_version=4)
-    training = next(c for c in done.cells if HANDOVER_TAG in c.metadata.get("tags", []))
-    assert len(handed) == 1  # once, for the one cell tagged
-    assert _stamp(training) - 0.5 <= handed[0] < _stamp(done.cells[-1]) - 0.5
-    assert [k.pid for k in kernels] == [_report_of(training)["pid"]]
-    # a notebook without such a cell never hands over (its end does)
-    plain = nbformat.read(src, as_version=4)
-    for cell in plain.cells:
-        cell.metadata["tags"] = [t for t in cell.metadata.get("tags", []) if t != HANDOVER_TAG]
-    nbformat.write(plain, tmp_path / "plain.ipynb")
-    execute_notebook(tmp_path / "plain.ipynb", tmp_path / "b.ipynb", TF, handover=handed.pop)
-    assert len(handed) == 1
+    training = next(c for c in done.cells if TRAINING_TAG in c.metadata.get("tags", []))
+    began = _report_of(training)["began"]
+    assert released and released[0] <= turn.times["handover"] <= began  # waited its turn
+    assert _stamp(training) - 0.5 <= turn.times["main_done"] < _stamp(done.cells[-1]) - 0.5
+    assert [k.pid for k in turn.kernels] == [_report_of(training)["pid"]]
 
 
 STORES_OPEN = """\

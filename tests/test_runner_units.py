@@ -180,14 +180,17 @@ def test_sequential_submit_runs_one_job_per_next_done(tmp_path):
 
 
 class Steps:
-    """Jobs for an overlapping executor whose every step the test releases by hand."""
+    """Jobs for an overlapping executor whose every step the test releases by hand:
+    a head (kernel, data), the main work (training) and a tail (evaluation, logging)."""
 
     def __init__(self) -> None:
         self.events: dict[str, threading.Event] = {}
         self.lock = threading.Lock()
         self.started: list[str] = []
         self.running: set[str] = set()
+        self.training: set[str] = set()
         self.most_at_once = 0
+        self.most_training = 0
 
     def event(self, name: str) -> threading.Event:
         with self.lock:
@@ -206,17 +209,29 @@ class Steps:
             if item == "bad":
                 raise ValueError("bad item")
             slot.stop_with(self.event(f"{item} stopped").set)
-            self.wait(f"{item} trained")
+            self.wait(f"{item} prepared")
+            slot.wait_turn()
+            with self.lock:
+                self.training.add(item)
+                self.most_training = max(self.most_training, len(self.training))
+            self.event(f"{item} training").set()
             slot.handover()
-            self.event(f"{item} handed over").set()
+            self.wait(f"{item} trained")
+            with self.lock:
+                self.training.discard(item)
+            slot.main_done()
             self.wait(f"{item} done")
         finally:
             with self.lock:
                 self.running.discard(item)
         return item
 
+    def release(self, *names: str) -> None:
+        for name in names:
+            self.event(name).set()
 
-def test_overlapping_executor_starts_the_next_job_once_the_current_hands_over():
+
+def test_overlapping_executor_overlaps_heads_and_tails_but_never_two_trainings():
     steps = Steps()
     with SequentialExecutor(overlap=True) as ex:
         assert ex.workers == 1 and ex.capacity == 2
@@ -224,30 +239,32 @@ def test_overlapping_executor_starts_the_next_job_once_the_current_hands_over():
             ex.submit(steps.job, item)
         assert ex.in_flight == 3
         steps.wait("a started")
-        assert not steps.event("b started").wait(0.3)  # a is still training
-        steps.event("a trained").set()
-        steps.wait("b started")  # a hands over: b begins while a finishes
+        assert not steps.event("b started").wait(0.3)  # a has not begun training
+        steps.release("a prepared")
+        steps.wait("b started")  # a trains: b prepares meanwhile
+        steps.release("b prepared")
+        assert not steps.event("b training").wait(0.3)  # a still trains
+        steps.release("a trained")
+        steps.wait("b training")  # a is being evaluated while b trains
         assert steps.running == {"a", "b"}
-        steps.event("b trained").set()
-        steps.wait("b handed over")
         assert not steps.event("c started").wait(0.3)  # two run already
-        steps.event("a done").set()
+        steps.release("a done")
         assert ex.next_done() == ("a", None)
-        steps.wait("c started")  # a ended and b had handed over
-        steps.event("c trained").set()
-        steps.event("b done").set()
-        steps.event("c done").set()
+        steps.wait("c started")
+        steps.release("c prepared")
+        assert not steps.event("c training").wait(0.3)  # b still trains
+        steps.release("b trained", "b done", "c trained", "c done")
         assert {ex.next_done()[0], ex.next_done()[0]} == {"b", "c"}
         assert ex.in_flight == 0
         with pytest.raises(IndexError):
             ex.next_done()
-    assert steps.started == ["a", "b", "c"] and steps.most_at_once == 2
+    assert steps.started == ["a", "b", "c"]
+    assert steps.most_at_once == 2 and steps.most_training == 1
 
 
-def test_a_job_that_fails_before_handing_over_lets_the_next_start():
+def test_a_job_that_fails_before_handing_over_lets_the_next_start_and_train():
     steps = Steps()
-    for name in ("ok trained", "ok done"):
-        steps.event(name).set()
+    steps.release("ok prepared", "ok trained", "ok done")
     with SequentialExecutor(overlap=True) as ex:
         outcomes = dict(ex.run(steps.job, ["bad", "ok"]))
     assert isinstance(outcomes["bad"], ValueError) and outcomes["ok"] is None
@@ -263,8 +280,7 @@ def test_closing_an_overlapping_executor_stops_its_running_jobs_and_drops_the_re
 
     def stop_a() -> None:  # what stopping a run does: its kernel dies, the run ends
         steps.event("a stopped").wait(10)
-        steps.event("a trained").set()
-        steps.event("a done").set()
+        steps.release("a prepared", "a trained", "a done")
 
     threading.Thread(target=stop_a, daemon=True).start()
     ex.close()
