@@ -125,6 +125,20 @@ _tennis_lab_warmup()
 del _tennis_lab_warmup
 """
 
+# What the first run of a search needs before it trains: a search starts that kernel
+# while it makes its tracking store and parent run, so MLflow waits for the run's end.
+HEAD_WARMUP_CODE = """\
+def _tennis_lab_warmup():
+    import keras
+
+    import tennis_lab.datacache, tennis_lab.evaluation, tennis_lab.model, tennis_lab.plots
+    import tennis_lab.training
+
+
+_tennis_lab_warmup()
+del _tennis_lab_warmup
+"""
+
 # Opening an MLflow store (for SQLite: its engine and the check of its schema) took
 # 1.3 s of every run's logging; MLflow keeps one store per URI and process, so a
 # kernel that opened the run's store ahead logs without that wait. A store that

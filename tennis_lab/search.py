@@ -60,7 +60,13 @@ from tennis_lab.executors import (
     SequentialExecutor,
     make_executor,
 )
-from tennis_lab.kernels import KernelPool, execute_notebook, kernel_log_path, warmup_code
+from tennis_lab.kernels import (
+    HEAD_WARMUP_CODE,
+    KernelPool,
+    execute_notebook,
+    kernel_log_path,
+    warmup_code,
+)
 from tennis_lab.results import (  # noqa: F401 - also the search's public names
     ADAPTIVE_STRATEGIES,
     FINALIST_COLUMNS,
@@ -1337,11 +1343,12 @@ def _first_kernel(
     cfg: SearchConfig, executor: Any, overrides: Mapping[str, Any], stack: contextlib.ExitStack
 ) -> KernelPool | None:
     """One run at a time: the search's kernel pool, starting the first run's kernel now,
-    every check done, while the parent run is made (it imports only: the tracking
-    store may not exist yet; see :class:`_Session`)."""
+    every check done, while the parent run is made (it imports what the run needs
+    before its training; the tracking store may not exist yet; see :class:`_Session`)."""
     if not cfg.prepare_kernels or not isinstance(executor, SequentialExecutor):
         return None
-    pool = stack.enter_context(KernelPool(backends.resolve_backend(overrides.get("keras_backend"))))
+    backend = backends.resolve_backend(overrides.get("keras_backend"))
+    pool = stack.enter_context(KernelPool(backend, warmup=HEAD_WARMUP_CODE))
     pool.prepare()
     return pool
 

@@ -524,8 +524,29 @@ def fit_split(
         Bad training settings; an empty split; a checkpoint that is missing, not
         a Keras model, or of other windows (shape) or classes.
     """
-    import keras
+    return _fit_prepared(_prepare_split(windows, split, params, seed), verbose, callbacks)
 
+
+@dataclass
+class PreparedFit:
+    """A split ready for ``model.fit``: checked, seeded, its model built (or its checkpoint
+    loaded). See :func:`prepare_fit`."""
+
+    model: Any
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    weights: dict[int, float] | None
+    train_params: dict[str, Any]
+    checkpoint: Path | None
+    split: Split | None = None
+
+
+def _prepare_split(
+    windows: WindowSet, split: Split, params: Mapping[str, Any], seed: int
+) -> PreparedFit:
+    """What :func:`fit_split` does before ``model.fit``."""
     train_params = check_training_params(params)
     initial_epoch = int(train_params["initial_epoch"])
     checkpoint = Path(train_params["checkpoint_path"]) if train_params["checkpoint_path"] else None
@@ -558,6 +579,21 @@ def fit_split(
         if train_params["class_weight"] == "balanced"
         else None
     )
+    return PreparedFit(
+        model, X_train, y_train, X_val, y_val, weights, train_params, checkpoint, split
+    )
+
+
+def _fit_prepared(
+    prepared: PreparedFit, verbose: int = 0, callbacks: list | None = None
+) -> FittedSplit:
+    """``model.fit`` of a prepared split (early stopping on validation), then its checkpoint."""
+    import keras
+
+    model, train_params, checkpoint = prepared.model, prepared.train_params, prepared.checkpoint
+    X_train, y_train, weights = prepared.X_train, prepared.y_train, prepared.weights
+    X_val, y_val = prepared.X_val, prepared.y_val
+    initial_epoch = int(train_params["initial_epoch"])
     fit_callbacks = [
         keras.callbacks.EarlyStopping(
             monitor="val_loss",
@@ -602,7 +638,7 @@ def fit_split(
     return FittedSplit(
         model=model, history=history, training_seconds=training_seconds,
         epoch_times=epoch_times, initial_epoch=initial_epoch, checkpoint=checkpoint,
-        augment_mirror=augment,
+        augment_mirror=bool(train_params["augment_mirror"]),
     )  # fmt: skip
 
 
@@ -853,27 +889,53 @@ def fit_folds(
     seed: int = 42,
     verbose: int = 0,
     callbacks: list | None = None,
+    prepared: PreparedFit | None = None,
 ) -> list[FittedSplit]:
     """Train one configuration on every split of ``splits`` (:func:`fit_split` each).
 
-    Parameters as :func:`cross_validate`; the models, one per split, for
-    :func:`evaluate_folds`.
+    Parameters as :func:`cross_validate`; ``prepared``: the first split made ready by
+    :func:`prepare_fit` with the same arguments. Returns the models, one per split,
+    for :func:`evaluate_folds`.
     """
     if not splits:
         raise TrainingError("cross_validate needs at least one fold.")
-    if len(splits) == 1 and splits[0].fold is None:  # one split: nothing to combine
-        return [fit_split(windows, splits[0], params, seed, verbose, callbacks)]
+    if prepared is not None and prepared.split is not splits[0]:
+        raise TrainingError("prepared is not of these splits: call prepare_fit with them.")
     fitted = []
-    for split in splits:
-        if verbose:
+    for i, split in enumerate(splits):
+        if verbose and not _one_split(splits):
             print(f"\n--- {split.describe()}")
-        fold_params = dict(params)
-        if params.get("checkpoint_path"):
-            fold_params["checkpoint_path"] = str(
-                fold_checkpoint(params["checkpoint_path"], split.fold or len(fitted) + 1)
-            )
-        fitted.append(fit_split(windows, split, fold_params, seed, verbose, callbacks))
+        ready = prepared if i == 0 and prepared is not None else None
+        ready = ready or _prepare_split(windows, split, _fold_params(params, splits, i), seed)
+        fitted.append(_fit_prepared(ready, verbose, callbacks))
     return fitted
+
+
+def prepare_fit(
+    windows: WindowSet, splits: list[Split], params: Mapping[str, Any], seed: int = 42
+) -> PreparedFit:
+    """The first split of ``splits`` ready for ``model.fit``: checked, seeded, its model
+    built or its checkpoint loaded; pass it to :func:`fit_folds` (same arguments).
+
+    Done apart, it takes the model's build out of the training (a search's next run
+    prepares while the current one trains); the scores are those of :func:`fit_folds`
+    alone, as nothing draws random numbers in between.
+    """
+    if not splits:
+        raise TrainingError("cross_validate needs at least one fold.")
+    return _prepare_split(windows, splits[0], _fold_params(params, splits, 0), seed)
+
+
+def _one_split(splits: list[Split]) -> bool:
+    return len(splits) == 1 and splits[0].fold is None
+
+
+def _fold_params(params: Mapping[str, Any], splits: list[Split], index: int) -> Mapping[str, Any]:
+    """The parameters of split ``index``: with folds, its own checkpoint file."""
+    if _one_split(splits) or not params.get("checkpoint_path"):
+        return params
+    path = fold_checkpoint(params["checkpoint_path"], splits[index].fold or index + 1)
+    return {**params, "checkpoint_path": str(path)}
 
 
 def evaluate_folds(windows: WindowSet, splits: list[Split], fitted: list[FittedSplit]) -> RunResult:
@@ -888,7 +950,7 @@ def evaluate_folds(windows: WindowSet, splits: list[Split], fitted: list[FittedS
 
     if len(fitted) != len(splits):
         raise TrainingError(f"{len(fitted)} trained models for {len(splits)} splits.")
-    if len(splits) == 1 and splits[0].fold is None:
+    if _one_split(splits):
         return evaluate_split(windows, splits[0], fitted[0])
     results = [
         evaluate_split(windows, split, model) for split, model in zip(splits, fitted, strict=True)
