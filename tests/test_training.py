@@ -15,8 +15,11 @@ from tennis_lab.training import (
     TIMING_METRICS,
     TrainingError,
     cross_validate,
+    evaluate_folds,
+    fit_folds,
     fit_standardizer,
     metrics_table,
+    prepare_fit,
     read_result,
     train_and_evaluate,
     write_result,
@@ -88,6 +91,25 @@ def test_same_seed_same_metrics(data, result):
     second = {k: v for k, v in again.metrics.items() if k not in timing}
     assert first == second
     assert again.history["loss"] == result.history["loss"]
+
+
+def test_a_split_prepared_apart_trains_and_scores_as_in_one_go(data, result):
+    """The notebook builds the model in one cell and trains it in the next."""
+    windows, split = data
+    prepared = prepare_fit(windows, [split], TINY, seed=3)
+    assert prepared.model.built and prepared.X_train.shape[0] == len(split.train)
+    fitted = fit_folds(windows, [split], TINY, seed=3, prepared=prepared)
+    assert fitted[0].model is prepared.model
+    again = evaluate_folds(windows, [split], fitted)
+    timing = set(TIMING_METRICS)
+    assert {k: v for k, v in again.metrics.items() if k not in timing} == {
+        k: v for k, v in result.metrics.items() if k not in timing
+    }
+    other = make_split(windows, split_by="video", seed=2)
+    with pytest.raises(TrainingError, match="prepared is not of these splits"):
+        fit_folds(windows, [other], TINY, seed=3, prepared=prepared)
+    with pytest.raises(TrainingError, match="1 trained models for 2 splits"):
+        evaluate_folds(windows, [split, other], fitted)
 
 
 def test_standardizer_uses_every_frame_and_guards_constant_features():
