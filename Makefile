@@ -44,6 +44,9 @@ endif
 ifdef QUIET
 GRID_FLAGS += --quiet
 endif
+ifdef NO_OVERLAP
+GRID_FLAGS += --no-overlap
+endif
 ifdef BACKEND
 GRID_FLAGS += --backend $(BACKEND)
 endif

@@ -2424,6 +2424,12 @@ def add_arguments(parser) -> None:
         "--quiet", action="store_true", help="do not stream each run's training log"
     )
     parser.add_argument(
+        "--no-overlap", action="store_true",
+        help="one run at a time, start each run only once the previous one has ended (default: "
+        "the next run loads its data while one trains, and trains while it is scored and "
+        "logged: two kernels at once)",
+    )  # fmt: skip
+    parser.add_argument(
         "--workers", type=int, default=None,
         help="run N combinations at once on a local Dask cluster of N worker processes",
     )  # fmt: skip
@@ -2449,6 +2455,7 @@ def config_from_args(args) -> SearchConfig:
         resume=args.resume, data_dir=args.data_dir, seed=args.seed, epochs=args.epochs,
         experiment=args.experiment, tracking_uri=args.tracking_uri, output_dir=args.output_dir,
         reports_dir=args.reports_dir, stream_output=not args.quiet,
+        overlap_runs=not getattr(args, "no_overlap", False),
         cache_dir=getattr(args, "cache_dir", None), backend=getattr(args, "backend", None),
         workers=args.workers, scheduler=args.scheduler,
         register_as=None if args.no_register else args.register_as,

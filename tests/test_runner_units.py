@@ -373,3 +373,21 @@ def test_the_top_five_show_the_parameters_that_vary_among_them():
     text = format_summary(rows, Path("r.csv"), 60, ["dense_units", "learning_rate", "lstm_layers"])
     assert "        lstm_layers=128-64\n" in text and "        lstm_layers=64-32\n" in text
     assert "learning_rate=" not in text.split("TOP 5")[1]  # the same in both: not repeated
+
+
+def test_no_overlap_flag_runs_each_notebook_after_the_previous_one():
+    import argparse
+
+    from tennis_lab.executors import make_executor
+    from tennis_lab.search import _executor, add_arguments, config_from_args
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert config_from_args(parser.parse_args([])).overlap_runs is True
+    cfg = config_from_args(parser.parse_args(["--no-overlap"]))
+    assert cfg.overlap_runs is False
+    with _executor(cfg) as ex:
+        assert isinstance(ex, SequentialExecutor) and ex.capacity == 1
+    with _executor(SearchConfig()) as ex:
+        assert ex.overlap and ex.capacity == 2 and ex.workers == 1
+    assert make_executor().capacity == 1  # a plain sequential executor, as before
