@@ -34,6 +34,40 @@ def kernel_log_path(output: Path) -> Path:
     return output.with_name(output.stem + ".kernel.log")
 
 
+def kernel_pid_path(output: Path) -> Path:
+    """The kernel's process id while it runs the notebook: beside the executed notebook."""
+    return output.with_name(output.stem + ".kernel.pid")
+
+
+ORPHAN_WAIT_S = 10
+
+
+def stop_orphans(folder: Path) -> list[int]:
+    """Kill the kernels a stopped process left running notebooks in ``folder``.
+
+    A kernel runs in a session of its own and outlives its parent by up to a second
+    or so (ipykernel's parent poller); a search killed with SIGKILL can so leave one
+    that still writes to MLflow while the search resumes. Each kernel's process id is
+    in :func:`kernel_pid_path` while it runs: a process that is still an ipykernel is
+    killed and waited for (at most :data:`ORPHAN_WAIT_S` seconds), and the files are
+    removed. Returns the process ids killed.
+    """
+    import psutil
+
+    killed = []
+    for path in sorted(Path(folder).glob("*.kernel.pid")):
+        try:
+            process = psutil.Process(int(path.read_text().strip()))
+            if "ipykernel" in " ".join(process.cmdline()):
+                process.kill()
+                process.wait(ORPHAN_WAIT_S)
+                killed.append(process.pid)
+        except (ValueError, OSError, psutil.Error):
+            pass  # gone already, or not a kernel (a process id used again)
+        path.unlink(missing_ok=True)
+    return killed
+
+
 def _logging_kernel_manager(log_path: Path, on_launch: Callable[[Any], None] | None = None) -> type:
     """A kernel manager whose kernel process writes its stdout and stderr to ``log_path``.
 
@@ -360,7 +394,8 @@ def execute_notebook(
     propagates (``PapermillExecutionError``, or ``DeadKernelError`` when the kernel
     dies: its message then names the exit signal or code and the kernel log's last
     lines). The kernel process's own output goes to :func:`kernel_log_path`, which is
-    removed when it stays empty. ``timeout``: the most seconds one cell may take
+    removed when it stays empty; its process id is in :func:`kernel_pid_path` while it
+    runs (see :func:`stop_orphans`). ``timeout``: the most seconds one cell may take
     (None: no limit); a longer cell raises ``TimeoutError`` (nbclient's
     ``CellTimeoutError``). ``pool``: take the kernel it prepared, when it has one for
     this run's ``keras_backend``, and have it prepare the next one as this run
@@ -381,8 +416,11 @@ def execute_notebook(
     log.unlink(missing_ok=True)
     launched: list = []
 
+    pid_file = kernel_pid_path(output)
+
     def launch(process: Any) -> None:
         launched.append(process)
+        pid_file.write_text(str(process.pid))
         if turn is not None:
             turn.stop_with(process.kill)
 
@@ -442,5 +480,6 @@ def execute_notebook(
     except DeadKernelError as error:
         raise _dead_kernel_error(error, launched[-1] if launched else None, log) from error
     finally:
+        pid_file.unlink(missing_ok=True)
         if log.is_file() and log.stat().st_size == 0:
             log.unlink()

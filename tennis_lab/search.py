@@ -65,6 +65,7 @@ from tennis_lab.kernels import (
     KernelPool,
     execute_notebook,
     kernel_log_path,
+    stop_orphans,
     warmup_code,
 )
 from tennis_lab.results import (  # noqa: F401 - also the search's public names
@@ -1476,6 +1477,9 @@ def _prepare_resume(
     _read_state(places.output, search_id)  # it exists: only then a lock file for it
     stack.enter_context(SearchLock(_lock_path(places.output, search_id)).acquire(say))
     state = _read_state(places.output, search_id)
+    # Kernels of the stopped search that still run notebooks would finish their MLflow
+    # runs after this session has read them (and run them again).
+    stop_orphans(Path(state.notebooks_dir))
     _check_resume_flags(cfg, places, state)
     _check_store(state.tracking_uri)
     _check_writable(

@@ -345,7 +345,12 @@ def test_ctrl_c_in_the_first_run_then_resume_completes(tiny_demo, tmp_path):
         text=True,
         preexec_fn=interruptible,
     )
-    wait_for(lambda: kernel_running(proc.pid), what="the first run's kernel")
+    # the first run's notebook under way in its kernel (the kernel starts sooner, as
+    # the search makes its parent run)
+    wait_for(
+        lambda: list(Path(cfg.reports_dir).glob("*/*.ipynb")) and kernel_running(proc.pid),
+        what="the first run's notebook",
+    )
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err

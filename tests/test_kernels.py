@@ -228,3 +228,37 @@ def test_the_warm_up_opens_the_store_only_when_given_one():
     assert code.startswith(WARMUP_CODE) and "client(uri)" in code
     compile(code, "warm-up", "exec")  # quoted as Python, whatever the path holds
     assert repr("sqlite:////data/it's here/mlflow.db") in code
+
+
+def test_a_kernel_left_running_a_notebook_is_found_and_stopped(tmp_path):
+    """What a resumed search does first: the kernels of a killed one stop writing."""
+    from tennis_lab.kernels import kernel_pid_path, stop_orphans
+
+    src = notebook(tmp_path / "run.ipynb", "import os, time\nprint(os.getpid())\ntime.sleep(120)")
+    out = tmp_path / "runs" / "001-long.ipynb"
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            execute_notebook(src, out, TF)
+        except BaseException as exc:  # noqa: BLE001 - the test looks at it
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    pid_file = kernel_pid_path(out)
+    deadline = time.time() + 60
+    while not pid_file.is_file() and time.time() < deadline:
+        time.sleep(0.1)
+    pid = int(pid_file.read_text())
+    assert _alive(pid)
+    time.sleep(2)  # the long cell runs
+    assert stop_orphans(out.parent) == [pid]
+    assert not _alive(pid) and not pid_file.exists()
+    thread.join(30)
+    assert len(errors) == 1 and isinstance(errors[0], DeadKernelError)
+    # a run that ends removes its file; a stale file naming no kernel is dropped
+    execute_notebook(notebook(tmp_path / "short.ipynb", "x = 1"), tmp_path / "b.ipynb", TF)
+    assert not kernel_pid_path(tmp_path / "b.ipynb").exists()
+    kernel_pid_path(tmp_path / "c.ipynb").write_text(str(os.getpid()))  # not a kernel
+    assert stop_orphans(tmp_path) == [] and not kernel_pid_path(tmp_path / "c.ipynb").exists()
