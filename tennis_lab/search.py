@@ -1683,8 +1683,9 @@ class _Relay:
     """A sequential run's console output: held back while an earlier run is reporting.
 
     With runs overlapping (:class:`SequentialExecutor` ``overlap=True``), the next
-    run starts while the current one is evaluated and logged; its header and output
-    are kept until the current one's result is shown, so the console reads run by run.
+    run starts while the current one trains, and trains while it is scored and logged;
+    its header and output are kept until the current one's result is shown, so the
+    console reads run by run.
     """
 
     def __init__(self, out: TextIO, held: bool) -> None:
