@@ -8,17 +8,19 @@
    (same seed). Ratios are of medians over every configuration and round.
 2. Fixed cost. The minimal grid run by the search runner, one run at a time, as
    ``make grid`` runs it, in three modes, alternating, after a search of 1-epoch runs
-   that fills the caches: as ``make grid`` runs it (the next run's kernel started
-   ahead, and each run starting once the previous one's training is done, its
-   evaluation and logging overlapping the new run's start), the kernel started ahead
-   without the overlap, and neither. The fixed cost is the share of the whole search's
+   that fills the caches and makes the MLflow store every later search logs to (as
+   ``make grid``'s searches share the project's store, which the first one makes):
+   as ``make grid`` runs it (the next run's kernel started ahead, and each run
+   starting once the previous one's training is done, its evaluation and logging
+   overlapping the new run's start), the kernel started ahead without the overlap,
+   and neither. The fixed cost is the share of the whole search's
    wall time that is not training (model.fit). With the overlap, training slowed by
    the run finishing beside it would count as training, so the share is also given
    against the training time of the searches without the overlap (the same
    configurations and seed train the same epochs). A run's parts come from
    papermill's cell timings (modes without the overlap): kernel start and notebook
-   save (outside the cells), imports, data, split, training cell less model.fit
-   (the model's build), evaluation, model summary, results, per group, MLflow logging.
+   save (outside the cells), imports, data, split, the model's build, training cell
+   less model.fit, evaluation, model summary, results, per group, MLflow logging.
 3. Memory. The resident memory (RSS) of the search process over 20 sequential runs
    (1 epoch each): after the first run, after the last, and the largest step.
 
@@ -56,6 +58,7 @@ CELL_PARTS = {
     "imports": "use_backend(",
     "data": "load_windows(",
     "split": "make_splits(",
+    "model build": "prepare_fit(",
     "training cell": "fit_folds(",
     "evaluation": "evaluate_folds(",
     "model summary": ".summary()",
@@ -178,7 +181,7 @@ def search_once(
     out = work / tag
     cfg = SearchConfig(
         grid=options.pop("grid", "minimal"), data_dir=str(data_dir), output_dir=str(out / "output"),
-        reports_dir=str(out / "runs"), tracking_uri=f"sqlite:///{out / 'mlflow.db'}",
+        reports_dir=str(out / "runs"), tracking_uri=f"sqlite:///{work / 'mlflow.db'}",
         cache_dir=str(work / "cache"), stream_output=False, register_as=None,
         prepare_kernels=prepare, overlap_runs=overlap, **options,
     )  # fmt: skip
@@ -198,7 +201,7 @@ def fixed_parts(rows: list[dict]) -> dict[str, float]:
         values = {
             "kernel start, notebook save": wall - cells.get("cells", 0.0),
             **{k: v for k, v in cells.items() if k not in ("cells", "training cell")},
-            "training cell less model.fit (model build)": cells.get("training cell", fit) - fit,
+            "training cell less model.fit": cells.get("training cell", fit) - fit,
         }
         for key, value in values.items():
             parts.setdefault(key, []).append(value)

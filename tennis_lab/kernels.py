@@ -387,6 +387,7 @@ def execute_notebook(
     timeout: float | None = None,
     pool: KernelPool | None = None,
     turn: Any = None,
+    prepare_next: bool = True,
 ) -> None:
     """Execute ``notebook`` with ``parameters`` into ``output`` in a fresh kernel.
 
@@ -399,12 +400,13 @@ def execute_notebook(
     (None: no limit); a longer cell raises ``TimeoutError`` (nbclient's
     ``CellTimeoutError``). ``pool``: take the kernel it prepared, when it has one for
     this run's ``keras_backend``, and have it prepare the next one as this run
-    begins (see :class:`KernelPool`). ``turn``: the run's place in
-    a sequence of overlapping runs (:class:`tennis_lab.executors.RunSlot`): before the
-    cell tagged :data:`TRAINING_TAG` starts, ``turn.wait_turn()`` (the previous run's
-    training is done) then ``turn.handover()`` (the next run may start); once that cell
-    has run, ``turn.main_done()``; and ``turn.stop_with(kill)`` as soon as the kernel
-    process is known, so that the run can be stopped from another thread.
+    begins (see :class:`KernelPool`), unless ``prepare_next`` is false (no run
+    follows). ``turn``: the run's place in a sequence of overlapping runs
+    (:class:`tennis_lab.executors.RunSlot`): before the cell tagged
+    :data:`TRAINING_TAG` starts, ``turn.wait_turn()`` (the previous run's training is
+    done) then ``turn.handover()`` (the next run may start); once that cell has run,
+    ``turn.main_done()``; and ``turn.stop_with(kill)`` as soon as the kernel process
+    is known, so that the run can be stopped from another thread.
     """
     import papermill
     from nbclient.exceptions import DeadKernelError
@@ -431,7 +433,8 @@ def execute_notebook(
         spec = nbformat.read(notebook, as_version=4).metadata.get("kernelspec", {})
         wanted = resolve_backend(parameters.get("keras_backend"))
         kernel = pool.take(wanted, spec.get("name", "python3"))
-        pool.prepare()  # the next run's, while this one runs
+        if prepare_next:
+            pool.prepare()  # the next run's, while this one runs
     if kernel is not None:
         options: dict[str, Any] = {"km": kernel.manager}
         launch(kernel.process)

@@ -7,12 +7,15 @@ nothing here computes a metric beyond normalising what it is given for display.
 Figures are made without pyplot (``Figure`` and ``fig.subplots``): nothing is
 registered globally, so a long search never accumulates open figures, and a notebook
 shows a figure exactly once, with ``display(fig)`` or as a cell's last value.
+:func:`render_png` draws a figure once for a notebook that both shows it and logs it.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import math
+import struct
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -29,6 +32,38 @@ from matplotlib.text import Text
 PER_CLASS_METRICS = ("precision", "recall", "f1_score")
 _METRIC_LABELS = {"precision": "precision", "recall": "recall", "f1_score": "F1"}
 BEST_EPOCH_GID = "best_epoch"
+
+
+class RenderedFigure:
+    """A figure drawn once, as PNG bytes (``png``), as Jupyter draws a figure it shows.
+
+    ``display`` shows it (``_repr_png_``) and :func:`tennis_lab.tracking.log_training_run`
+    logs the same bytes: drawing a figure costs 0.15-0.3 s, which a run would otherwise
+    pay twice for every figure it both shows and logs.
+    """
+
+    def __init__(self, png: bytes, size: tuple[int, int]) -> None:
+        self.png = png
+        self.size = size  # pixels: width, height
+
+    def _repr_png_(self) -> bytes:
+        return self.png
+
+    def __repr__(self) -> str:
+        return f"<figure: {self.size[0]}x{self.size[1]} PNG>"
+
+
+def render_png(figure: Figure) -> RenderedFigure:
+    """Draw ``figure`` as Jupyter's inline backend does (PNG at the figure's dpi, the
+    bounding box tight around what is drawn, its face and edge colours)."""
+    buffer = io.BytesIO()
+    figure.savefig(
+        buffer, format="png", dpi=figure.dpi, bbox_inches="tight",
+        facecolor=figure.get_facecolor(), edgecolor=figure.get_edgecolor(),
+    )  # fmt: skip
+    png = buffer.getvalue()
+    width, height = struct.unpack(">II", png[16:24])  # the PNG header's IHDR chunk
+    return RenderedFigure(png, (width, height))
 
 
 def _crowded(labels: Sequence[str]) -> bool:

@@ -811,31 +811,35 @@ def execute_run(
     stream: TextIO | None = None,
     pool: KernelPool | None = None,
     slot: RunSlot | None = None,
+    prepare_next: bool = True,
 ) -> None:
     """Execute a trial's ``notebook`` into ``output`` in a fresh kernel.
 
     See :func:`tennis_lab.kernels.execute_notebook`: the executed notebook is written
     even when a cell raises; the kernel process's own output goes to
     :func:`kernel_log_path`; a dead kernel's error names its exit signal and log;
-    ``pool`` starts the next run's kernel ahead; ``slot`` (an overlapping sequential
+    ``pool`` starts the next run's kernel ahead (unless ``prepare_next`` is false: no
+    run follows this one); ``slot`` (an overlapping sequential
     executor's) lets the next run start once this one trains, holds this one's training
     until the previous run's is done, and stops the kernel when the search is
     interrupted.
     """
-    execute_notebook(notebook, output, parameters, stream, pool=pool, turn=slot)
+    execute_notebook(
+        notebook, output, parameters, stream, pool=pool, turn=slot, prepare_next=prepare_next
+    )
 
 
 def _run_spec(
     spec: tuple[str, str, dict[str, Any]], cpu_threads: int, stream: TextIO | None = None,
-    pool: KernelPool | None = None, slot: RunSlot | None = None,
+    pool: KernelPool | None = None, slot: RunSlot | None = None, prepare_next: bool = True,
 ) -> None:  # fmt: skip
     """A job for an executor: execute one combination's notebook (picklable).
 
-    ``slot``: an overlapping sequential executor's (see :func:`execute_run`).
+    ``slot``, ``prepare_next``: see :func:`execute_run`.
     """
     notebook, output, parameters = spec
     parameters = {**parameters, "cpu_threads": cpu_threads}
-    execute_run(Path(notebook), Path(output), parameters, stream, pool, slot)
+    execute_run(Path(notebook), Path(output), parameters, stream, pool, slot, prepare_next)
 
 
 def expected_cost(params: Mapping[str, Any], features: int = 132) -> float:
@@ -1926,7 +1930,9 @@ class _Session:
 
     # ------------------------------------------------------------ running
 
-    def _submit(self, job: _Job) -> None:
+    def _submit(self, job: _Job, last: bool = False) -> None:
+        """Start ``job``; ``last``: no run is expected after it (no kernel is started
+        ahead for one)."""
         self.runs_started += 1
         if job.phase == PHASE_SEARCH and job.spec.initial_epoch > 0:
             job.notebook.parent.mkdir(parents=True, exist_ok=True)
@@ -1950,7 +1956,9 @@ class _Session:
             relay.flush()
             job.started = time.time()
             stream = relay if self.cfg.stream_output else None
-            _run_spec(item, cpu_threads, stream, pool=self.kernels, slot=slot)
+            _run_spec(
+                item, cpu_threads, stream, pool=self.kernels, slot=slot, prepare_next=not last
+            )
 
         self.executor.submit(run_here, job.item)
 
@@ -2031,7 +2039,9 @@ class _Session:
                 queue.sort(key=lambda j: -expected_cost(j.full_params))
             while queue and self.executor.in_flight < self.executor.capacity:
                 job = queue.pop(0)
-                self._submit(job)
+                # None waiting, and the runs recorded, under way and this one are all planned
+                last = not queue and len(self.rows) + len(in_flight) + 1 >= self.total
+                self._submit(job, last=last)
                 in_flight[job.item[1]] = job
             if not in_flight:
                 if strategy.finished:

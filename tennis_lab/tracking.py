@@ -462,11 +462,20 @@ def _log_artifacts(client, run_id: str, result: RunResult, figures, extra_artifa
     for name, figure in (figures or {}).items():
         from matplotlib.figure import Figure
 
-        if not isinstance(figure, Figure):
+        from tennis_lab.plots import RenderedFigure
+
+        if isinstance(figure, RenderedFigure):  # drawn once already: logged as it is
+            with tempfile.TemporaryDirectory(prefix="tennis_lab_plot_") as tmp:
+                path = Path(tmp) / f"{name}.png"
+                path.write_bytes(figure.png)
+                client.log_artifact(run_id, str(path), "plots")
+        elif isinstance(figure, Figure):
+            client.log_figure(run_id, figure, f"plots/{name}.png")
+        else:
             raise TypeError(
-                f"figures[{name!r}] must be a matplotlib Figure; got {type(figure).__name__}."
+                f"figures[{name!r}] must be a matplotlib Figure or a RenderedFigure "
+                f"(tennis_lab.plots.render_png); got {type(figure).__name__}."
             )
-        client.log_figure(run_id, figure, f"plots/{name}.png")
     classes = [str(c) for c in result.classes]
     client.log_text(run_id, result.report or "", "classification_report.txt")
     client.log_dict(run_id, classes, "label_classes.json")
@@ -528,8 +537,9 @@ def log_training_run(
     run_name : str, optional
     tags : mapping, optional
         E.g. search_id, config_id, grid, status.
-    figures : mapping of str to matplotlib Figure, optional
-        Logged as ``plots/<name>.png``.
+    figures : mapping of str to matplotlib Figure or RenderedFigure, optional
+        Logged as ``plots/<name>.png`` (a :class:`tennis_lab.plots.RenderedFigure` as
+        the notebook showed it, not drawn again).
     extra_artifacts : mapping of str to path, optional
         Artifact folder (``""`` for the root) to a local file or folder.
     started_at : float, optional

@@ -91,6 +91,18 @@ def test_each_run_takes_the_kernel_started_during_the_previous_one(tmp_path):
     assert _gone(waiting.process.pid)  # and close() stopped the unused one
 
 
+def test_the_last_run_starts_no_kernel_for_a_run_that_never_comes(tmp_path):
+    src = notebook(tmp_path / "run.ipynb", REPORT)
+    with KernelPool("tensorflow", cwd=tmp_path, warmup=WARMUP) as pool:
+        pool.prepare()
+        execute_notebook(src, tmp_path / "a.ipynb", TF, pool=pool, prepare_next=False)
+        assert pool.used == 1, pool.failures  # it took the kernel prepared for it
+        assert pool._ready is None and pool._thread is None  # and started none
+        # a run that comes all the same starts its own kernel
+        execute_notebook(src, tmp_path / "b.ipynb", TF, pool=pool, prepare_next=False)
+        assert pool.used == 1 and not _report(tmp_path / "b.ipynb")["warm"]
+
+
 def test_a_run_on_another_backend_starts_its_own_kernel(tmp_path):
     src = notebook(tmp_path / "run.ipynb", REPORT)
     with KernelPool("jax", cwd=tmp_path, warmup=WARMUP) as pool:

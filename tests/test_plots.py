@@ -1245,3 +1245,20 @@ def test_finalists_figure_saves_without_warnings_and_leaves_global_state_alone(t
     after = dict(matplotlib.rcParams)
     assert {k for k in before if before[k] != after[k]} == set()
     assert plt.get_fignums() == []
+
+
+def test_render_png_draws_a_figure_once_as_jupyter_shows_it():
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.core.pylabtools import print_figure
+
+    fig = confusion_matrix_figure(np.array([[8, 2], [1, 9]]), ["forehand", "serve"])
+    rendered = plots.render_png(fig)
+    assert rendered.png.startswith(b"\x89PNG\r\n\x1a\n")
+    # what Jupyter's inline backend would have shown for the figure itself
+    shown = print_figure(fig, "png")
+    assert rendered.size == (int.from_bytes(shown[16:20]), int.from_bytes(shown[20:24]))
+    assert rendered.size[0] > 100 and rendered.size[1] > 100
+    # display() shows it as an image (its bytes, not the figure drawn again), briefly named
+    data, _ = InteractiveShell.instance().display_formatter.format(rendered)
+    assert data["image/png"] == rendered.png
+    assert data["text/plain"] == f"<figure: {rendered.size[0]}x{rendered.size[1]} PNG>"

@@ -87,14 +87,22 @@ def search(data, tmp_path_factory):
         KERNELS_TAKEN.append(kernel is not None)
         return kernel
 
+    start = KernelPool._start
+
+    def starting(self, *args, **kwargs):  # the real start, counting the kernels started ahead
+        KERNELS_STARTED.append(1)
+        return start(self, *args, **kwargs)
+
     with open(log, "w") as out, failing_in_the_kernel(), pytest.MonkeyPatch.context() as mp:
         mp.setattr(KernelPool, "take", taking)
+        mp.setattr(KernelPool, "_start", starting)
         rows = run_search(cfg, out)
     state = json.loads(next((tmp / "output" / "searches").glob("*.json")).read_text())
     return rows, state, log.read_text(), cfg
 
 
 KERNELS_TAKEN: list[bool] = []  # per run of the `search` fixture: a kernel started ahead?
+KERNELS_STARTED: list[int] = []  # one per kernel the `search` fixture's pool started
 
 
 def test_every_run_starts_on_a_kernel_prepared_ahead_and_none_is_left(search):
@@ -103,6 +111,7 @@ def test_every_run_starts_on_a_kernel_prepared_ahead_and_none_is_left(search):
     rows, _, _, _ = search
     # the first run's started with the session; the third fails in its kernel all the same
     assert KERNELS_TAKEN == [True, True, True]
+    assert len(KERNELS_STARTED) == 3  # and none for a fourth run, which no grid run needs
     assert rows[-1]["status"] == "FAILED"
     kernels = [
         p for p in psutil.Process().children(recursive=True)

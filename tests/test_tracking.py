@@ -408,9 +408,32 @@ def test_end_run_rejects_an_unknown_status():
         end_run("0" * 32, "DONE", tracking_uri="sqlite:////nonexistent/never.db")
 
 
+def test_a_figure_drawn_once_is_logged_as_it_was_shown(store):
+    from tennis_lab.plots import render_png
+
+    experiment_id = ensure_experiment("drawn once", store["uri"])
+    rendered = render_png(make_figure())
+    run_id = log_training_run(
+        make_result(),
+        PARAMS,
+        experiment_id=experiment_id,
+        tracking_uri=store["uri"],
+        figures={"learning_curves": rendered, "confusion": make_figure()},
+    )
+    client = store["client"]
+    assert _artifact_paths(client, run_id, "plots") == {
+        "plots/learning_curves.png",
+        "plots/confusion.png",
+    }
+    local = client.download_artifacts(run_id, "plots/learning_curves.png")
+    assert Path(local).read_bytes() == rendered.png  # the same bytes, not drawn again
+
+
 def test_a_failure_midway_ends_the_run_failed_and_reraises(tmp_path, store):
     experiment_id = ensure_experiment("failures", store["uri"])
-    with pytest.raises(TypeError, match=r"figures\['bad'\] must be a matplotlib Figure"):
+    with pytest.raises(
+        TypeError, match=r"figures\['bad'\] must be a matplotlib Figure or a RenderedFigure"
+    ):
         log_training_run(
             make_result(),
             PARAMS,
