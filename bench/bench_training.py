@@ -7,9 +7,10 @@
    included), first and steady epoch times, epochs trained and the validation score
    (same seed). Ratios are of medians over every configuration and round.
 2. Fixed cost. The minimal grid run by the search runner, one run at a time, as
-   ``make grid`` runs it, in three modes, alternating, after a search of 1-epoch runs
-   that fills the caches and makes the MLflow store every later search logs to (as
-   ``make grid``'s searches share the project's store, which the first one makes):
+   ``make grid`` runs it (registering its best model too), in three modes, alternating,
+   after a search of 1-epoch runs that fills the caches and makes the MLflow store
+   every later search logs to (as ``make grid``'s searches share the project's store,
+   which the first one makes):
    as ``make grid`` runs it (the next run's kernel started ahead, and each run
    starting once the previous one's training is done, its evaluation and logging
    overlapping the new run's start), the kernel started ahead without the overlap,
@@ -182,7 +183,7 @@ def search_once(
     cfg = SearchConfig(
         grid=options.pop("grid", "minimal"), data_dir=str(data_dir), output_dir=str(out / "output"),
         reports_dir=str(out / "runs"), tracking_uri=f"sqlite:///{work / 'mlflow.db'}",
-        cache_dir=str(work / "cache"), stream_output=False, register_as=None,
+        cache_dir=str(work / "cache"), stream_output=False,
         prepare_kernels=prepare, overlap_runs=overlap, **options,
     )  # fmt: skip
     with contextlib.redirect_stdout(io.StringIO()):  # the plan's lines (dataset summary)
