@@ -21,6 +21,7 @@ import shutil
 import signal
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -310,6 +311,8 @@ class KernelPool:
         manager = _logging_kernel_manager(log, launched.append)(kernel_name=self.kernel_name)
         env = {**os.environ, "KERAS_BACKEND": self.backend}
         await manager.start_kernel(cwd=str(self.cwd), env=env, extra_arguments=KERNEL_ARGUMENTS)
+        if launched:  # it warms up while another run trains: behind it (until its own training)
+            wait_cpu(launched[-1].pid)
         kernel = _Kernel(
             manager, launched[-1] if launched else None, log, self.backend, self.kernel_name
         )
@@ -371,6 +374,73 @@ class KernelPool:
         self.close()
 
 
+# How much lower a kernel runs while it is not training: a search's next kernel starts,
+# imports and loads its data while a run trains, and a run that has trained scores, draws
+# and logs while the next one trains (see :func:`yield_cpu`).
+YIELD_NICENESS = 10
+
+
+def _set_session_niceness(pid: int, niceness: int) -> bool:
+    """Set the niceness of the scheduling group of ``pid``'s session (Linux's autogroup).
+
+    Where Linux groups processes by session (``kernel.sched_autogroup_enabled``, for
+    processes outside a CPU cgroup), a kernel (a session of its own) shares the CPU
+    with the next one as a group, whatever its threads' niceness: the group's is what
+    counts. Any value from 0 up may be set again by the owner (the kernel allows one
+    change per 0.1 s to unprivileged users: hence the retries). False where there is
+    no such group (not Linux) or it cannot be set.
+    """
+    path = f"/proc/{pid}/autogroup"
+    for _ in range(30):
+        try:
+            with open(path, "w") as group:
+                group.write(str(niceness))
+            return True
+        except BlockingIOError:  # EAGAIN: another change within 0.1 s
+            time.sleep(0.01)
+        except OSError:
+            return False
+    return False
+
+
+def yield_cpu(pid: int, niceness: int = YIELD_NICENESS) -> int:
+    """Lower the CPU priority of kernel ``pid`` for good: its session's and every thread's.
+
+    Called once a run has trained: its evaluation, figures and logging then fill the
+    cores the next run's training leaves idle instead of slowing it. Linux keeps a
+    niceness per thread (the threads a process has do not follow its main one), hence
+    every thread; and per session group where those are on (see
+    :func:`_set_session_niceness`). Lowering needs no privilege; a thread that is gone,
+    or a system that refuses, is left as it is. Returns the number of threads lowered.
+    """
+    _set_session_niceness(pid, niceness)
+    try:
+        threads = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+    except (FileNotFoundError, PermissionError, ValueError):
+        threads = [pid]  # no /proc: the process as a whole
+    lowered = 0
+    for thread in threads:
+        try:
+            current = os.getpriority(os.PRIO_PROCESS, thread)
+            os.setpriority(os.PRIO_PROCESS, thread, min(19, current + niceness))
+            lowered += 1
+        except (OSError, AttributeError):  # gone, refused, or no setpriority (Windows)
+            continue
+    return lowered
+
+
+def wait_cpu(pid: int, niceness: int = YIELD_NICENESS) -> bool:
+    """Run kernel ``pid``'s session behind others until :func:`claim_cpu` (kernels started
+    ahead, while another run trains). Only the session group's niceness is lowered, as
+    that one can be raised again without privilege; where groups are off, nothing changes."""
+    return _set_session_niceness(pid, niceness)
+
+
+def claim_cpu(pid: int) -> bool:
+    """Give kernel ``pid``'s session its normal priority back (its training begins)."""
+    return _set_session_niceness(pid, 0)
+
+
 def _keep_log(source: Path, log: Path) -> None:
     """Move a prepared kernel's own output beside the notebook it ran (when there is any)."""
     if source.is_file() and source.stat().st_size:
@@ -406,7 +476,10 @@ def execute_notebook(
     :data:`TRAINING_TAG` starts, ``turn.wait_turn()`` (the previous run's training is
     done) then ``turn.handover()`` (the next run may start); once that cell has run,
     ``turn.main_done()``; and ``turn.stop_with(kill)`` as soon as the kernel process
-    is known, so that the run can be stopped from another thread.
+    is known, so that the run can be stopped from another thread. The kernel trains at
+    normal priority and runs behind the training beside it otherwise: a kernel started
+    ahead gets its priority back (:func:`claim_cpu`) when its turn comes, and every
+    kernel gives it up (:func:`yield_cpu`) once its training cell has run.
     """
     import papermill
     from nbclient.exceptions import DeadKernelError
@@ -430,11 +503,15 @@ def execute_notebook(
     if pool is not None:
         import nbformat
 
-        spec = nbformat.read(notebook, as_version=4).metadata.get("kernelspec", {})
+        source = nbformat.read(notebook, as_version=4)
+        spec = source.metadata.get("kernelspec", {})
         wanted = resolve_backend(parameters.get("keras_backend"))
         kernel = pool.take(wanted, spec.get("name", "python3"))
         if prepare_next:
             pool.prepare()  # the next run's, while this one runs
+        trains = any(TRAINING_TAG in c.get("metadata", {}).get("tags", []) for c in source.cells)
+        if kernel is not None and (turn is None or not trains):
+            claim_cpu(kernel.process.pid)  # no training turn to wait for: its priority back
     if kernel is not None:
         options: dict[str, Any] = {"km": kernel.manager}
         launch(kernel.process)
@@ -451,10 +528,14 @@ def execute_notebook(
         def training_starts(cell, **_: Any) -> None:
             if TRAINING_TAG in cell.get("metadata", {}).get("tags", []):
                 turn.wait_turn()
+                if launched:  # started ahead, it waited behind the previous run's training
+                    claim_cpu(launched[-1].pid)
                 turn.handover()
 
         def training_done(cell, **_: Any) -> None:  # after its reply (not on_cell_complete)
             if TRAINING_TAG in cell.get("metadata", {}).get("tags", []):
+                if launched:
+                    yield_cpu(launched[-1].pid)
                 turn.main_done()
 
         options["on_cell_start"] = training_starts

@@ -16,6 +16,7 @@ from nbclient.exceptions import DeadKernelError
 from tennis_lab.executors import RunSlot
 from tennis_lab.kernels import (
     TRAINING_TAG,
+    YIELD_NICENESS,
     KernelPool,
     execute_notebook,
     kernel_log_path,
@@ -150,10 +151,24 @@ def _stamp(cell) -> float:
     return datetime.fromisoformat(cell.metadata.papermill["end_time"]).timestamp()
 
 
+HEAD = """\
+import json, os
+path = "/proc/self/autogroup"  # the session group's niceness, where Linux has them
+group = lambda: open(path).read().split()[-1] if os.path.exists(path) else None
+print(json.dumps({"group": group()}))
+"""
 TIMED = """\
-import json, os, time
-print(json.dumps({"pid": os.getpid(), "began": time.time()}))
+import json, os, threading, time
+threading.Thread(target=time.sleep, args=(5,), daemon=True).start()  # as XLA's pool
+threads = lambda: [int(t) for t in os.listdir("/proc/self/task")]
+nice = lambda: sorted({os.getpriority(os.PRIO_PROCESS, t) for t in threads()})
+print(json.dumps({"pid": os.getpid(), "began": time.time(), "nice": nice(), "group": group()}))
 time.sleep(1.5)  # training
+"""
+SCORING = """\
+import json, time
+time.sleep(1)  # evaluation
+print(json.dumps({"nice": nice(), "group": group()}))
 """
 
 
@@ -178,7 +193,8 @@ class Turn(RunSlot):
 def test_a_turn_holds_the_training_until_the_previous_one_is_done_then_hands_over(tmp_path, ahead):
     src = notebook(tmp_path / "run.ipynb", TIMED)
     nb = nbformat.read(src, as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell("import time\ntime.sleep(1)  # evaluation"))
+    nb.cells.insert(1, nbformat.v4.new_code_cell(HEAD))
+    nb.cells.append(nbformat.v4.new_code_cell(SCORING))
     nbformat.write(nb, src)
     previous = RunSlot(lambda: None)  # a run still training
     released = []
@@ -202,6 +218,15 @@ def test_a_turn_holds_the_training_until_the_previous_one_is_done_then_hands_ove
     assert released and released[0] <= turn.times["handover"] <= began  # waited its turn
     assert _stamp(training) - 0.5 <= turn.times["main_done"] < _stamp(done.cells[-1]) - 0.5
     assert [k.pid for k in turn.kernels] == [_report_of(training)["pid"]]
+    # The kernel trains at its normal priority (a kernel started ahead waited behind),
+    # and once trained, its session and every thread give way to the next run's training.
+    trained, scored = _report_of(training), _report_of(done.cells[-1])
+    (nice,) = trained["nice"]
+    assert scored["nice"] == [min(19, nice + YIELD_NICENESS)]
+    if trained["group"] is not None:  # Linux's session groups
+        head = _report_of(next(c for c in done.cells if c.source == HEAD))["group"]
+        assert head == (str(YIELD_NICENESS) if ahead else "0")  # started while another trained
+        assert (trained["group"], scored["group"]) == ("0", str(YIELD_NICENESS))
 
 
 STORES_OPEN = """\

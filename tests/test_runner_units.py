@@ -391,3 +391,56 @@ def test_no_overlap_flag_runs_each_notebook_after_the_previous_one():
     with _executor(SearchConfig()) as ex:
         assert ex.overlap and ex.capacity == 2 and ex.workers == 1
     assert make_executor().capacity == 1  # a plain sequential executor, as before
+
+
+def test_a_finished_run_yields_the_cpu_with_every_thread_of_its_process():
+    """yield_cpu lowers the priority of the threads a process already has, not its main only."""
+    import os
+    import subprocess
+    import sys
+
+    from tennis_lab.kernels import yield_cpu
+
+    code = (
+        "import threading, time\n"
+        "for _ in range(3): threading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n"
+        "print('ready', flush=True); time.sleep(30)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        threads = [int(t) for t in os.listdir(f"/proc/{child.pid}/task")]
+        before = {t: os.getpriority(os.PRIO_PROCESS, t) for t in threads}
+        assert len(threads) == 4
+        assert yield_cpu(child.pid, 5) == 4
+        after = {t: os.getpriority(os.PRIO_PROCESS, t) for t in threads}
+        assert after == {t: min(19, nice + 5) for t, nice in before.items()}
+    finally:
+        child.kill()
+        child.wait()
+    assert yield_cpu(child.pid) == 0  # gone: nothing to lower, no error
+
+
+@pytest.mark.skipif(not Path("/proc/self/autogroup").exists(), reason="no session groups")
+def test_a_kernel_waiting_its_turn_runs_behind_and_then_claims_its_priority_back():
+    """The session group's niceness (what counts where Linux groups by session) goes to
+    YIELD_NICENESS and back to 0 without privilege, as a kernel started ahead needs."""
+    import subprocess
+    import sys
+
+    from tennis_lab.kernels import YIELD_NICENESS, claim_cpu, wait_cpu
+
+    code = "import os, time; os.setsid(); print('ready', flush=True); time.sleep(30)"
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    group = Path(f"/proc/{child.pid}/autogroup")
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        assert group.read_text().split()[-1] == "0"
+        assert wait_cpu(child.pid)
+        assert group.read_text().split()[-1] == str(YIELD_NICENESS)
+        assert claim_cpu(child.pid)
+        assert group.read_text().split()[-1] == "0"
+    finally:
+        child.kill()
+        child.wait()
+    assert not claim_cpu(child.pid)  # gone
