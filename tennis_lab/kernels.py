@@ -274,22 +274,26 @@ class KernelPool:
         self._logs = Path(tempfile.mkdtemp(prefix="tennis_lab_kernels_"))
         self._count = 0
 
-    def prepare(self) -> None:
-        """Start a kernel for the next run in the background, unless one is ready or on its way."""
+    def prepare(self, behind: bool = True) -> None:
+        """Start a kernel for the next run in the background, unless one is ready or on its way.
+
+        ``behind``: it warms up behind the work of other kernels (:func:`wait_cpu`; a run
+        trains meanwhile) until its run claims its priority back; False for a kernel
+        nothing runs beside (a search's first)."""
         with self._lock:
             if self._closed or self._ready is not None or self._thread is not None:
                 return
             self._count += 1
             thread = threading.Thread(
-                target=self._start, args=(self._count,), name="tennis-lab-next-kernel",
+                target=self._start, args=(self._count, behind), name="tennis-lab-next-kernel",
                 daemon=True,
             )  # fmt: skip
             self._thread = thread
         thread.start()
 
-    def _start(self, number: int) -> None:
+    def _start(self, number: int, behind: bool) -> None:
         try:
-            kernel = asyncio.run(self._launch(number))
+            kernel = asyncio.run(self._launch(number, behind))
         except Exception as error:  # noqa: BLE001 - the run starts its own kernel instead
             self.failures.append(f"{type(error).__name__}: {error}")
             kernel = None
@@ -300,7 +304,7 @@ class KernelPool:
             elif kernel is not None:
                 self._ready = kernel
 
-    async def _launch(self, number: int) -> _Kernel:
+    async def _launch(self, number: int, behind: bool = True) -> _Kernel:
         """Start a kernel and warm it up (in this thread's own event loop).
 
         The manager is an asynchronous one, as papermill's own: nbclient reads the
@@ -311,7 +315,7 @@ class KernelPool:
         manager = _logging_kernel_manager(log, launched.append)(kernel_name=self.kernel_name)
         env = {**os.environ, "KERAS_BACKEND": self.backend}
         await manager.start_kernel(cwd=str(self.cwd), env=env, extra_arguments=KERNEL_ARGUMENTS)
-        if launched:  # it warms up while another run trains: behind it (until its own training)
+        if launched and behind:  # warms up while another run trains: behind it (until its own)
             wait_cpu(launched[-1].pid)
         kernel = _Kernel(
             manager, launched[-1] if launched else None, log, self.backend, self.kernel_name

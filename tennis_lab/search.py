@@ -1354,7 +1354,7 @@ def _first_kernel(
         return None
     backend = backends.resolve_backend(overrides.get("keras_backend"))
     pool = stack.enter_context(KernelPool(backend, warmup=HEAD_WARMUP_CODE))
-    pool.prepare()
+    pool.prepare(behind=False)  # nothing trains yet
     return pool
 
 

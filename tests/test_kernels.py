@@ -189,8 +189,11 @@ class Turn(RunSlot):
         super().stop_with(stop)
 
 
-@pytest.mark.parametrize("ahead", [False, True], ids=["own kernel", "kernel started ahead"])
+@pytest.mark.parametrize(
+    "ahead", [None, True, False], ids=["own kernel", "kernel started ahead", "first kernel"]
+)
 def test_a_turn_holds_the_training_until_the_previous_one_is_done_then_hands_over(tmp_path, ahead):
+    """ahead: None, the run starts its own kernel; else one prepared ``behind`` or not."""
     src = notebook(tmp_path / "run.ipynb", TIMED)
     nb = nbformat.read(src, as_version=4)
     nb.cells.insert(1, nbformat.v4.new_code_cell(HEAD))
@@ -208,10 +211,10 @@ def test_a_turn_holds_the_training_until_the_previous_one_is_done_then_hands_ove
     out = tmp_path / "a.ipynb"
     threading.Thread(target=previous_trains, daemon=True).start()
     with KernelPool("tensorflow", cwd=tmp_path, warmup=WARMUP) as pool:
-        if ahead:
-            pool.prepare()
-        execute_notebook(src, out, TF, pool=pool if ahead else None, turn=turn)
-        assert pool.used == int(ahead), pool.failures
+        if ahead is not None:
+            pool.prepare(behind=ahead)
+        execute_notebook(src, out, TF, pool=None if ahead is None else pool, turn=turn)
+        assert pool.used == int(ahead is not None), pool.failures
     done = nbformat.read(out, as_version=4)
     training = next(c for c in done.cells if TRAINING_TAG in c.metadata.get("tags", []))
     began = _report_of(training)["began"]
@@ -225,7 +228,7 @@ def test_a_turn_holds_the_training_until_the_previous_one_is_done_then_hands_ove
     assert scored["nice"] == [min(19, nice + YIELD_NICENESS)]
     if trained["group"] is not None:  # Linux's session groups
         head = _report_of(next(c for c in done.cells if c.source == HEAD))["group"]
-        assert head == (str(YIELD_NICENESS) if ahead else "0")  # started while another trained
+        assert head == (str(YIELD_NICENESS) if ahead else "0")  # started behind another run
         assert (trained["group"], scored["group"]) == ("0", str(YIELD_NICENESS))
 
 
