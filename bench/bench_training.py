@@ -18,7 +18,8 @@
    wall time that is not training (model.fit). With the overlap, training slowed by
    the run finishing beside it would count as training, so the share is also given
    against the training time of the searches without the overlap (the same
-   configurations and seed train the same epochs). A run's parts come from
+   configurations and seed train the same epochs), and split into the time before the
+   first training, between trainings and after the last. A run's parts come from
    papermill's cell timings (modes without the overlap): kernel start and notebook
    save (outside the cells), imports, data, split, the model's build, training cell
    less model.fit, evaluation, model summary, results, per group, MLflow logging.
@@ -87,7 +88,25 @@ def cell_seconds(notebook: Path) -> dict[str, float]:
         for part, marker in CELL_PARTS.items():
             if marker in cell.source and part not in out:
                 out[part] = seconds
+                if part == "training cell":
+                    out["training cell end"] = _stamp(meta["end_time"])  # a time, not seconds
     return out
+
+
+def time_around_training(rows: list[dict], began: float, ended: float) -> dict[str, float]:
+    """Where a search's time outside model.fit goes: before the first training (checks,
+    parent run, the first kernel and its run's head), between trainings (nothing when the
+    runs overlap), after the last one (its scoring and logging, the search's summary).
+    A run's model.fit is taken to end as its training cell does."""
+    spans = sorted(
+        (row["cells"]["training cell end"] - row["training_time_seconds"],
+         row["cells"]["training cell end"])
+        for row in rows if "training cell end" in row.get("cells", {})
+    )  # fmt: skip
+    if not spans:
+        return {}
+    gaps = sum(max(0.0, b[0] - a[1]) for a, b in zip(spans, spans[1:], strict=False))
+    return {"before": spans[0][0] - began, "between": gaps, "after": ended - spans[-1][1]}
 
 
 def median(values) -> float:
@@ -201,7 +220,11 @@ def fixed_parts(rows: list[dict]) -> dict[str, float]:
         cells, fit, wall = row["cells"], row["training_time_seconds"], row["run_seconds"]
         values = {
             "kernel start, notebook save": wall - cells.get("cells", 0.0),
-            **{k: v for k, v in cells.items() if k not in ("cells", "training cell")},
+            **{
+                k: v
+                for k, v in cells.items()
+                if k not in ("cells", "training cell", "training cell end")
+            },  # fmt: skip
             "training cell less model.fit": cells.get("training cell", fit) - fit,
         }
         for key, value in values.items():
@@ -219,15 +242,17 @@ def measure_fixed(work: Path, data_dir: Path, rounds: int, epochs: int | None) -
     search_once(work, data_dir, "search-warm-up", True, epochs=1)
     searches: dict[str, list[list[dict]]] = {name: [] for name, _, _ in MODES}
     walls: dict[str, list[float]] = {name: [] for name, _, _ in MODES}  # end to end
+    around: dict[str, list[dict]] = {name: [] for name, _, _ in MODES}
     for r in range(rounds):
         for name, prepare, overlap in MODES if r % 2 == 0 else MODES[::-1]:
             tag = f"search-{name.replace(' ', '-')}-{r}"
-            t0 = time.perf_counter()
+            t0, began = time.perf_counter(), time.time()
             rows = search_once(work, data_dir, tag, prepare, overlap, epochs=epochs)
             seconds = time.perf_counter() - t0
             print(f"  round {r + 1}, {name}: {seconds:.1f} s", flush=True)
             searches[name].append(rows)
             walls[name].append(seconds)
+            around[name].append(time_around_training(rows, began, began + seconds))
     # Training time per configuration without the overlap: what the overlapped
     # searches' training would be with the machine to themselves.
     alone: dict[str, list[float]] = {}
@@ -260,6 +285,12 @@ def measure_fixed(work: Path, data_dir: Path, rounds: int, epochs: int | None) -
                 f"  against model.fit without the overlap: {median(honest):.1%} not training "
                 f"(per search: {', '.join(f'{s:.1%}' for s in honest)})"
             )
+            found = [a for a in around[name] if a]
+            print(
+                "  outside model.fit, median seconds: "
+                + ", ".join(f"{k} the trainings {median(a[k] for a in found):.1f}"
+                            for k in ("before", "between", "after"))
+            )  # fmt: skip
             continue
         print("  its parts, median seconds per run:")
         for part, seconds in fixed_parts(rows).items():

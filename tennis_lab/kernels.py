@@ -273,6 +273,8 @@ class KernelPool:
         self._closed = False
         self._logs = Path(tempfile.mkdtemp(prefix="tennis_lab_kernels_"))
         self._count = 0
+        self._behind: int | None = None  # the pid of the kernel on its way, warming up behind
+        self._awaited = False  # a run waits for the kernel on its way: it warms up at full speed
 
     def prepare(self, behind: bool = True) -> None:
         """Start a kernel for the next run in the background, unless one is ready or on its way.
@@ -284,6 +286,7 @@ class KernelPool:
             if self._closed or self._ready is not None or self._thread is not None:
                 return
             self._count += 1
+            self._behind, self._awaited = None, False
             thread = threading.Thread(
                 target=self._start, args=(self._count, behind), name="tennis-lab-next-kernel",
                 daemon=True,
@@ -316,7 +319,10 @@ class KernelPool:
         env = {**os.environ, "KERAS_BACKEND": self.backend}
         await manager.start_kernel(cwd=str(self.cwd), env=env, extra_arguments=KERNEL_ARGUMENTS)
         if launched and behind:  # warms up while another run trains: behind it (until its own)
-            wait_cpu(launched[-1].pid)
+            with self._lock:
+                if not self._awaited:
+                    wait_cpu(launched[-1].pid)
+                    self._behind = launched[-1].pid
         kernel = _Kernel(
             manager, launched[-1] if launched else None, log, self.backend, self.kernel_name
         )
@@ -340,8 +346,14 @@ class KernelPool:
         return kernel
 
     def take(self, backend: str, kernel_name: str = "python3") -> _Kernel | None:
-        """The prepared kernel (waiting for one on its way), or None: start your own."""
-        thread = self._thread
+        """The prepared kernel (waiting for one on its way), or None: start your own.
+
+        A kernel still warming up behind other work is waited for at normal priority:
+        the run needs it now."""
+        with self._lock:
+            thread, self._awaited = self._thread, True
+            if thread is not None and self._behind is not None:
+                claim_cpu(self._behind)  # still on its way: the run waits for it now
         if thread is not None:
             thread.join(self.startup_timeout * 2)
         with self._lock:

@@ -213,6 +213,9 @@ def test_a_turn_holds_the_training_until_the_previous_one_is_done_then_hands_ove
     with KernelPool("tensorflow", cwd=tmp_path, warmup=WARMUP) as pool:
         if ahead is not None:
             pool.prepare(behind=ahead)
+            deadline = time.time() + 60  # warmed up (a run waiting for it would lift it)
+            while pool._thread is not None and time.time() < deadline:
+                time.sleep(0.1)
         execute_notebook(src, out, TF, pool=None if ahead is None else pool, turn=turn)
         assert pool.used == int(ahead is not None), pool.failures
     done = nbformat.read(out, as_version=4)
@@ -302,3 +305,23 @@ def test_a_kernel_left_running_a_notebook_is_found_and_stopped(tmp_path):
     assert not kernel_pid_path(tmp_path / "b.ipynb").exists()
     kernel_pid_path(tmp_path / "c.ipynb").write_text(str(os.getpid()))  # not a kernel
     assert stop_orphans(tmp_path) == [] and not kernel_pid_path(tmp_path / "c.ipynb").exists()
+
+
+@pytest.mark.skipif(not Path("/proc/self/autogroup").exists(), reason="no session groups")
+def test_a_run_waiting_for_a_kernel_still_warming_up_behind_gives_it_full_priority(tmp_path):
+    """A kernel started ahead warms up behind other work, unless a run already waits for it."""
+    warmup = (
+        "import time\n"
+        "_behind = open('/proc/self/autogroup').read().split()[-1]\n"
+        "time.sleep(2)\n"
+        "_taken = open('/proc/self/autogroup').read().split()[-1]\n"
+    )
+    src = notebook(tmp_path / "run.ipynb", "print(_behind, _taken)")
+    out = tmp_path / "out.ipynb"
+    with KernelPool("tensorflow", cwd=tmp_path, warmup=warmup) as pool:
+        pool.prepare()
+        time.sleep(1)  # started, warming up
+        execute_notebook(src, out, TF, pool=pool, prepare_next=False)
+        assert pool.used == 1, pool.failures
+    cell = nbformat.read(out, as_version=4).cells[-1]
+    assert "".join(o.get("text", "") for o in cell.outputs).split() == [str(YIELD_NICENESS), "0"]
