@@ -17,8 +17,8 @@
    and neither. The fixed cost is the share of the whole search's
    wall time that is not training (model.fit). With the overlap, training slowed by
    the run finishing beside it would count as training, so the share is also given
-   against the training time of the searches without the overlap (the same
-   configurations and seed train the same epochs), and split into the time before the
+   against the training time of the same round's searches without the overlap (the
+   same configurations and seed train the same epochs), and split into the time before the
    first training, between trainings and after the last. A run's parts come from
    papermill's cell timings (modes without the overlap): kernel start and notebook
    save (outside the cells), imports, data, split, the model's build, training cell
@@ -253,13 +253,14 @@ def measure_fixed(work: Path, data_dir: Path, rounds: int, epochs: int | None) -
             searches[name].append(rows)
             walls[name].append(seconds)
             around[name].append(time_around_training(rows, began, began + seconds))
-    # Training time per configuration without the overlap: what the overlapped
-    # searches' training would be with the machine to themselves.
-    alone: dict[str, list[float]] = {}
+    # Training time per configuration without the overlap, in each round: what that
+    # round's overlapped search would train with the machine to itself (paired by
+    # round, as the machine's pace drifts from round to round).
+    alone: list[dict[str, list[float]]] = [{} for _ in range(rounds)]
     for name, _, overlap in MODES:
-        for rows in searches[name] if not overlap else []:
+        for r, rows in enumerate(searches[name] if not overlap else []):
             for row in rows:
-                alone.setdefault(row["config_id"], []).append(row["training_time_seconds"])
+                alone[r].setdefault(row["config_id"], []).append(row["training_time_seconds"])
     for name, _, overlap in MODES:
         rows = [row for found in searches[name] for row in found]
         shares = [
@@ -278,11 +279,12 @@ def measure_fixed(work: Path, data_dir: Path, rounds: int, epochs: int | None) -
         )
         if overlap:
             honest = [
-                1 - sum(median(alone[r["config_id"]]) for r in found) / seconds
-                for found, seconds in zip(searches[name], walls[name], strict=True)
+                1 - sum(median(same[row["config_id"]]) for row in found) / seconds
+                for found, seconds, same in zip(searches[name], walls[name], alone, strict=True)
             ]
             print(
-                f"  against model.fit without the overlap: {median(honest):.1%} not training "
+                f"  against model.fit without the overlap (same round): {median(honest):.1%} "
+                "not training "
                 f"(per search: {', '.join(f'{s:.1%}' for s in honest)})"
             )
             found = [a for a in around[name] if a]
