@@ -403,9 +403,15 @@ def _set_session_niceness(pid: int, niceness: int) -> bool:
     processes outside a CPU cgroup), a kernel (a session of its own) shares the CPU
     with the next one as a group, whatever its threads' niceness: the group's is what
     counts. Any value from 0 up may be set again by the owner (the kernel allows one
-    change per 0.1 s to unprivileged users: hence the retries). False where there is
-    no such group (not Linux) or it cannot be set.
+    change per 0.1 s to unprivileged users: hence the retries). A process in this
+    process's own session is left alone (its group is this one's too). False where
+    there is no such group (not Linux), it is this session's, or it cannot be set.
     """
+    try:
+        if os.getsid(pid) == os.getsid(0):
+            return False
+    except (OSError, AttributeError):  # gone, or no sessions (Windows)
+        return False
     path = f"/proc/{pid}/autogroup"
     for _ in range(30):
         try:

@@ -402,7 +402,8 @@ def test_a_finished_run_yields_the_cpu_with_every_thread_of_its_process():
     from tennis_lab.kernels import yield_cpu
 
     code = (
-        "import threading, time\n"
+        "import os, threading, time\n"
+        "os.setsid()\n"  # a session of its own, as a kernel's
         "for _ in range(3): threading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n"
         "print('ready', flush=True); time.sleep(30)\n"
     )
@@ -412,9 +413,14 @@ def test_a_finished_run_yields_the_cpu_with_every_thread_of_its_process():
         threads = [int(t) for t in os.listdir(f"/proc/{child.pid}/task")]
         before = {t: os.getpriority(os.PRIO_PROCESS, t) for t in threads}
         assert len(threads) == 4
+        mine = Path("/proc/self/autogroup")
+        ours = mine.read_text() if mine.exists() else None
         assert yield_cpu(child.pid, 5) == 4
         after = {t: os.getpriority(os.PRIO_PROCESS, t) for t in threads}
         assert after == {t: min(19, nice + 5) for t, nice in before.items()}
+        if ours is not None:  # its session group, not this test's
+            assert Path(f"/proc/{child.pid}/autogroup").read_text().split()[-1] == "5"
+            assert mine.read_text() == ours
     finally:
         child.kill()
         child.wait()
@@ -444,3 +450,26 @@ def test_a_kernel_waiting_its_turn_runs_behind_and_then_claims_its_priority_back
         child.kill()
         child.wait()
     assert not claim_cpu(child.pid)  # gone
+
+
+@pytest.mark.skipif(not Path("/proc/self/autogroup").exists(), reason="no session groups")
+def test_a_process_in_this_session_never_changes_this_sessions_group():
+    """A kernel launched without a session of its own shares the search's group: that
+    group (the search's, the user's shell's) keeps its priority."""
+    import subprocess
+    import sys
+
+    from tennis_lab.kernels import wait_cpu, yield_cpu
+
+    mine = Path("/proc/self/autogroup")
+    ours = mine.read_text()
+    code = "import time; print('ready', flush=True); time.sleep(30)"
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        assert not wait_cpu(child.pid)
+        yield_cpu(child.pid)
+        assert mine.read_text() == ours
+    finally:
+        child.kill()
+        child.wait()
