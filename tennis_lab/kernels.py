@@ -10,7 +10,9 @@ A :class:`KernelPool` starts the next run's kernel while the current run goes on
 a run begins, a new kernel starts in the background and imports what every run
 imports (Keras, MLflow, tennis_lab), so the next run begins with that done. Each
 kernel still executes one notebook only and is stopped after it: runs share nothing
-but the time their kernels started.
+but the time their kernels started. A kernel that is not training (warming up, scoring,
+logging) runs at a lower CPU priority than the one that is (:func:`wait_cpu`,
+:func:`claim_cpu`, :func:`yield_cpu`).
 """
 
 from __future__ import annotations
