@@ -151,8 +151,10 @@ class SequentialExecutor:
     the current one has called ``slot.handover()`` (or ended), and at most two run at
     once; a job's ``slot.wait_turn()`` keeps its main work from overlapping the
     previous job's. So the next run prepares while the current one trains, and trains
-    while the current one finishes. ``next_done`` returns jobs as they end;
-    :meth:`close` stops those still running.
+    while the current one finishes. ``next_done`` returns jobs in the order they were
+    submitted, each once it has ended (a short run may end before the one it overlaps:
+    it waits, so results are recorded and shown run by run); :meth:`close` stops those
+    still running.
     """
 
     workers = 1
@@ -165,6 +167,8 @@ class SequentialExecutor:
         self._running: list[tuple[RunSlot, threading.Thread]] = []
         self._done: queue.Queue = queue.Queue()
         self._in_flight = 0
+        self._order: deque[Any] = deque()  # overlap: the items in flight, oldest first
+        self._ended: list[tuple[Any, BaseException | None]] = []  # not yet returned
 
     @property
     def in_flight(self) -> int:
@@ -174,10 +178,12 @@ class SequentialExecutor:
         self._queue.append((job, item))
         if self.overlap:
             self._in_flight += 1
+            self._order.append(item)
             self._start_next()
 
     def next_done(self) -> tuple[Any, BaseException | None]:
-        """The oldest job to end: ``(item, error)``. IndexError when none is in flight."""
+        """The oldest job submitted, once it has ended: ``(item, error)``. IndexError
+        when none is in flight."""
         if not self.overlap:
             job, item = self._queue.popleft()
             try:
@@ -189,13 +195,18 @@ class SequentialExecutor:
             return item, None
         if not self._in_flight:
             raise IndexError("next_done: no job in flight")
-        while True:  # with a timeout, so that Ctrl-C gets through at once
-            try:
-                item, error = self._done.get(timeout=0.2)
+        oldest = self._order[0]
+        while True:
+            for i, (item, error) in enumerate(self._ended):
+                if item is oldest:
+                    del self._ended[i]
+                    self._order.popleft()
+                    self._in_flight -= 1
+                    return item, error
+            try:  # with a timeout, so that Ctrl-C gets through at once
+                self._ended.append(self._done.get(timeout=0.2))
             except queue.Empty:
                 continue
-            self._in_flight -= 1
-            return item, error
 
     def _start_next(self) -> None:
         """Start the next queued job when nothing runs, or when every running job has

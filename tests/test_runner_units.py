@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import math
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -260,6 +261,30 @@ def test_overlapping_executor_overlaps_heads_and_tails_but_never_two_trainings()
             ex.next_done()
     assert steps.started == ["a", "b", "c"]
     assert steps.most_at_once == 2 and steps.most_training == 1
+
+
+def test_a_short_job_that_ends_first_is_returned_after_the_one_it_overlapped():
+    # a's scoring runs behind b's training: a short b can end before a does, and its
+    # result must still come second (the console and the CSV read run by run)
+    steps = Steps()
+    with SequentialExecutor(overlap=True) as ex:
+        ex.submit(steps.job, "a")
+        ex.submit(steps.job, "b")
+        steps.release("a prepared", "a trained", "b prepared", "b trained", "b done")
+        deadline = time.monotonic() + 10
+        while (steps.started != ["a", "b"] or "b" in steps.running) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert steps.started == ["a", "b"] and steps.running == {"a"}  # b has ended, a not
+        returned: list = []
+        waiter = threading.Thread(target=lambda: returned.append(ex.next_done()), daemon=True)
+        waiter.start()
+        waiter.join(0.5)
+        assert returned == []  # b is not handed out ahead of a
+        steps.release("a done")
+        waiter.join(10)
+        assert returned == [("a", None)]
+        assert ex.next_done() == ("b", None)
+        assert ex.in_flight == 0
 
 
 def test_a_job_that_fails_before_handing_over_lets_the_next_start_and_train():
