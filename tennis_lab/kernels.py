@@ -137,6 +137,11 @@ def _dead_kernel_error(error: BaseException, process: Any, log: Path) -> BaseExc
 # next run may train (see execute_notebook's ``turn``).
 TRAINING_TAG = "training"
 
+
+def _is_training(cell: Mapping[str, Any]) -> bool:
+    """Whether a notebook cell is the one tagged :data:`TRAINING_TAG`."""
+    return TRAINING_TAG in cell.get("metadata", {}).get("tags", [])
+
 # What every training run imports, run in a kernel prepared ahead (in a function, so
 # that the notebook's namespace stays empty). Keras takes its backend from the
 # kernel's environment (KERAS_BACKEND); nothing here starts the backend, so the
@@ -533,8 +538,7 @@ def execute_notebook(
         kernel = pool.take(wanted, spec.get("name", "python3"))
         if prepare_next:
             pool.prepare()  # the next run's, while this one runs
-        trains = any(TRAINING_TAG in c.get("metadata", {}).get("tags", []) for c in source.cells)
-        if kernel is not None and (turn is None or not trains):
+        if kernel is not None and (turn is None or not any(map(_is_training, source.cells))):
             claim_cpu(kernel.process.pid)  # no training turn to wait for: its priority back
     if kernel is not None:
         options: dict[str, Any] = {"km": kernel.manager}
@@ -550,14 +554,14 @@ def execute_notebook(
     if turn is not None:
 
         def training_starts(cell, **_: Any) -> None:
-            if TRAINING_TAG in cell.get("metadata", {}).get("tags", []):
+            if _is_training(cell):
                 turn.wait_turn()
                 if launched:  # started ahead, it waited behind the previous run's training
                     claim_cpu(launched[-1].pid)
                 turn.handover()
 
         def training_done(cell, **_: Any) -> None:  # after its reply (not on_cell_complete)
-            if TRAINING_TAG in cell.get("metadata", {}).get("tags", []):
+            if _is_training(cell):
                 if launched:
                     yield_cpu(launched[-1].pid)
                 turn.main_done()
