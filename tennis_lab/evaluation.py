@@ -1088,3 +1088,230 @@ def tied_with_best(groups: Mapping[str, Sequence[float]], level: float = 0.05) -
         p = 1.0 if name == order[0] else worse_than_best_p(best, scores[name])
         out[name] = bool(p >= level)  # NaN (untestable, unequal): not tied
     return out
+
+
+# --------------------------------------------------------------------------- paired comparisons
+
+# The paired bootstrap over strokes: resamples and the interval's level.
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_LEVEL = 0.95
+BOOTSTRAP_TEST = "paired bootstrap over the validation strokes"
+
+
+def _macro_f1_weighted(
+    weights: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, classes: np.ndarray
+) -> np.ndarray:
+    """Macro F1 (the rule of :func:`macro_f1`) of each resample: (resamples, strokes)
+    weights -> (resamples,). A class counts in a resample when one of its strokes is in it."""
+    f1 = np.zeros((weights.shape[0], len(classes)))
+    present = np.zeros_like(f1, dtype=bool)
+    for j, c in enumerate(classes):
+        is_true, is_pred = y_true == c, y_pred == c
+        tp = weights @ (is_true & is_pred)
+        support = weights @ is_true
+        predicted = weights @ is_pred
+        denom = support + predicted
+        f1[:, j] = np.divide(2 * tp, denom, out=np.zeros_like(tp, dtype=float), where=denom > 0)
+        present[:, j] = support > 0
+    n = present.sum(axis=1)
+    return np.where(n > 0, (f1 * present).sum(axis=1) / np.maximum(n, 1), np.nan)
+
+
+def paired_bootstrap(
+    y_true: Sequence[int],
+    pred_a: Sequence[int],
+    pred_b: Sequence[int],
+    folds: Sequence[Any] | None = None,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    level: float = BOOTSTRAP_LEVEL,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """How much better ``pred_a`` scores than ``pred_b`` on the same strokes, with an interval.
+
+    Both predict the same strokes (``y_true``). Each resample draws strokes with
+    replacement (within each fold, so a cross-validated score stays the mean of its
+    folds' macro F1) and scores both on the same draw: the percentile interval of
+    the differences says what the strokes cannot tell apart, without re-training.
+
+    Parameters
+    ----------
+    y_true, pred_a, pred_b : sequences of int (strokes,)
+        True classes and the two runs' predictions (-1: no prediction).
+    folds : sequence, optional
+        Each stroke's fold (its macro F1 is taken per fold, then averaged).
+    resamples : int
+    level : float
+        The interval's level, between 0 and 1.
+    seed : int
+        The resampling's seed: the same inputs give the same interval.
+
+    Returns
+    -------
+    (float, float, float)
+        ``(difference, low, high)``: macro F1 of ``a`` minus that of ``b`` on the
+        strokes as they are, and the interval. An interval that holds 0 means the
+        strokes do not separate the two.
+    """
+    level = _level(level, "level")
+    resamples = _whole(resamples, "resamples", 1)
+    y = np.asarray(y_true, dtype=np.int64)
+    a, b = np.asarray(pred_a, dtype=np.int64), np.asarray(pred_b, dtype=np.int64)
+    if y.ndim != 1 or not len(y) or a.shape != y.shape or b.shape != y.shape:
+        raise EvaluationError(
+            f"y_true, pred_a and pred_b must be non-empty and of one length; got {len(y)}, "
+            f"{len(a)} and {len(b)} strokes."
+        )
+    fold = np.zeros(len(y), dtype=object) if folds is None else np.asarray(folds, dtype=object)
+    if fold.shape != y.shape:
+        raise EvaluationError(f"folds must give one fold per stroke; got {len(fold)} for {len(y)}.")
+    rng = np.random.default_rng(seed)
+    diffs, point = np.zeros(resamples), 0.0
+    names = list(dict.fromkeys(fold.tolist()))
+    for name in names:
+        idx = np.flatnonzero(fold == name)
+        yt, pa, pb = y[idx], a[idx], b[idx]
+        classes = np.unique(yt)
+        draws = rng.integers(0, len(idx), size=(resamples, len(idx)))
+        weights = np.zeros((resamples, len(idx)))
+        np.add.at(weights, (np.repeat(np.arange(resamples), len(idx)), draws.ravel()), 1.0)
+        diffs += _macro_f1_weighted(weights, yt, pa, classes) - _macro_f1_weighted(
+            weights, yt, pb, classes
+        )
+        point += macro_f1(yt, pa) - macro_f1(yt, pb)
+    diffs /= len(names)
+    tail = (1 - level) / 2 * 100
+    low, high = np.nanpercentile(diffs, [tail, 100 - tail])
+    return float(point / len(names)), float(low), float(high)
+
+
+# --------------------------------------------------------------------------- warnings
+
+# A held-out group this far below the mean of the others is flagged as weak, and a
+# split whose validation and test scores differ by more than this, as a gap.
+WEAK_GROUP_MARGIN = 0.10
+VAL_TEST_GAP = 0.10
+CEILING = 0.999  # a validation score this high cannot rank the runs above it
+THIN_VALIDATION = 2  # validation splits of this many groups or fewer are thin
+
+
+def weak_groups(
+    groups: Sequence[Mapping[str, Any]], margin: float = WEAK_GROUP_MARGIN,
+    threshold: float | None = None,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """The groups (e.g. players) a model fails, from per-group scores.
+
+    A group is weak when its macro F1 is more than ``margin`` below the mean of the
+    *other* groups (with at least two groups), or below ``threshold`` when one is
+    given. Groups come as :func:`group_scores` returns them (``group``,
+    ``macro_f1``, ...); the weak ones come back worst first, with ``others``: the
+    other groups' mean.
+    """
+    scored = [g for g in groups if g.get("macro_f1") is not None and g["macro_f1"] == g["macro_f1"]]
+    out = []
+    for g in scored:
+        rest = [o["macro_f1"] for o in scored if o is not g]
+        others = float(np.mean(rest)) if rest else float("nan")
+        below = bool(rest) and g["macro_f1"] < others - margin
+        if below or (threshold is not None and g["macro_f1"] < threshold):
+            out.append({**g, "others": others})
+    return sorted(out, key=lambda g: (g["macro_f1"], str(g["group"])))
+
+
+def new_group_estimate(groups: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    """The score to expect on a new group (player), from held-out groups' scores.
+
+    With grouped cross-validation every group is tested once by a model that never
+    saw it: the mean of those scores estimates a new group's, and their range shows
+    how far one group can fall from it.
+
+    Returns
+    -------
+    dict
+        ``new_group_macro_f1`` (mean), ``new_group_macro_f1_min``,
+        ``new_group_macro_f1_max`` and ``new_groups`` (how many); empty without groups.
+    """
+    values = [float(g["macro_f1"]) for g in groups if g.get("macro_f1") == g.get("macro_f1")]
+    if not values:
+        return {}
+    return {
+        "new_group_macro_f1": float(np.mean(values)),
+        "new_group_macro_f1_min": float(min(values)),
+        "new_group_macro_f1_max": float(max(values)),
+        "new_groups": float(len(values)),
+    }
+
+
+def weak_group_lines(
+    by: str, groups: Sequence[Mapping[str, Any]], margin: float = WEAK_GROUP_MARGIN,
+    threshold: float | None = None,
+) -> list[str]:  # fmt: skip
+    """One warning line per weak group (:func:`weak_groups`)."""
+    return [
+        f"weak {by} {g['group']}: test macro F1 {g['macro_f1']:.3f}"
+        + (
+            f", {g['others'] - g['macro_f1']:.2f} below the other {by}s' mean {g['others']:.3f}"
+            if g["others"] == g["others"]
+            else f", below {threshold:.2f}"
+        )
+        for g in weak_groups(groups, margin, threshold)
+    ]
+
+
+def split_warnings(
+    by: str,
+    val_score: float,
+    test_score: float,
+    groups: Sequence[Mapping[str, Any]],
+    val_groups: Sequence[str] = (),
+    missing: Mapping[str, Sequence[str]] | None = None,
+    fold: int | None = None,
+    gap: float = VAL_TEST_GAP,
+    margin: float | None = WEAK_GROUP_MARGIN,
+) -> list[str]:
+    """One line per thing a researcher must not miss in one split's scores.
+
+    Parameters
+    ----------
+    by : str
+        What a group is (player, session, video).
+    val_score, test_score : float
+        The split's validation and test stroke macro F1.
+    groups : sequence of mapping
+        Its test groups' scores (:func:`group_scores`).
+    val_groups : sequence of str
+        Its validation groups.
+    missing : mapping of str to sequence of str, optional
+        Part ("validation", "test") -> the classes that part has no stroke of.
+    fold : int, optional
+        The fold, named in each line.
+    gap, margin : float
+        The validation-test gap and the weak-group margin (:func:`weak_groups`) to
+        flag; ``margin=None`` leaves weak groups to the caller (folds are compared
+        over every held-out group: :func:`weak_group_lines`).
+
+    Returns
+    -------
+    list of str
+        Weak groups, a validation-test gap, a thin validation split, missing classes.
+    """
+    where = f"fold {fold}: " if fold is not None else ""
+    lines = [] if margin is None else weak_group_lines(by, groups, margin)
+    if val_score == val_score and test_score == test_score and abs(val_score - test_score) > gap:
+        tested = ", ".join(str(g["group"]) for g in groups) or "the test split"
+        lines.append(
+            f"{where}validation {val_score:.3f} against test {test_score:.3f} on {tested}: "
+            f"validation does not predict the held-out {by}s here (gap above {gap:.2f})"
+        )
+    if val_groups and len(val_groups) <= THIN_VALIDATION:
+        lines.append(
+            f"{where}the validation split holds {len(val_groups)} {by}"
+            f"{'s' if len(val_groups) > 1 else ''} ({', '.join(map(str, val_groups))}): its "
+            "ranking reflects them; use cv_folds (e.g. 'loo') or record more players"
+        )
+    for part, classes in (missing or {}).items():
+        if classes:
+            lines.append(
+                f"{where}no {', '.join(classes)} stroke in the {part} split: that class is "
+                "not scored there; use cv_folds or annotate more of it"
+            )
+    return lines

@@ -387,7 +387,7 @@ def check_combinations(
         by_eval: dict[str, list[int]] = {}
         for n in numbers:
             p = runs[n - 1]
-            key = json.dumps([[p[k] for k in EVAL_PARAMS], p["seed"]], default=str)
+            key = json.dumps([[p[k] for k in EVAL_PARAMS], _split_seed(p)], default=str)
             by_eval.setdefault(key, []).append(n)
         for eval_numbers in by_eval.values():
             p = runs[eval_numbers[0] - 1]
@@ -403,6 +403,11 @@ def check_combinations(
     return report
 
 
+def _split_seed(p: Mapping[str, Any]) -> int:
+    """The seed a run's split is made with: ``split_seed``, else ``seed`` (as the notebook)."""
+    return p["seed"] if p.get("split_seed") is None else p["split_seed"]
+
+
 def _split_problem(windows: Any, p: Mapping[str, Any], make_splits, error_type) -> tuple:
     """(problem, key) of the splits of one evaluation setting, or (None, None)."""
     eval_params = {
@@ -411,7 +416,7 @@ def _split_problem(windows: Any, p: Mapping[str, Any], make_splits, error_type) 
         "test_fraction": p["test_fraction"],
     }  # fmt: skip
     try:
-        splits = make_splits(windows, **eval_params, seed=p["seed"])
+        splits = make_splits(windows, **eval_params, seed=_split_seed(p))
     except error_type as exc:
         return str(exc), _key_of(str(exc), (*EVAL_PARAMS, *DATA_PARAMS))
     for split in splits:

@@ -54,11 +54,20 @@ FINALIST_COLUMNS = (
 PHASE_SEARCH = "search"  # a run the strategy asked for
 PHASE_REPEAT = "repeat"  # a finalist re-run with another seed (--finalists, --repeats)
 
+# A run's warning lines (weak groups, gaps, thin splits) in one CSV cell or MLflow tag.
+WARNINGS_SEPARATOR = " | "
+# The standing of each configuration, on the row that stands for it (see
+# tennis_lab.search.standings): rank (equal scores, equal ranks), the one winner (the
+# champion), and whether the validation strokes separate it from the best.
+STANDING_COLUMNS = (
+    "rank", "winner", "tied_with_best", "diff_to_best", "diff_ci_low", "diff_ci_high",
+)  # fmt: skip
+
 # The results CSV starts with these columns; every parameter and metric follows.
 # One row per run: an adaptive search runs a trial once per rung (same run_number
 # and trial, rung 0, 1, ...); ``epochs_budget`` is the epoch that run trained up to.
 RUN_COLUMNS = (
-    "run_number", "run_id", "config_id", "status", "error",
+    "run_number", "run_id", "config_id", "status", "error", "rank", "winner",
     "strategy", "trial", "rung", "epochs_budget", "phase",
     "test_accuracy", "macro_f1_score", SELECTION_METRIC, "test_stroke_macro_f1",
     "worst_group_macro_f1", "val_macro_f1_score", "train_macro_f1_score",
@@ -213,7 +222,12 @@ def result_row(
     if metrics:
         row["macro_f1_score"] = metrics.get("macro_avg_f1_score")
     row.update({k: _cell(v) for k, v in params.items()})
-    row.update(metrics)
+    # A metric never hides a parameter of the same name (cv_folds "loo" stays "loo";
+    # its metric is the number of folds).
+    row.update({k: v for k, v in metrics.items() if k not in params})
+    lines = (result or {}).get("warnings") or []
+    if result is not None:
+        row["warnings"] = WARNINGS_SEPARATOR.join(lines)
     data = (result or {}).get("data") or {}
     if data.get("split_by"):  # what a group is, as the run resolved split_by=auto
         row["split_by_resolved"] = data["split_by"]

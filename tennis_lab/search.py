@@ -76,6 +76,7 @@ from tennis_lab.results import (  # noqa: F401 - also the search's public names
     PHASE_REPEAT,
     PHASE_SEARCH,
     RUN_COLUMNS,
+    STANDING_COLUMNS,
     STATUS_COMPLETED,
     STATUS_FAILED,
     STATUS_KILLED,
@@ -83,6 +84,7 @@ from tennis_lab.results import (  # noqa: F401 - also the search's public names
     STRATEGIES,
     TIE_LEVEL,
     TIE_TEST,
+    WARNINGS_SEPARATOR,
     ResultsError,
     finite_number,
     parent_run_name,
@@ -110,6 +112,13 @@ STRATEGY_TITLES = {
     "grid": "GRID SEARCH", "random": "RANDOM SEARCH", "halving": "SUCCESSIVE HALVING",
     "hyperband": "HYPERBAND", "tpe": "TPE SEARCH",
 }  # fmt: skip
+# What a finalist's repeats vary: the training seed on the finalist's own split (and
+# folds), the split (and folds) with the finalist's training seed, or both.
+REPEAT_OVER = {
+    "seeds": "the training seed, on the finalist's own split",
+    "splits": "the split, with the finalist's training seed",
+    "both": "the training seed and the split",
+}
 DEFAULT_N_TRIALS = 30
 DEFAULT_MIN_EPOCHS = 3
 DEFAULT_ETA = 3
@@ -168,6 +177,7 @@ class SearchConfig:
     eta: int | None = None  # halving, hyperband: epochs x eta per rung, 1/eta go on
     finalists: int | None = None  # re-run the top K configurations ...
     repeats: int | None = None  # ... with N other seeds each, for a verdict
+    repeat_over: str = "seeds"  # what the repeats vary: REPEAT_OVER
 
 
 @dataclass
@@ -261,6 +271,12 @@ def _check_strategy_flags(cfg: SearchConfig, strategy: str) -> None:
         if value is not None and value < least:
             why = " (an interval needs two scores)" if flag == "--repeats" else ""
             raise SearchError(f"{flag} must be at least {least}{why}; got {value}.")
+    if cfg.repeat_over not in REPEAT_OVER:
+        raise SearchError(
+            f"--repeat-over must be one of {', '.join(REPEAT_OVER)}; got {cfg.repeat_over!r}."
+        )
+    if cfg.repeat_over != "seeds" and not cfg.finalists:
+        raise SearchError("--repeat-over goes with --finalists K --repeats N.")
     if (cfg.finalists is None) != (cfg.repeats is None):
         raise SearchError(
             "--finalists K and --repeats N go together: the top K configurations are re-run "
@@ -485,8 +501,9 @@ def plan(
         checked["epochs"] = budget[1]
     if cfg.finalists:
         print(
-            f"Then the top {cfg.finalists} configuration(s) are re-run with {cfg.repeats} other "
-            f"seeds each, for a verdict with {INTERVAL_LEVEL:.0%} intervals."
+            f"Then the top {cfg.finalists} configuration(s) are re-run {cfg.repeats} times each, "
+            f"varying {REPEAT_OVER[cfg.repeat_over]}, for a verdict with {INTERVAL_LEVEL:.0%} "
+            "intervals."
         )
     if check and combos:
         data_dir = str(Path(cfg.data_dir).resolve()) if cfg.data_dir else None
@@ -584,6 +601,134 @@ def ranked_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     )
 
 
+# --------------------------------------------------------------------------- the verdict
+
+
+def _same_score(a: Any, b: Any) -> bool:
+    return finite_number(a) is not None and finite_number(b) is not None and abs(
+        float(a) - float(b)
+    ) <= 1e-12
+
+
+def _val_strokes(row: Mapping[str, Any]) -> dict[str, list] | None:
+    """The validation strokes a run scored (its result file beside its notebook), or None."""
+    notebook = row.get("notebook")
+    if not isinstance(notebook, str) or not notebook:
+        return None
+    try:
+        result = json.loads(Path(notebook).with_suffix(".json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    strokes = result.get("val_strokes") or None
+    return strokes if strokes and strokes.get("true") else None
+
+
+def _paired(best: Mapping[str, list], other: Mapping[str, list]) -> tuple[float, float, float]:
+    """:func:`tennis_lab.evaluation.paired_bootstrap` of two runs on their common strokes.
+
+    Runs of one search are split alike, so their strokes are the same; runs whose
+    validation strokes differ (another split seed) cannot be paired: NaN.
+    """
+    from tennis_lab.evaluation import paired_bootstrap
+
+    def keyed(strokes: Mapping[str, list]) -> dict[tuple, tuple[int, int]]:
+        return {
+            (str(f), str(v), int(s)): (int(t), int(p))
+            for f, v, s, t, p in zip(strokes["fold"], strokes["video"], strokes["start"],
+                                     strokes["true"], strokes["pred"], strict=True)
+        }  # fmt: skip
+
+    a, b = keyed(best), keyed(other)
+    if a.keys() != b.keys() or any(a[k][0] != b[k][0] for k in a):
+        return float("nan"), float("nan"), float("nan")
+    keys = sorted(a)
+    return paired_bootstrap(
+        [a[k][0] for k in keys], [a[k][1] for k in keys], [b[k][1] for k in keys],
+        folds=[k[0] for k in keys],
+    )  # fmt: skip
+
+
+@dataclass
+class Standings:
+    """Where a search's configurations stand: one rule for every place that names a winner.
+
+    The rule: with finalists, the finalist with the best mean over its repeats wins,
+    and its best-scoring repeat (on validation) is its model; without, the top of
+    :func:`ranked_rows` (most epochs, then the selection metric, then the earlier
+    run). Equal scores share a rank, as scikit-learn's ``rank_test_score``.
+    """
+
+    ranked: list[dict[str, Any]]  # the rows that stand for a configuration, in rank order
+    winner: dict[str, Any] | None
+    undecided: list[dict[str, Any]]  # rows the data cannot separate from the winner (winner first)
+    method: str  # how "cannot separate" was decided
+    finalists: bool
+
+
+def standings(rows: list[dict[str, Any]]) -> Standings:
+    """Rank the configurations of ``rows`` and mark the one winner; fills in the rows.
+
+    Each ranked row gets ``rank``, ``winner`` and ``tied_with_best``; a search row
+    also ``diff_to_best``, ``diff_ci_low`` and ``diff_ci_high``: the best search
+    run's validation macro F1 minus its own, with the :data:`evaluation.BOOTSTRAP_LEVEL`
+    interval of a paired bootstrap over the validation strokes both scored (every
+    configuration is scored on the same strokes, so this needs no re-training). The
+    interval holding 0 (or touching it) means the strokes cannot separate the two:
+    ``tied_with_best``. A finalist's representative gets the verdict of its repeats
+    instead (:func:`finalist_verdict`).
+    """
+    from tennis_lab.evaluation import BOOTSTRAP_LEVEL, BOOTSTRAP_TEST
+
+    for row in rows:
+        for column in STANDING_COLUMNS:
+            row.pop(column, None)
+    search = ranked_rows(rows)
+    if search:
+        best_strokes = _val_strokes(search[0])
+        for row in search:
+            same_budget = _budget(row) == _budget(search[0])
+            other = _val_strokes(row) if same_budget and best_strokes else None
+            if row is search[0]:
+                diff, low, high = 0.0, 0.0, 0.0
+            elif other is None:
+                diff = low = high = float("nan")
+            else:
+                diff, low, high = _paired(best_strokes, other)
+            row.update(diff_to_best=diff, diff_ci_low=low, diff_ci_high=high,
+                       tied_with_best=bool(low == low and low <= 0))  # fmt: skip
+    verdict = finalist_verdict(rows)
+    if verdict:
+        stand = []
+        for entry in verdict:
+            mine = [r for r in _repeat_rows(rows) if r["config_id"] == entry["config_id"]
+                    and r["status"] == STATUS_COMPLETED]  # fmt: skip
+            row = max(mine, key=lambda r: (float(r[SELECTION_METRIC]), -r["run_number"]))
+            row["tied_with_best"] = bool(entry["tied"])
+            stand.append((row, entry["mean"]))
+        chosen = {entry["config_id"] for entry in verdict}
+        stand += [(r, r[SELECTION_METRIC]) for r in search if r["config_id"] not in chosen]
+        method = f"{TIE_TEST} over the finalists' seeds at the {TIE_LEVEL:.0%} level"
+    else:
+        stand = [(r, r[SELECTION_METRIC]) for r in search]
+        method = f"{BOOTSTRAP_TEST}, {BOOTSTRAP_LEVEL:.0%} interval of the difference"
+    ranked = []
+    for i, (row, score) in enumerate(stand):
+        previous = stand[i - 1] if i else None
+        tie = (
+            previous is not None
+            and _budget(previous[0]) == _budget(row)
+            and _same_score(previous[1], score)
+            and (previous[0].get("phase") == PHASE_REPEAT) == (row.get("phase") == PHASE_REPEAT)
+        )
+        row["rank"] = ranked[-1]["rank"] if tie else i + 1
+        row["winner"] = i == 0
+        ranked.append(row)
+    n_final = len(verdict)
+    undecided = [r for r in ranked[: n_final or None] if r.get("tied_with_best")]
+    return Standings(ranked, ranked[0] if ranked else None,
+                     undecided if len(undecided) > 1 else [], method, bool(verdict))  # fmt: skip
+
+
 def register_champion(
     rows: list[dict[str, Any]], state: SearchState, name: str
 ) -> tuple[Any, dict[str, Any]] | None:
@@ -650,6 +795,26 @@ def _interval(entry: Mapping[str, Any]) -> str:
     return f"{entry['mean']:.4f} [{entry['low']:.4f}, {entry['high']:.4f}]"
 
 
+def repeats_varied(rows: list[dict[str, Any]]) -> str:
+    """What the finalists' repeats varied, read from their rows (``seed``, ``split_seed``)."""
+
+    def shown(value: Any) -> Any:
+        return None if value is None or (isinstance(value, float) and value != value) else value
+
+    seeds, splits = set(), set()
+    for row in _repeat_rows(rows):
+        seed, split = shown(row.get("seed")), shown(row.get("split_seed"))
+        seeds.add((row["config_id"], seed))
+        splits.add((row["config_id"], seed if split is None else split))
+    configs = {c for c, _ in seeds}
+    seed_varies, split_varies = len(seeds) > len(configs), len(splits) > len(configs)
+    if seed_varies and not split_varies:
+        return REPEAT_OVER["seeds"]
+    if split_varies and not seed_varies:
+        return REPEAT_OVER["splits"]
+    return REPEAT_OVER["both"]
+
+
 def verdict_lines(rows: list[dict[str, Any]]) -> list[str]:
     """The summary's finalists block: each finalist's mean and interval, and the verdict."""
     verdict = finalist_verdict(rows)
@@ -658,8 +823,8 @@ def verdict_lines(rows: list[dict[str, Any]]) -> list[str]:
     n = max(len(v["scores"]) for v in verdict)
     lines = [
         "",
-        f"🎯 FINALISTS (re-run with {n} other seeds; mean and {INTERVAL_LEVEL:.0%} interval of "
-        "validation macro F1 over strokes):",
+        f"🎯 FINALISTS (re-run {n} times varying {repeats_varied(rows)}; mean and "
+        f"{INTERVAL_LEVEL:.0%} interval of validation macro F1 over strokes):",
     ]
     for rank, entry in enumerate(verdict, 1):
         how = (
@@ -700,9 +865,15 @@ def _varied(rows: list[dict[str, Any]], names) -> list[str]:
 
 
 def viewing_hint(
-    tracking_uri: str | None, search_id: str | None = None, experiment_id: str | None = None
-) -> list[str]:
-    """How to look at a search's results: the MLflow UI on the store it used, the report."""
+    tracking_uri: str | None, search_id: str | None = None, experiment_id: str | None = None,
+    output_dir: str | Path | None = None,
+) -> list[str]:  # fmt: skip
+    """How to look at a search's results: the MLflow UI on the store it used, the report.
+
+    The report command names the search's output folder when it is not the project's
+    default, so that it finds the search from any working directory (the run
+    notebooks' folder needs no flag: the results CSV holds their paths).
+    """
     uri = tracking.absolute_tracking_uri(tracking.resolve_tracking_uri(tracking_uri))
     default = tracking.absolute_tracking_uri(paths.default_tracking_uri())
     served = uri.startswith(("http://", "https://"))
@@ -713,26 +884,96 @@ def viewing_hint(
     else:
         ui = f"mlflow ui --backend-store-uri {uri}   (make mlflow-ui TRACKING_URI={uri})"
     report = f"tennis-lab report --search {search_id}" if search_id else "tennis-lab report"
+    folders = ""
+    if output_dir is not None and _absolute(output_dir) != _absolute(paths.output_dir()):
+        folders = f" --output-dir {_absolute(output_dir)}"
+    report += folders
     page = [] if served else [f"   then open {tracking.ui_url(experiment_id)}"]
     return [
         f"✅ View all results in MLflow: {ui}",
         *page,
-        f"📄 HTML report with figures: {report}   (make report"
-        + (f" SEARCH={search_id})" if search_id else ")"),
+        f"📄 HTML report with figures: {report}"
+        + ("" if folders else "   (make report" + (f" SEARCH={search_id})" if search_id else ")")),
     ]
+
+
+def _new_group_line(row: Mapping[str, Any]) -> str | None:
+    """The score to expect on a new player (grouped cross-validation), or None."""
+    mean = finite_number(row.get("new_group_macro_f1"))
+    if mean is None:
+        return None
+    word = _group_word(row)
+    low, high = row.get("new_group_macro_f1_min"), row.get("new_group_macro_f1_max")
+    n = finite_number(row.get("new_groups"))
+    return (
+        f"To expect on a new {word}: {mean:.4f} (held-out {word}s {float(low):.4f}-"
+        f"{float(high):.4f}" + (f", {int(n)} of them" if n else "") + "): the number to quote"
+    )
+
+
+def _warning_lines(row: Mapping[str, Any]) -> list[str]:
+    text = row.get("warnings")
+    if not isinstance(text, str) or not text.strip():
+        return []
+    return [line for line in text.split(WARNINGS_SEPARATOR) if line.strip()]
+
+
+def _run_names(rows: list[dict[str, Any]]) -> str:
+    names = [str(r["run_number"]) for r in rows]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def verdict_summary(stand: Standings) -> list[str]:
+    """The lines that say whether the data separates the winner, and what limits it.
+
+    Undecided between runs the data cannot separate (instead of crowning one), the
+    method and level; a validation score at its ceiling; the fix.
+    """
+    from tennis_lab.evaluation import CEILING
+
+    winner = stand.winner
+    if winner is None:
+        return []
+    lines = []
+    fix = (
+        "to separate them: cv_folds: loo (or k) in the grid's fixed section, "
+        "--finalists K --repeats N, or more players"
+    )
+    strokes = finite_number(winner.get("val_strokes"))
+    on = f" on {int(strokes)} validation strokes" if strokes else ""
+    if stand.undecided:
+        lines.append(
+            f"⚖️  UNDECIDED between runs {_run_names(stand.undecided)}: these scores cannot "
+            f"separate them ({stand.method}). Run {winner['run_number']} is registered as "
+            f"the first by the rule; {fix}."
+        )
+    elif len(stand.ranked) > 1:
+        lines.append(
+            f"⚖️  Run {winner['run_number']} is ahead of the runs below it ({stand.method})."
+        )
+    score = finite_number(winner.get(SELECTION_METRIC))
+    if score is not None and score >= CEILING and len(stand.ranked) > 1:
+        lines.append(
+            f"⚠️  Validation at its ceiling ({score:.4f}{on}): it cannot rank runs that "
+            f"reach it; {fix}."
+        )
+    return lines
 
 
 def format_summary(
     rows: list[dict[str, Any]], csv_path: Path, seconds: float, param_names,
     tracking_uri: str | None = None, search_id: str | None = None,
-    experiment_id: str | None = None,
+    experiment_id: str | None = None, stand: Standings | None = None,
+    output_dir: str | Path | None = None,
 ) -> str:  # fmt: skip
-    """The final summary: CSV, best by validation macro F1 with its test figures, top 5.
+    """The final summary: CSV, the winner with its test figures and verdict, the top 5.
 
-    Each of the top 5 shows the parameters that vary among them. With finalists,
-    their means, intervals and the verdict follow; the last lines say how to open the
-    results (the MLflow store the search used, the report).
+    The winner is :func:`standings`' (the champion's). Each of the top 5 shows its
+    rank (equal scores, equal ranks) and the parameters that vary among them. With
+    finalists, their means, intervals and the verdict follow; the last lines say how
+    to open the results (the MLflow store the search used, the report).
     """
+    stand = stand or standings(rows)
     bar = "=" * 70
     search = [r for r in rows if r.get("phase") != PHASE_REPEAT]
     ranked = ranked_rows(rows)
@@ -744,34 +985,61 @@ def format_summary(
         + (f", {len(pruned)} pruned at a rung" if pruned else "")
         + (f", {len(_repeat_rows(rows))} finalist repeats" if _repeat_rows(rows) else "")
     )
-    if ranked:
-        best = ranked[0]
+    best = stand.winner
+    if best is not None:
+        how = (
+            f" (the best-scoring repeat of finalist trial {best.get('finalist_trial')}, "
+            "the finalist with the best mean)"
+            if stand.finalists
+            else ""
+        )
         lines += [
             "",
-            "🏆 BEST MODEL (by validation macro F1 over strokes):",
-            f"   Run: {best['run_number']}",
+            "🏆 BEST MODEL (by validation macro F1 over strokes; registered as the champion):",
+            f"   Run: {best['run_number']}{how}",
             f"   Validation Macro F1 (strokes): {_score(best, SELECTION_METRIC)}",
             f"   Macro F1-Score (test strokes): {_score(best, 'test_stroke_macro_f1')}",
-            f"   Worst {_group_word(best)} (test strokes): {_score(best, 'worst_group_macro_f1')}",
+            f"   Worst {_group_word(best)} (test strokes): "
+            f"{_score({'v': best.get('worst_group_macro_f1')}, 'v')}",
             f"   Macro F1-Score (test windows): {float(best['macro_avg_f1_score']):.4f}",
             f"   Test Accuracy: {float(best['test_accuracy']):.4f}",
             f"   MLflow Run ID: {best['run_id']}",
-            "",
-            "   Parameters:",
         ]
+        new_group = _new_group_line(best)
+        if new_group:
+            lines.append(f"   {new_group}")
+        lines += [f"   ⚠️  {line}" for line in _warning_lines(best)]
+        lines += ["", "   Parameters:"]
         lines += [f"     {k}: {best[k]}" for k in param_names if k in best]
+        lines += ["", *verdict_summary(stand)]
+        warned = [r for r in ranked if r is not best and _warning_lines(r)]
+        if warned:
+            lines.append(
+                f"⚠️  {len(warned)} other run(s) have warnings (weak players, gaps, thin "
+                "splits): the CSV's warnings column, the report"
+            )
         lines += ["", "📈 TOP 5 MODELS (by validation macro F1 over strokes):"]
         varied = _varied(ranked[:5], [k for k in param_names if k != "seed"])
         for r in ranked[:5]:
             budget = _budget(r)
+            trained = finite_number(r.get("epochs_trained"))
+            epochs = (
+                f", Epochs={int(trained) if trained is not None else '?'}/{int(budget)}"
+                if budget != float("inf")
+                else f", Epochs={int(trained)}" if trained is not None else ""
+            )
+            tie = " (cannot be separated from the best)" if (
+                r is not ranked[0] and r.get("tied_with_best") is True and not stand.finalists
+            ) else ""  # fmt: skip
+            rank = f"Rank {r['rank']}, " if r.get("rank") is not None else ""
             shown = " ".join(f"{k}={short_value(r.get(k))}" for k in varied)
             lines.append(
-                f"   {r['run_number']:>3}. ValF1={_score(r, SELECTION_METRIC)}, "
+                f"   {r['run_number']:>3}. {rank}ValF1={_score(r, SELECTION_METRIC)}{tie}, "
                 f"TestF1={_score(r, 'test_stroke_macro_f1')}, "
-                f"Worst={_score(r, 'worst_group_macro_f1')}, "
+                f"Worst={_score({'v': r.get('worst_group_macro_f1')}, 'v')}, "
                 f"Acc={float(r['test_accuracy']):.4f}, "
                 f"Time={float(r['training_time_minutes']):.1f}min"
-                + (f", Epochs={int(budget)}" if budget != float("inf") else "")
+                + epochs
                 + (f"\n        {shown}" if shown else "")
             )
     lines += verdict_lines(rows)
@@ -787,7 +1055,7 @@ def format_summary(
     lines += [
         "",
         f"⏱️  Total grid search time: {total}",
-        *viewing_hint(tracking_uri, search_id, experiment_id),
+        *viewing_hint(tracking_uri, search_id, experiment_id, output_dir),
     ]
     lines.append(bar)
     return "\n".join(lines)
@@ -933,6 +1201,8 @@ def _record_outcome(
                 else ""
             )
             + continued
+            + (f"   {_new_group_line(row)}\n" if _new_group_line(row) else "")
+            + "".join(f"   ⚠️  {line}\n" for line in result.get("warnings") or [])
             + f"   Training Time: {m['training_time_minutes']:.2f} min\n"
             f"   MLflow Run ID: {result['run_id']}"
         )
@@ -1195,6 +1465,7 @@ _SETTINGS = {
     "reports_dir": "--reports-dir", "notebook": "notebook", "strategy": "--strategy",
     "n_trials": "--n-trials", "min_epochs": "--min-epochs", "max_epochs": "--max-epochs",
     "eta": "--eta", "finalists": "--finalists", "repeats": "--repeats", "backend": "--backend",
+    "repeat_over": "--repeat-over",
 }  # fmt: skip
 
 
@@ -1247,6 +1518,7 @@ def _settings(cfg: SearchConfig, places: _Places) -> dict[str, Any]:
         "strategy": cfg.strategy, "n_trials": cfg.n_trials, "min_epochs": cfg.min_epochs,
         "max_epochs": cfg.max_epochs, "eta": cfg.eta, "finalists": cfg.finalists,
         "repeats": cfg.repeats, "backend": backends.resolve_backend(cfg.backend),
+        "repeat_over": cfg.repeat_over,
     }  # fmt: skip
 
 
@@ -1565,12 +1837,13 @@ _PARENT_STATUS = {"FINISHED": STATUS_COMPLETED, "FAILED": STATUS_FAILED, "KILLED
 # The best run's figures the parent run shows as best_<name>.
 PARENT_METRICS = (
     SELECTION_METRIC, "test_stroke_macro_f1", "worst_group_macro_f1", "macro_avg_f1_score",
-    "test_accuracy",
+    "test_accuracy", "new_group_macro_f1", "new_group_macro_f1_min", "new_group_macro_f1_max",
 )  # fmt: skip
 
 
 def best_row(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The search's best run (the champion's): the best finalist's, else the top ranked."""
+    """The search's one winner (the champion): the best finalist's best repeat, else the
+    top ranked (see :class:`Standings`)."""
     best = best_finalist_row(rows)
     if best is None:
         ranked = ranked_rows(rows)
@@ -1586,10 +1859,20 @@ def parent_summary(rows: list[dict[str, Any]], status: str) -> tuple[dict, dict]
         f"runs_{name.lower()}": float(counts.get(name, 0))
         for name in (STATUS_COMPLETED, STATUS_FAILED, STATUS_PRUNED)
     }
-    best = best_row(rows)
+    stand = standings(rows)
+    best = stand.winner
     if best is not None:
         tags.update(best_run_id=best.get("run_id", ""), best_run_number=best["run_number"],
                     best_config_id=best.get("config_id", ""))  # fmt: skip
+        if _warning_lines(best):
+            tags["best_warnings"] = best["warnings"]
+        if not stand.finalists:  # the finalists' verdict is tagged by apply_verdict
+            verdict = (
+                f"undecided: runs {_run_names(stand.undecided)}"
+                if stand.undecided
+                else f"best: run {best['run_number']}"
+            )
+            tags["verdict"] = f"{verdict} ({stand.method})"
         for name in PARENT_METRICS:
             value = finite_number(best.get(name))
             if value is not None:
@@ -1796,10 +2079,24 @@ class _Session:
     def _checkpoint(self, trial: int, cid: str, rung: int) -> Path:
         return trial_file(self.checkpoints, trial, cid, ".keras", rung)
 
+    def _repeat_seeds(self, params: Mapping[str, Any], seed: int) -> dict[str, Any]:
+        """A repeat's ``seed`` and ``split_seed``: the repeat's new seed goes where
+        ``repeat_over`` says; the other keeps the finalist's own."""
+        split = params.get("split_seed")
+        split = params.get("seed") if split is None else split
+        over = self.settings.get("repeat_over") or "seeds"
+        if over == "seeds":
+            return {"seed": seed, "split_seed": split}
+        if over == "splits":
+            return {"split_seed": seed}
+        return {"seed": seed, "split_seed": None}
+
     def _job(self, spec: TrialSpec, phase: str) -> _Job:
         state = self.state
         params = run_parameters(spec.params, state.overrides)
-        if spec.seed is not None:
+        if phase == PHASE_REPEAT and spec.seed is not None:
+            params.update(self._repeat_seeds(params, spec.seed))
+        elif spec.seed is not None:
             params["seed"] = spec.seed
         if spec.epochs is not None:
             params["epochs"] = spec.epochs
@@ -1831,7 +2128,11 @@ class _Session:
         if phase == PHASE_REPEAT:
             extra.update(self.repeat_info.get(spec.key, {}))
             origin = extra.get("finalist_trial")
-            note = f"finalist trial {origin}, seed {params['seed']}"
+            note = f"finalist trial {origin}, seed {params['seed']}" + (
+                f", split seed {params['split_seed']}"
+                if params.get("split_seed") is not None
+                else ""
+            )
             label = f"Repeat run {spec.trial} ({note})"
         elif adaptive:
             label = f"Trial {spec.trial} rung {spec.rung} ({spec.epochs} epochs)"
@@ -2120,8 +2421,10 @@ class _Session:
                 "finalist": entry["finalist"], "finalist_trial": entry["finalist_trial"],
             }  # fmt: skip
         trials = sorted({e["finalist_trial"] for e in state.repeat_specs})
+        over = self.settings.get("repeat_over") or "seeds"
         self.say(
-            f"\nFinalists: trials {', '.join(map(str, trials))}, each re-run with {n} other seeds"
+            f"\nFinalists: trials {', '.join(map(str, trials))}, each re-run {n} times varying "
+            f"{REPEAT_OVER[over]}"
         )
         return strategies.RepeatStrategy([e["spec"] for e in state.repeat_specs])
 
@@ -2216,6 +2519,7 @@ def _execute(
         if repeats is not None:
             session.drive(repeats, PHASE_REPEAT)
             session.apply_verdict()
+        stand = standings(session.ordered())  # rank, winner, ties: into the rows
         _save(session.ordered(), session.csv_path, state)
     except KeyboardInterrupt as stop:
         status = "KILLED"
@@ -2257,7 +2561,7 @@ def _execute(
     elapsed = time.time() - session.started
     summary = format_summary(
         ordered, session.csv_path, elapsed, param_names,
-        state.tracking_uri, state.search_id, state.experiment_id,
+        state.tracking_uri, state.search_id, state.experiment_id, stand, output_dir,
     )  # fmt: skip
     say("\n" + summary)
     _register(cfg, ordered, state, say)
@@ -2390,8 +2694,13 @@ def add_arguments(parser) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--repeats", type=int, default=None, metavar="N",
-        help="... with N other seeds each, and report their means, 95%% intervals and which "
+        help="... N times each, and report their means, 95%% intervals and which "
         "are statistically tied with the best",
+    )  # fmt: skip
+    parser.add_argument(
+        "--repeat-over", choices=list(REPEAT_OVER), default="seeds",
+        help="what the finalists' repeats vary: seeds (default: the training seed, on each "
+        "finalist's own split and folds), splits (the split, same training seed) or both",
     )  # fmt: skip
     parser.add_argument(
         "--resume", nargs="?", const="latest", default=None, metavar="SEARCH_ID",
@@ -2479,6 +2788,7 @@ def config_from_args(args) -> SearchConfig:
         min_epochs=getattr(args, "min_epochs", None), max_epochs=getattr(args, "max_epochs", None),
         eta=getattr(args, "eta", None), finalists=getattr(args, "finalists", None),
         repeats=getattr(args, "repeats", None),
+        repeat_over=getattr(args, "repeat_over", "seeds"),
     )  # fmt: skip
 
 

@@ -41,7 +41,7 @@ import re
 import tempfile
 import time
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -505,6 +505,14 @@ def _log_artifacts(client, run_id: str, result: RunResult, figures, extra_artifa
             client.log_artifact(run_id, str(local), subdir or None)
 
 
+def warnings_tag(lines: Sequence[str]) -> str:
+    """A run's warning lines as one tag value (MLflow keeps up to 8000 characters)."""
+    from tennis_lab.results import WARNINGS_SEPARATOR
+
+    text = WARNINGS_SEPARATOR.join(lines)
+    return text if len(text) <= 8000 else text[:7999] + "…"
+
+
 def log_training_run(
     result: RunResult,
     params: Mapping[str, Any],
@@ -569,6 +577,8 @@ def log_training_run(
     run_tags = dict(tags or {})
     if parent_run_id:
         run_tags["mlflow.parentRunId"] = parent_run_id
+    if getattr(result, "warnings", None):  # weak players, gaps, thin splits: in the UI
+        run_tags["warnings"] = warnings_tag(result.warnings)
     run_id = _create_run(client, experiment_id, run_name, run_tags, started_at).info.run_id
     try:
         all_params = run_params(params)

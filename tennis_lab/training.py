@@ -43,9 +43,11 @@ CHECKPOINT_SUFFIX = ".keras"
 # across windowing). The window-level figure is kept beside it as val_macro_f1_score.
 SELECTION_METRIC = "val_stroke_macro_f1"
 # Metrics whose spread over cross-validation folds is logged as <name>_std.
+# (Not the worst group's: it is the lowest over every fold's groups, not a mean; the
+# range of the held-out groups is new_group_macro_f1_min/_max.)
 SPREAD_METRICS = (
-    SELECTION_METRIC, "test_stroke_macro_f1", "worst_group_macro_f1",
-    "val_macro_f1_score", "macro_avg_f1_score", "test_accuracy",
+    SELECTION_METRIC, "test_stroke_macro_f1", "val_macro_f1_score", "macro_avg_f1_score",
+    "test_accuracy",
 )  # fmt: skip
 # Metrics that add up over folds (a cross-validated run costs every fold's training).
 # Event matching of runs that keep idle windows: detections this close count as found.
@@ -81,8 +83,11 @@ class RunResult:
         continued included), ``epochs_trained_this_run``, ``training_time_seconds``
         and ``_minutes`` (this run's), ``first_epoch_seconds`` (with the backend's
         compilation) and ``epoch_seconds`` (the median of the others), ``trainable_params``,
-        ``inference_ms_per_window``. Cross-validated runs add ``cv_folds`` and
-        ``<metric>_std`` for :data:`SPREAD_METRICS`.
+        ``inference_ms_per_window``, ``val_groups`` (groups in the validation split).
+        Cross-validated runs add ``cv_folds`` (the number of folds), ``<metric>_std`` for
+        :data:`SPREAD_METRICS` and the score to expect on a new group
+        (:func:`tennis_lab.evaluation.new_group_estimate`: ``new_group_macro_f1``,
+        its ``_min`` and ``_max`` over the held-out groups, ``new_groups``).
     history : dict of str to list of float
         Per-epoch loss, accuracy, val_loss, val_accuracy, learning_rate of the epochs
         this run trained (a continued run: only the new ones).
@@ -112,6 +117,14 @@ class RunResult:
         The 0-based number of the first epoch in ``history``: 0, or the
         ``initial_epoch`` a continued run started from (``history[k][i]`` is epoch
         ``first_epoch + i``).
+    val_strokes : dict of str to list
+        Every validation stroke's ``video``, ``start``, ``fold`` (None without folds),
+        ``true`` class and ``pred`` (-1: not reached): a search compares runs on
+        these same strokes (:func:`tennis_lab.evaluation.paired_bootstrap`).
+    warnings : list of str
+        What must not be missed in these scores
+        (:func:`tennis_lab.evaluation.split_warnings`): weak groups, a
+        validation-test gap, a thin validation split, a class missing from a split.
     """
 
     metrics: dict[str, float]
@@ -127,6 +140,8 @@ class RunResult:
     test_pred: np.ndarray | None = None
     preprocessing: dict[str, Any] = field(default_factory=dict)
     first_epoch: int = 0
+    val_strokes: dict[str, list] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 # Windows per prediction batch. Every batch has this size (the last one padded), so
@@ -688,7 +703,9 @@ def evaluate_split(windows: WindowSet, split: Split, fitted: FittedSplit) -> Run
             windows_used,
         )
 
-    sv_true, sv_pred, _, _ = score_strokes(split.val_videos)
+    val_mask = np.isin(windows.strokes["video"], list(split.val_videos))
+
+    sv_true, sv_pred, sv_video, _ = score_strokes(split.val_videos)
     st_true, st_pred, st_video, test_windows = score_strokes(split.test_videos)
     group_of = evaluation.video_groups(windows.video_ids, windows.videos, split.by)
     groups = evaluation.group_scores(
@@ -696,7 +713,7 @@ def evaluate_split(windows: WindowSet, split: Split, fitted: FittedSplit) -> Run
         extra=_group_facts(windows, group_of, split.fold),
     )  # fmt: skip
 
-    from sklearn.metrics import classification_report, confusion_matrix
+    from sklearn.metrics import confusion_matrix
 
     has_idle = IDLE in windows.classes  # whole videos can be read: score detected strokes
     metrics = {
@@ -722,12 +739,21 @@ def evaluate_split(windows: WindowSet, split: Split, fitted: FittedSplit) -> Run
         "epoch_seconds": float(np.median(epoch_times[1:] or epoch_times or [float("nan")])),
         "trainable_params": float(sum(int(np.prod(w.shape)) for w in model.trainable_weights)),
         "inference_ms_per_window": inference_ms,
+        "val_groups": float(len(split.val_groups)),
         **(event_metrics(windows, split.test_videos, *test_windows) if has_idle else {}),
     }
     labels = np.arange(n_classes)
-    report = classification_report(
-        y_test, p_test, labels=labels, target_names=list(windows.classes), zero_division=0
-    )
+    report = window_report(y_test, p_test, windows.classes)
+    stroke_classes = [c for c in windows.classes if c != IDLE]
+    missing = {
+        part: [c for c in stroke_classes if windows.classes.index(c) not in set(truth.tolist())]
+        for part, truth in (("validation", sv_true), ("test", st_true))
+    }
+    warnings = evaluation.split_warnings(
+        split.by, metrics[SELECTION_METRIC], metrics["test_stroke_macro_f1"], groups,
+        split.val_groups, missing, split.fold,
+        margin=None if split.fold is not None else evaluation.WEAK_GROUP_MARGIN,
+    )  # fmt: skip
     data = {
         "num_classes": n_classes,
         "classes": list(windows.classes),
@@ -763,7 +789,39 @@ def evaluate_split(windows: WindowSet, split: Split, fitted: FittedSplit) -> Run
         test_pred=np.asarray(p_test),
         preprocessing=windows.preprocessing(),
         first_epoch=initial_epoch,
+        val_strokes={
+            "video": [str(v) for v in sv_video],
+            "start": [int(v) for v in windows.strokes["start"][val_mask]],
+            "fold": [split.fold] * len(sv_true),
+            "true": [int(v) for v in sv_true],
+            "pred": [int(v) for v in sv_pred],
+        },
+        warnings=warnings,
     )
+
+
+def window_report(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str]) -> str:
+    """The test windows' per-class report (scikit-learn's text), by the macro-F1 rule.
+
+    Only the classes present in ``y_true`` are listed and averaged, as
+    :func:`tennis_lab.evaluation.macro_f1` counts them, so its macro average is the
+    run's ``macro_avg_f1_score``; a last line names the classes left out.
+    """
+    from sklearn.metrics import classification_report
+
+    present = [int(c) for c in np.unique(y_true)]
+    if not present:
+        return "no test windows"
+    report = classification_report(
+        y_true, y_pred, labels=present, target_names=[classes[i] for i in present],
+        zero_division=0,
+    )  # fmt: skip
+    absent = [c for i, c in enumerate(classes) if i not in present]
+    if absent:
+        report += (
+            f"\nNot in the test windows, so not averaged (the macro-F1 rule): {', '.join(absent)}\n"
+        )
+    return report
 
 
 def event_metrics(
@@ -946,8 +1004,6 @@ def evaluate_folds(windows: WindowSet, splits: list[Split], fitted: list[FittedS
     RunResult
         As :func:`cross_validate`.
     """
-    from sklearn.metrics import classification_report
-
     if len(fitted) != len(splits):
         raise TrainingError(f"{len(fitted)} trained models for {len(splits)} splits.")
     if _one_split(splits):
@@ -969,7 +1025,9 @@ def evaluate_folds(windows: WindowSet, splits: list[Split], fitted: list[FittedS
         (g for r in results for g in r.groups), key=lambda g: (g["macro_f1"], g["group"])
     )
     metrics["worst_group_macro_f1"] = min((g["macro_f1"] for g in groups), default=float("nan"))
+    metrics["val_groups"] = float(min(r.metrics["val_groups"] for r in results))
     metrics["cv_folds"] = float(len(splits))
+    metrics.update(evaluation.new_group_estimate(groups))
     folds = [
         {"fold": split.fold or i + 1, "test_groups": " ".join(split.test_groups),
          **{k: r.metrics[k] for k in FOLD_COLUMNS}}
@@ -978,7 +1036,6 @@ def evaluate_folds(windows: WindowSet, splits: list[Split], fitted: list[FittedS
     best = max(range(len(results)), key=lambda i: results[i].metrics[SELECTION_METRIC])
     test_true = np.concatenate([r.test_true for r in results])
     test_pred = np.concatenate([r.test_pred for r in results])
-    labels = np.arange(len(windows.classes))
     data = dict(results[best].data)
     data.update(
         cv_folds=len(splits),
@@ -992,13 +1049,7 @@ def evaluate_folds(windows: WindowSet, splits: list[Split], fitted: list[FittedS
         history=results[best].history,
         confusion=sum(r.confusion for r in results),
         classes=windows.classes,
-        report=classification_report(
-            test_true,
-            test_pred,
-            labels=labels,
-            target_names=list(windows.classes),
-            zero_division=0,
-        ),  # fmt: skip
+        report=window_report(test_true, test_pred, windows.classes),
         data=data,
         model=results[best].model,
         groups=groups,
@@ -1007,6 +1058,11 @@ def evaluate_folds(windows: WindowSet, splits: list[Split], fitted: list[FittedS
         test_pred=test_pred,
         preprocessing=results[best].preprocessing,
         first_epoch=results[best].first_epoch,
+        val_strokes={
+            key: [v for r in results for v in r.val_strokes[key]] for key in results[0].val_strokes
+        },
+        warnings=evaluation.weak_group_lines(splits[0].by, groups)
+        + [line for r in results for line in r.warnings],
     )
 
 
@@ -1065,6 +1121,8 @@ def write_result(result: RunResult, path, run_id: str | None = None) -> None:
     payload = {
         "run_id": run_id,
         "metrics": result.metrics,
+        "warnings": result.warnings,
+        "val_strokes": result.val_strokes,
         "data": result.data,
         "classes": list(result.classes),
         "confusion": result.confusion.tolist(),

@@ -138,7 +138,11 @@ def test_one_class_only_names_the_dataset_and_the_fix(defaults, tmp_path):
         r"classifier needs at least two\. 2 of the 2 combinations share this problem.*Fix: "
         r"annotate strokes of at least two classes .*or set include_idle: \[true\]",
     ):
-        check([{"dense_units": 8}, {"dense_units": 16}], defaults, root)
+        check([{"dense_units": 8, "include_idle": False},
+               {"dense_units": 16, "include_idle": False}], defaults, root)  # fmt: skip
+    # The default keeps idle windows: strokes and "no stroke" are two classes.
+    assert defaults["include_idle"] is True
+    check([{"dense_units": 8}], defaults, root)
 
 
 def test_a_missing_data_folder_is_refused(defaults, tmp_path):

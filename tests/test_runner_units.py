@@ -101,12 +101,12 @@ def test_summary_counts_pruned_and_failed_apart(tmp_path):
     rows = [
         row(1, 0.9, status="PRUNED", budget=1),
         row(2, 0.8, budget=1),
-        row(2, 0.85, rung=1, budget=3),
+        row(2, 0.85, rung=1, budget=3, epochs_trained=2),  # early stopping within the budget
         row(3, None, status="FAILED", budget=1, error="ValueError: bad"),
     ]
     text = format_summary(rows, tmp_path / "r.csv", 60.0, ["lstm_layers"])
     assert "1 completed, 1 failed, 1 pruned at a rung" in text
-    assert "Run: 2" in text and "Epochs=3" in text
+    assert "Run: 2" in text and "Epochs=2/3" in text  # as trained, the budget beside it
     assert "1 x ValueError: bad  (runs 3)" in text
 
 
