@@ -673,3 +673,79 @@ def test_tied_with_best_rejects_bad_input(groups, level, match):
 
     with pytest.raises(EvaluationError, match=match):
         tied_with_best(groups, level=level)
+
+
+# --------------------------------------------------------------------------- the verdict
+
+
+def test_the_paired_bootstrap_of_identical_runs_is_exactly_zero():
+    from tennis_lab.evaluation import paired_bootstrap
+
+    y = np.array([0, 1, 2] * 20)
+    pred = y.copy()
+    pred[:5] = 2  # a few errors, the same in both
+    assert paired_bootstrap(y, pred, pred) == (0.0, 0.0, 0.0)
+
+
+def test_the_paired_bootstrap_separates_a_clear_difference_and_not_a_small_one():
+    from tennis_lab.evaluation import macro_f1, paired_bootstrap
+
+    y = np.array([0, 1] * 100)
+    good = y.copy()
+    bad = y.copy()
+    bad[:60] = 1 - bad[:60]  # 60 of 200 strokes wrong
+    diff, low, high = paired_bootstrap(y, good, bad)
+    assert diff == pytest.approx(macro_f1(y, good) - macro_f1(y, bad))  # the point difference
+    assert 0 < low < diff < high  # separated: the interval is above 0
+    almost = y.copy()
+    almost[0] = 1 - almost[0]  # one stroke of 200: the strokes cannot tell
+    _, low, high = paired_bootstrap(y, good, almost)
+    assert low <= 0 <= high
+    assert paired_bootstrap(y, good, bad, seed=3) == paired_bootstrap(y, good, bad, seed=3)
+
+
+def test_the_paired_bootstrap_scores_each_fold_apart_as_a_cross_validated_mean():
+    from tennis_lab.evaluation import macro_f1, paired_bootstrap
+
+    y = np.array([0, 1] * 10 + [0, 1, 1, 1] * 5)
+    folds = np.array([1] * 20 + [2] * 20)
+    a, b = y.copy(), y.copy()
+    b[20:24] = 0  # wrong only in fold 2
+    per_fold = [macro_f1(y[folds == f], a[folds == f]) - macro_f1(y[folds == f], b[folds == f])
+                for f in (1, 2)]  # fmt: skip
+    diff, _, _ = paired_bootstrap(y, a, b, folds=folds)
+    assert diff == pytest.approx(np.mean(per_fold))
+    with pytest.raises(EvaluationError, match="one fold per stroke"):
+        paired_bootstrap(y, a, b, folds=folds[:3])
+    with pytest.raises(EvaluationError, match="of one length"):
+        paired_bootstrap(y, a[:5], b)
+
+
+def test_a_player_far_below_the_others_is_weak():
+    from tennis_lab.evaluation import new_group_estimate, weak_group_lines, weak_groups
+
+    groups = [{"group": "ana", "macro_f1": 0.98}, {"group": "bruno", "macro_f1": 0.95},
+              {"group": "carla", "macro_f1": 0.77}, {"group": "dan", "macro_f1": 0.97}]  # fmt: skip
+    weak = weak_groups(groups)
+    assert [g["group"] for g in weak] == ["carla"]
+    assert weak[0]["others"] == pytest.approx((0.98 + 0.95 + 0.97) / 3)
+    assert weak_groups(groups, threshold=0.96)[-1]["group"] == "bruno"  # below a threshold too
+    assert weak_groups([{"group": "solo", "macro_f1": 0.2}]) == []  # nothing to compare with
+    assert weak_group_lines("player", groups) == [
+        "weak player carla: test macro F1 0.770, 0.20 below the other players' mean 0.967"
+    ]
+    estimate = new_group_estimate(groups)
+    assert estimate["new_group_macro_f1"] == pytest.approx(np.mean([0.98, 0.95, 0.77, 0.97]))
+    assert (estimate["new_group_macro_f1_min"], estimate["new_group_macro_f1_max"]) == (0.77, 0.98)
+    assert estimate["new_groups"] == 4 and new_group_estimate([]) == {}
+
+
+def test_split_warnings_name_the_gap_the_thin_validation_and_a_missing_class():
+    from tennis_lab.evaluation import split_warnings
+
+    groups = [{"group": "eva", "macro_f1": 0.31}]
+    lines = split_warnings("player", 0.87, 0.31, groups, ["ana"], {"validation": ["slice"]}, fold=2)
+    assert lines[0].startswith("fold 2: validation 0.870 against test 0.310 on eva")
+    assert "the validation split holds 1 player (ana)" in lines[1] and "cv_folds" in lines[1]
+    assert "no slice stroke in the validation split" in lines[2]
+    assert split_warnings("player", 0.95, 0.93, groups, ["a", "b", "c"]) == []

@@ -18,6 +18,7 @@ from tennis_lab.results import row_key, run_name, trial_file
 from tennis_lab.search import (
     SearchConfig,
     SearchError,
+    best_row,
     epoch_budget,
     finalist_verdict,
     format_summary,
@@ -498,3 +499,103 @@ def test_a_process_in_this_session_never_changes_this_sessions_group():
     finally:
         child.kill()
         child.wait()
+
+
+# --------------------------------------------------------------------------- the verdict
+
+
+def scored(tmp_path, trial, preds, truth, **kw):
+    """A search row whose result file holds its validation strokes' predictions."""
+    import json
+
+    notebook = tmp_path / f"{trial:03d}-c{trial}.ipynb"
+    strokes = {"video": ["v"] * len(truth), "start": list(range(len(truth))),
+               "fold": [None] * len(truth), "true": list(truth), "pred": list(preds)}  # fmt: skip
+    notebook.with_suffix(".json").write_text(json.dumps({"val_strokes": strokes}))
+    from tennis_lab.evaluation import macro_f1
+
+    return row(trial, macro_f1(truth, preds), notebook=str(notebook), **kw)
+
+
+def test_equal_scores_share_a_rank_and_one_row_is_the_winner(tmp_path):
+    from tennis_lab.search import standings
+
+    truth = [0, 1] * 30
+    wrong = [1 - t if i < 3 else t for i, t in enumerate(truth)]
+    rows = [scored(tmp_path, 1, wrong, truth), scored(tmp_path, 2, truth, truth),
+            scored(tmp_path, 3, truth, truth), scored(tmp_path, 4, [0] * 60, truth)]  # fmt: skip
+    stand = standings(rows)
+    assert [(r["run_number"], r["rank"]) for r in stand.ranked] == [(2, 1), (3, 1), (1, 3), (4, 4)]
+    assert [r["run_number"] for r in rows if r["winner"]] == [2] and stand.winner is rows[1]
+    assert stand.winner is best_row(rows)  # the champion's rule is the same
+    # 3 wrong strokes of 60 cannot be told from none; always "forehand" can
+    assert [r["tied_with_best"] for r in stand.ranked] == [True, True, True, False]
+    assert [r["run_number"] for r in stand.undecided] == [2, 3, 1]
+    assert stand.ranked[3]["diff_ci_low"] > 0 and stand.ranked[2]["diff_ci_low"] <= 0
+
+
+def test_the_summary_says_undecided_instead_of_crowning_and_names_the_ceiling(tmp_path):
+    truth = [0, 1, 2] * 10
+    rows = [scored(tmp_path, 1, truth, truth, val_strokes=30.0),
+            scored(tmp_path, 2, truth[:-1] + [0], truth)]  # fmt: skip
+    text = format_summary(rows, tmp_path / "r.csv", 60.0, ["lstm_layers"])
+    assert "UNDECIDED between runs 1 and 2: these scores cannot separate them (paired " \
+        "bootstrap over the validation strokes, 95% interval of the difference)" in text
+    assert "Run 1 is registered as the first by the rule" in text and "--finalists" in text
+    assert "Validation at its ceiling (1.0000 on 30 validation strokes)" in text
+    assert "   2. Rank 2, ValF1=" in text and "(cannot be separated from the best)" in text
+    rows = [scored(tmp_path, 1, truth, truth), scored(tmp_path, 2, [0] * 30, truth)]
+    text = format_summary(rows, tmp_path / "r.csv", 60.0, ["lstm_layers"])
+    assert "UNDECIDED" not in text and "Run 1 is ahead of the runs below it" in text
+
+
+def test_with_finalists_the_winner_is_the_best_mean_and_its_best_repeat(tmp_path):
+    from tennis_lab.search import standings
+
+    rows = [
+        row(1, 0.99), row(2, 0.95),  # the search: trial 1 looked best
+        row(3, 0.90, phase="repeat", cid="c1", finalist_trial=1),
+        row(4, 0.91, phase="repeat", cid="c1", finalist_trial=1),
+        row(5, 0.94, phase="repeat", cid="c2", finalist_trial=2),
+        row(6, 0.96, phase="repeat", cid="c2", finalist_trial=2),
+    ]
+    stand = standings(rows)
+    assert stand.finalists and stand.winner["run_number"] == 6  # best mean, its best repeat
+    assert stand.winner is best_row(rows)
+    assert [(r["run_number"], r["rank"]) for r in stand.ranked] == [(6, 1), (4, 2)]
+    text = format_summary(rows, tmp_path / "r.csv", 60.0, [])
+    assert "Run: 6 (the best-scoring repeat of finalist trial 2" in text
+
+
+def test_repeats_keep_the_finalists_split_unless_asked(tmp_path):
+    from tennis_lab.search import _Session, repeats_varied
+
+    session = _Session.__new__(_Session)
+    session.state = type("S", (), {"settings": {"repeat_over": "seeds"}})()
+    assert session._repeat_seeds({"seed": 42}, 43) == {"seed": 43, "split_seed": 42}
+    assert session._repeat_seeds({"seed": 42, "split_seed": 7}, 43) == {"seed": 43, "split_seed": 7}
+    session.state.settings["repeat_over"] = "splits"
+    assert session._repeat_seeds({"seed": 42}, 43) == {"split_seed": 43}
+    session.state.settings["repeat_over"] = "both"
+    assert session._repeat_seeds({"seed": 42}, 43) == {"seed": 43, "split_seed": None}
+    reps = [row(3, 0.9, phase="repeat", cid="a", seed=s, split_seed=42) for s in (43, 44)]
+    assert repeats_varied(reps) == "the training seed, on the finalist's own split"
+    reps = [row(3, 0.9, phase="repeat", cid="a", seed=s, split_seed=None) for s in (43, 44)]
+    assert repeats_varied(reps) == "the training seed and the split"
+
+
+def test_the_report_command_printed_finds_a_search_in_another_output_folder(tmp_path):
+    from tennis_lab.search import viewing_hint
+
+    lines = viewing_hint(None, "s1", output_dir=tmp_path / "elsewhere")
+    assert f"tennis-lab report --search s1 --output-dir {tmp_path / 'elsewhere'}" in lines[-1]
+    assert "--output-dir" not in viewing_hint(None, "s1")[-1]
+
+
+def test_a_metric_never_hides_a_parameter_of_the_same_name():
+    from tennis_lab.results import result_row
+
+    r = result_row(1, "c", {"cv_folds": "loo"}, "COMPLETED", Path("1.ipynb"),
+                   {"metrics": {"cv_folds": 6.0, "macro_avg_f1_score": 0.9},
+                    "warnings": ["weak player x", "gap"]})  # fmt: skip
+    assert r["cv_folds"] == "loo" and r["warnings"] == "weak player x | gap"
