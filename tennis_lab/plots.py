@@ -448,9 +448,23 @@ def group_scores_figure(groups: Sequence[Mapping], title: str | None = None) -> 
 DETECTED_GID = "detected"
 ANNOTATED_GID = "annotated"
 UNCOVERED_GID = "uncovered"
+NOTE_GID = "note"  # a caveat about the model, above the plot
+CAPTION_GID = "caption"  # what the probabilities and percentages are, below it
+NOTE_COLOR = "#a50f15"
 IDLE_COLOR = "0.6"
 TIMELINE_MAX_WIDTH = 16.0  # inches: a long recording is compressed, not ever wider
 _SPAN_ALPHA = 0.75
+_TEXT_LINE_INCHES = 0.15  # one line of fontsize "small" text, with its spacing
+_CHARS_PER_INCH = 14  # of fontsize "small" text: where long notes wrap
+PROBABILITY_CAPTION = (
+    "Lines: each frame's class probabilities, the model's softmax output averaged over "
+    "the windows that cover the frame."
+)
+CONFIDENCE_CAPTION = (
+    "Percentages: a detected stroke's confidence, the mean probability of its class over "
+    "its frames."
+)
+SCORES_CAPTION = "Both are the model's own scores, not calibrated probabilities."
 
 
 def _class_colors(classes: Sequence[str], idle: str | None) -> dict[str, tuple]:
@@ -573,6 +587,35 @@ def _place_labels(labels: Sequence[tuple]) -> None:
             text.remove()
 
 
+def _wrap(text: str, width_inches: float) -> str:
+    """``text`` wrapped to the figure's width, each paragraph (line) on its own."""
+    width = max(40, int(width_inches * _CHARS_PER_INCH))
+    return "\n".join(textwrap.fill(p, width) for p in text.splitlines() if p.strip())
+
+
+def _timeline_caption(bands: Sequence[tuple]) -> str:
+    """What the lines (and the percentages, when any band shows them) are."""
+    shown = any("confidence" in events for _, events, _ in bands)
+    return " ".join([PROBABILITY_CAPTION, *([CONFIDENCE_CAPTION] if shown else []), SCORES_CAPTION])
+
+
+def _add_texts(fig: Figure, note: str | None, caption: str) -> tuple[float, float]:
+    """Grow ``fig`` for the note (top) and the caption (bottom); return their fractions."""
+    width = fig.get_figwidth()
+    note = _wrap(note, width) if note else ""
+    caption = _wrap(caption, width)
+    top = (note.count("\n") + 1) * _TEXT_LINE_INCHES + 0.05 if note else 0.0
+    bottom = (caption.count("\n") + 1) * _TEXT_LINE_INCHES + 0.05
+    height = fig.get_figheight() + top + bottom
+    fig.set_figheight(height)
+    if note:
+        fig.text(0.01, 1 - 0.05 / height, note, ha="left", va="top", fontsize="small",
+                 color=NOTE_COLOR, fontweight="bold", gid=NOTE_GID)  # fmt: skip
+    fig.text(0.01, 0.03 / height, caption, ha="left", va="bottom", fontsize="small",
+             color="0.3", gid=CAPTION_GID)  # fmt: skip
+    return top / height, bottom / height
+
+
 def timeline_figure(
     frame_probs: np.ndarray,
     classes: Sequence[str],
@@ -581,6 +624,7 @@ def timeline_figure(
     annotated: Mapping[str, np.ndarray] | None = None,
     title: str | None = None,
     idle: str | None = "idle",
+    note: str | None = None,
 ) -> Figure:
     """A recording's class probabilities over time, with its detected and annotated strokes.
 
@@ -605,6 +649,9 @@ def timeline_figure(
         Defaults to "Stroke timeline".
     idle : str or None
         The class meaning "no stroke", drawn in grey.
+    note : str, optional
+        A caveat shown above the plot in dark red (gid ``"note"``), e.g. that the
+        model cannot say "no stroke"; one paragraph per line.
 
     Returns
     -------
@@ -612,8 +659,9 @@ def timeline_figure(
         Axes sharing the time axis (seconds): "probability" (a line per class, in
         its colour; frames with NaN shaded grey, gid ``"uncovered"``) and a band for
         each of ``detected`` and ``annotated`` given, in that order, the spans in
-        their class's colour. The width grows with the recording, up to
-        :data:`TIMELINE_MAX_WIDTH` inches.
+        their class's colour. A caption under the axes (gid ``"caption"``) says what
+        the probabilities and percentages are: softmax scores, not calibrated. The
+        width grows with the recording, up to :data:`TIMELINE_MAX_WIDTH` inches.
 
     Raises
     ------
@@ -662,7 +710,7 @@ def timeline_figure(
     for k, name in enumerate(classes):
         top.plot(seconds, probs[:, k], color=colors[name], linewidth=1.2, label=name)
     top.set_ylim(0.0, 1.02)
-    top.set_ylabel("probability")
+    top.set_ylabel("class probability\n(softmax)")
     top.set_title(title or "Stroke timeline")
 
     uncovered = _runs(np.isnan(probs).any(axis=1))
@@ -677,7 +725,8 @@ def timeline_figure(
     ]
     axes[-1].set_xlim(0.0, duration)
     axes[-1].set_xlabel("time (s)")
-    fig.tight_layout()
+    above, below = _add_texts(fig, note, _timeline_caption(bands))
+    fig.tight_layout(rect=(0.0, below, 1.0, 1.0 - above))
     _place_labels(labels)  # after the layout: whether a label fits depends on it
     return fig
 

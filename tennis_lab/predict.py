@@ -22,6 +22,13 @@ windows that cover it. A stroke is a run of frames whose most likely class is th
 stroke class (not ``idle``), at least ``min_frames`` long and, with ``threshold``, at
 least that probable (:func:`tennis_lab.evaluation.detect_strokes`).
 
+A stroke's ``confidence`` is the mean probability of its class over its frames, from
+the model's softmax output: the model's own score, not a calibrated probability
+(:data:`CONFIDENCE_MEANING`). The timeline CSV also says how each recording was read
+(``handedness``: ``left``, ``right``, ``right (assumed)`` when nobody said) and
+carries a ``note`` for a model that cannot say "no stroke"; a sidecar
+``<name>_about.json`` beside it describes the columns (:func:`timeline_about`).
+
 A model trained without the idle class (``include_idle: false``) cannot say "no
 stroke": every frame gets some stroke class. Detection wants ``include_idle: true``;
 for such a model, a confidence ``threshold`` keeps only the confident stretches.
@@ -69,8 +76,30 @@ DEFAULT_MODEL = f"models:/{DEFAULT_MODEL_NAME}@{CHAMPION_ALIAS}"
 # Columns of a stroke timeline, one row per detected stroke.
 TIMELINE_COLUMNS = (
     "video_id", "start_frame", "end_frame", "start_seconds", "end_seconds", "label",
-    "confidence",
+    "confidence", "handedness", "note",
 )  # fmt: skip
+CONFIDENCE_MEANING = (
+    "the mean probability of the stroke's class over its frames, from the model's softmax "
+    "output: the model's own score, not a calibrated probability (0.8 does not mean right "
+    "8 times in 10)"
+)
+TIMELINE_COLUMN_MEANINGS = {
+    "video_id": "the recording",
+    "start_frame": "first frame of the stroke, in the recording's own frame numbering",
+    "end_frame": "frame after the stroke's last (end exclusive)",
+    "start_seconds": "start of the stroke, seconds from the recording's start",
+    "end_seconds": "end of the stroke, seconds from the recording's start",
+    "label": "the stroke class",
+    "confidence": CONFIDENCE_MEANING,
+    "handedness": "how the player was read: left (mirrored when the model was trained so), "
+    "right, 'right (assumed)' when the handedness was not given, unknown when the model "
+    "reads every player as recorded",
+    "note": "empty, or a caveat about the model that applies to this row",
+}
+# Handedness column values when nobody said (see handedness_label).
+ASSUMED_RIGHT = "right (assumed)"
+UNKNOWN_HANDEDNESS = "unknown"
+NO_IDLE_SHORT = "model has no idle class: cannot say 'no stroke'"
 # Default tolerance of event matching, in seconds (see evaluation.match_events).
 DEFAULT_TOLERANCE_SECONDS = 0.25
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -93,11 +122,17 @@ class StrokeModel:
         The preprocessing (see :meth:`tennis_lab.windows.WindowSet.preprocessing`).
     source : str
         Where the model was loaded from.
+    run_id : str, optional
+        The MLflow run that logged it (None for a model folder).
+    tracking_uri : str, optional
+        The MLflow store of ``run_id``.
     """
 
     keras_model: Any
     spec: dict[str, Any]
     source: str = ""
+    run_id: str | None = None
+    tracking_uri: str | None = None
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -114,6 +149,11 @@ class StrokeModel:
     @property
     def has_idle(self) -> bool:
         return IDLE in self.classes
+
+    @property
+    def mirrors(self) -> bool:
+        """Whether left-handed players are mirrored into a right-handed frame."""
+        return bool(self.spec.get("mirror_left_handed", False))
 
     @property
     def timeline_fps(self) -> float | None:
@@ -162,25 +202,30 @@ def resolve_model_uri(model: str | Path | None) -> str:
     )
 
 
-def _download(uri: str, tracking_uri: str | None) -> Path:
-    """A local copy of the MLflow model at ``uri`` (``runs:/`` or ``models:/``)."""
+def _run_and_path(client, uri: str) -> tuple[str, str]:
+    """The run id and artifact path of a ``runs:/`` or ``models:/`` URI."""
+    if uri.startswith("models:/"):
+        name, _, ref = uri[len("models:/") :].partition("@")
+        if ref:
+            version = client.get_model_version_by_alias(name, ref)
+        else:
+            name, _, number = name.partition("/")
+            version = client.get_model_version(name, number)
+        return version.run_id, MODEL_ARTIFACT
+    run_id, _, path = uri[len("runs:/") :].partition("/")
+    return run_id, path or MODEL_ARTIFACT
+
+
+def _download(uri: str, tracking_uri: str | None) -> tuple[Path, str, str]:
+    """A local copy of the MLflow model at ``uri``, its run id and the store."""
     from mlflow.exceptions import MlflowException
 
     store = resolve_tracking_uri(tracking_uri)
     client = tracking_client(store)
     target = tempfile.mkdtemp(prefix="tennis_lab_model_")
     try:
-        if uri.startswith("models:/"):
-            name, _, ref = uri[len("models:/") :].partition("@")
-            if ref:
-                version = client.get_model_version_by_alias(name, ref)
-            else:
-                name, _, number = name.partition("/")
-                version = client.get_model_version(name, number)
-            run_id, path = version.run_id, MODEL_ARTIFACT
-        else:
-            run_id, _, path = uri[len("runs:/") :].partition("/")
-        return Path(client.download_artifacts(run_id, path or MODEL_ARTIFACT, target))
+        run_id, path = _run_and_path(client, uri)
+        return Path(client.download_artifacts(run_id, path, target)), run_id, store
     except MlflowException as error:
         if uri == DEFAULT_MODEL:
             fix = (
@@ -219,7 +264,9 @@ def load_model(model: str | Path | None = None, tracking_uri: str | None = None)
         Unknown model, or a model logged without its preprocessing.
     """
     uri = resolve_model_uri(model)
-    local = Path(uri) if Path(uri).is_dir() else _download(uri, tracking_uri)
+    local, run_id, store = (
+        (Path(uri), None, None) if Path(uri).is_dir() else _download(uri, tracking_uri)
+    )
     from mlflow.models import Model
 
     try:
@@ -243,7 +290,9 @@ def load_model(model: str | Path | None = None, tracking_uri: str | None = None)
     with warnings.catch_warnings():  # the optimizer's state is not needed to predict
         warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
         keras_model = keras.models.load_model(keras_file, compile=False)
-    return StrokeModel(keras_model=keras_model, spec=dict(spec), source=uri)
+    return StrokeModel(
+        keras_model=keras_model, spec=dict(spec), source=uri, run_id=run_id, tracking_uri=store
+    )
 
 
 # --------------------------------------------------------------------------- predicting
@@ -275,6 +324,8 @@ class Timeline:
         Frames per window, on the model's timeline.
     mirrored : bool
         Whether the recording was mirrored (a left-handed player).
+    handedness : str
+        How the player was read (:func:`handedness_label`).
     annotated : dict of ndarray, optional
         Annotated strokes on the model's timeline, when known (``start``, ``end``,
         ``label``).
@@ -291,6 +342,7 @@ class Timeline:
     window_probs: np.ndarray
     window_size: int = 0
     mirrored: bool = False
+    handedness: str = ASSUMED_RIGHT
     annotated: dict[str, np.ndarray] | None = field(default=None)
 
     def window_table(self) -> pd.DataFrame:
@@ -341,6 +393,7 @@ def predict_recording(
     threshold: float = 0.0,
     min_frames: int | None = None,
     source: str | Path = "",
+    handedness: str | None = None,
 ) -> Timeline:
     """Detect the strokes of one recording.
 
@@ -361,6 +414,9 @@ def predict_recording(
         :func:`tennis_lab.evaluation.default_min_frames`.
     source : str or path
         Named in errors (e.g. the file).
+    handedness : {"left", "right", None}
+        The player's handedness as known (None: nobody said), for the timeline's
+        ``handedness`` column; ``left_handed`` alone decides the mirroring.
 
     Returns
     -------
@@ -414,18 +470,23 @@ def predict_recording(
         ),
     )
     timeline_fps = recording.fps * scale
+    hand = handedness_label(model, "left" if left_handed else handedness)
+    rows = _stroke_rows(recording, detected, scale, model.classes)
+    rows["handedness"] = hand
+    rows["note"] = "" if model.has_idle else NO_IDLE_SHORT
     timeline = Timeline(
         video_id=recording.video_id,
         fps=float(recording.fps),
         timeline_fps=float(timeline_fps),
         frame_probs=frame_probs,
         classes=model.classes,
-        strokes=_stroke_rows(recording, detected, scale, model.classes),
+        strokes=rows[list(TIMELINE_COLUMNS)],
         detected=detected,
         starts=starts,
         window_probs=window_probs,
         window_size=w,
         mirrored=left_handed,
+        handedness=hand,
     )
     return timeline
 
@@ -446,7 +507,6 @@ def _stroke_rows(
             "label": [classes[int(c)] for c in detected["label"]],
             "confidence": np.round(np.asarray(detected["confidence"], dtype=float), 3),
         },
-        columns=list(TIMELINE_COLUMNS),
     )
 
 
@@ -481,6 +541,27 @@ def handedness_of(recordings: Sequence[Recording], videos_csv: str | Path | None
         str(v): (h if isinstance(h, str) else None)
         for v, h in zip(table["video_id"], table["handedness"], strict=True)
     }
+
+
+def handedness_label(model: StrokeModel, handedness: str | None) -> str:
+    """The ``handedness`` column's value: as given, else ``right (assumed)``.
+
+    A model trained without ``mirror_left_handed`` reads every player as recorded,
+    so nothing is assumed: ``unknown``.
+    """
+    if handedness in ("left", "right"):
+        return handedness
+    return ASSUMED_RIGHT if model.mirrors else UNKNOWN_HANDEDNESS
+
+
+def handedness_warning(video_id: str, videos_csv: str | Path | None) -> str:
+    """What to tell a user whose recording was read as right-handed for want of better."""
+    fix = (
+        f"write left or right in the handedness column of {videos_csv} for it"
+        if videos_csv
+        else "pass --left-handed or --videos videos.csv"
+    )
+    return f"handedness unknown for {video_id}: assumed right-handed; {fix}"
 
 
 def no_idle_note(model: StrokeModel, threshold: float) -> str | None:
@@ -566,10 +647,11 @@ def event_evaluation(
     tolerance_frames = 0
     for i, video_id in enumerate(wanted):
         rec = dataset.recordings[video_id]
-        left = mirror and dataset.handedness.get(video_id) == "left"
+        hand = dataset.handedness.get(video_id)
         timeline = predict_recording(
-            model, rec, left_handed=left, stride=stride, threshold=threshold,
-            min_frames=min_frames, source=f"{data_dir}/poses/{video_id}.npz",
+            model, rec, left_handed=mirror and hand == "left", stride=stride,
+            threshold=threshold, min_frames=min_frames, source=f"{data_dir}/poses/{video_id}.npz",
+            handedness=hand,
         )  # fmt: skip
         rows = dataset.annotations[dataset.annotations["video_id"] == video_id]
         timeline.annotated = annotated_strokes(
@@ -592,6 +674,53 @@ def event_evaluation(
         timelines=timelines,
     )
     return scores
+
+
+SPLITS = ("train", "val", "test")
+
+
+def split_videos(model: StrokeModel, split: str = "test") -> list[str]:
+    """The videos of ``split`` in the run that trained ``model`` (its ``data.json``).
+
+    With cross-validation these are the split of the fold whose model was kept.
+
+    Raises
+    ------
+    PredictError
+        A model folder (no run), or a run whose ``data.json`` lacks ``<split>_videos``.
+    """
+    if split not in SPLITS:
+        raise PredictError(f"split must be one of {list(SPLITS)}; got {split!r}.")
+    if model.run_id is None:
+        raise PredictError(
+            f"model {model.source} is a model folder, which does not record the run that "
+            f"trained it, so its {split} videos are unknown: name the run (--model RUN_ID) "
+            "or a registered model (models:/NAME@ALIAS), or choose videos with --video."
+        )
+    videos = _run_data(model).get(f"{split}_videos")
+    if not videos:
+        why = (
+            f"its data.json artifact has no '{split}_videos' (logged by an older tennis-lab)"
+            if videos is None
+            else f"its {split} split was empty"
+        )
+        raise PredictError(
+            f"run {model.run_id} (model {model.source}) records no {split} videos: {why}; "
+            "choose videos with --video."
+        )
+    return [str(v) for v in videos]
+
+
+def _run_data(model: StrokeModel) -> dict[str, Any]:
+    """The ``data.json`` artifact of ``model``'s run ({} when it has none)."""
+    import json
+
+    client = tracking_client(model.tracking_uri)
+    if "data.json" not in {a.path for a in client.list_artifacts(model.run_id)}:
+        return {}
+    with tempfile.TemporaryDirectory(prefix="tennis_lab_run_") as tmp:
+        local = client.download_artifacts(model.run_id, "data.json", tmp)
+        return json.loads(Path(local).read_text(encoding="utf-8"))
 
 
 def scores_table(scores: Mapping[str, Any]) -> pd.DataFrame:
@@ -648,11 +777,14 @@ __all__ = [
     "StrokeModel",
     "Timeline",
     "TIMELINE_COLUMNS",
+    "CONFIDENCE_MEANING",
     "event_evaluation",
     "format_scores",
     "load_model",
     "predict_recording",
     "resolve_model_uri",
+    "split_videos",
+    "timeline_about",
 ]
 
 
@@ -731,6 +863,74 @@ def _plot_paths(plot: str, video_ids: Sequence[str]) -> list[Path]:
     return [path.with_name(f"{path.stem}_{v}{path.suffix or '.png'}") for v in video_ids]
 
 
+def timeline_about(model: StrokeModel, notes: Sequence[str]) -> dict[str, Any]:
+    """The sidecar of a timeline CSV: the model, what each column means, the caveats."""
+    return {
+        "model": model.source,
+        "run_id": model.run_id,
+        "classes": list(model.classes),
+        "columns": dict(TIMELINE_COLUMN_MEANINGS),
+        "notes": list(notes),
+    }
+
+
+def about_path(output: str | Path) -> Path:
+    """Where the sidecar of the timeline CSV ``output`` goes: ``<name>_about.json``."""
+    output = Path(output)
+    return output.with_name(f"{output.stem}_about.json")
+
+
+def _handedness_notes(model: StrokeModel, args, recordings, hands: Mapping) -> dict[str, str]:
+    """Video id -> the warning for each recording read as right-handed for want of better."""
+    if args.left_handed or not model.mirrors:
+        return {}
+    return {
+        rec.video_id: handedness_warning(rec.video_id, args.videos)
+        for _, rec in recordings
+        if hands.get(rec.video_id) not in ("left", "right")
+    }
+
+
+def _predict_one(model: StrokeModel, args, path: Path, rec: Recording, hand, annotations, out):
+    """One recording's :class:`Timeline`, with its annotations when given."""
+    timeline = predict_recording(
+        model, rec, left_handed=hand == "left" and model.mirrors, stride=args.stride,
+        threshold=args.threshold, min_frames=args.min_frames, source=path, handedness=hand,
+    )  # fmt: skip
+    if annotations is not None:
+        rows = annotations[annotations["video_id"] == rec.video_id]
+        known = rows["label"].isin(model.classes)
+        if not known.all():
+            print(
+                f"Note: {int((~known).sum())} annotations of {rec.video_id} have labels the "
+                f"model does not know ({sorted(set(rows['label'][~known]))}); not drawn.",
+                file=out,
+            )
+        timeline.annotated = annotated_strokes(
+            rows[known], model.classes, timeline.timeline_fps / rec.fps,
+            len(timeline.frame_probs),
+        )  # fmt: skip
+    return timeline
+
+
+def _write_timeline(timelines, model, notes: Sequence[str], output: Path, out) -> None:
+    """The stroke timeline CSV and its ``_about.json`` sidecar."""
+    import json
+
+    strokes = pd.concat([t.strokes for t in timelines], ignore_index=True)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    strokes.to_csv(output, index=False)
+    about = about_path(output)
+    about.write_text(json.dumps(timeline_about(model, notes), indent=2) + "\n", encoding="utf-8")
+    print(f"Stroke timeline ({len(strokes)} strokes): {output}", file=out)
+    print(f"  confidence: {CONFIDENCE_MEANING}; every column explained in {about}", file=out)
+
+
+def _figure_note(*notes: str | None) -> str | None:
+    """The notes that apply to one figure, one paragraph each (None: none)."""
+    return "\n".join(n[0].upper() + n[1:] for n in notes if n) or None
+
+
 def predict_command(args, out=None) -> int:
     """``tennis-lab predict``: stroke timelines of recordings; returns the exit status."""
     import sys
@@ -759,31 +959,17 @@ def predict_command(args, out=None) -> int:
     note = no_idle_note(model, args.threshold)
     if note:
         print(f"Note: {note}", file=out)
+    unsure = _handedness_notes(model, args, recordings, hands)
+    for warning in unsure.values():
+        print(f"Warning: {warning}", file=out)
     timelines, seconds, started = [], 0.0, time.perf_counter()
     for path, rec in recordings:
-        left = args.left_handed or hands.get(rec.video_id) == "left"
+        hand = "left" if args.left_handed else hands.get(rec.video_id)
         try:
-            timeline = predict_recording(
-                model, rec, left_handed=left and bool(model.spec.get("mirror_left_handed")),
-                stride=args.stride, threshold=args.threshold, min_frames=args.min_frames,
-                source=path,
-            )  # fmt: skip
+            timeline = _predict_one(model, args, path, rec, hand, annotations, out)
         except PredictError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
-        if annotations is not None:
-            rows = annotations[annotations["video_id"] == rec.video_id]
-            known = rows["label"].isin(model.classes)
-            if not known.all():
-                print(
-                    f"Note: {int((~known).sum())} annotations of {rec.video_id} have labels the "
-                    f"model does not know ({sorted(set(rows['label'][~known]))}); not drawn.",
-                    file=out,
-                )
-            timeline.annotated = annotated_strokes(
-                rows[known], model.classes, timeline.timeline_fps / rec.fps,
-                len(timeline.frame_probs),
-            )  # fmt: skip
         timelines.append(timeline)
         seconds += rec.duration_seconds
         counts = timeline.strokes["label"].value_counts()
@@ -794,15 +980,12 @@ def predict_command(args, out=None) -> int:
             file=out,
         )
     wall = time.perf_counter() - started
-    strokes = pd.concat([t.strokes for t in timelines], ignore_index=True)
     output = (
         Path(args.output)
         if args.output
         else paths.output_dir() / "predictions" / f"timeline_{time.strftime('%Y%m%d_%H%M%S')}.csv"
     )
-    output.parent.mkdir(parents=True, exist_ok=True)
-    strokes.to_csv(output, index=False)
-    print(f"Stroke timeline ({len(strokes)} strokes): {output}", file=out)
+    _write_timeline(timelines, model, [n for n in (note, *unsure.values()) if n], output, out)
     if args.windows:
         table = pd.concat([t.window_table() for t in timelines], ignore_index=True)
         Path(args.windows).parent.mkdir(parents=True, exist_ok=True)
@@ -818,6 +1001,7 @@ def predict_command(args, out=None) -> int:
                 timeline.frame_probs, timeline.classes, timeline.timeline_fps,
                 detected=timeline.detected, annotated=timeline.annotated,
                 title=f"{timeline.video_id}: strokes detected",
+                note=_figure_note(note, unsure.get(timeline.video_id)),
             )  # fmt: skip
             target.parent.mkdir(parents=True, exist_ok=True)
             figure.savefig(target, dpi=110, bbox_inches="tight")
@@ -832,9 +1016,15 @@ def add_evaluate_arguments(parser) -> None:
     """Flags of ``tennis-lab evaluate``."""
     parser.add_argument("dataset", help="dataset folder with annotations (and videos.csv)")
     _model_arguments(parser)
-    parser.add_argument(
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
         "--video", action="append", default=None, metavar="VIDEO_ID",
         help="evaluate only this video (repeatable; default every recording)",
+    )  # fmt: skip
+    which.add_argument(
+        "--split", choices=("test", "val"), default=None,
+        help="evaluate only the videos the model's run held out for this split "
+        "(test: never seen in training or selection)",
     )  # fmt: skip
     parser.add_argument(
         "--tolerance", type=float, default=DEFAULT_TOLERANCE_SECONDS,
@@ -847,6 +1037,19 @@ def add_evaluate_arguments(parser) -> None:
         help="write each recording's timeline figure (detected and annotated) here",
     )  # fmt: skip
     _detection_arguments(parser)
+
+
+def _split_in_dataset(model: StrokeModel, split: str, data_dir, video_ids) -> list[str]:
+    """The run's ``split`` videos, every one of them a recording of the dataset."""
+    videos = split_videos(model, split)
+    missing = sorted(set(videos) - set(video_ids))
+    if missing:
+        raise PredictError(
+            f"{data_dir} has no recordings for {len(missing)} of the {len(videos)} {split} "
+            f"videos of run {model.run_id} ({missing[:6]}): evaluate on the dataset the model "
+            "was trained on, or choose videos with --video."
+        )
+    return videos
 
 
 def evaluate_command(args, out=None) -> int:
@@ -863,14 +1066,18 @@ def evaluate_command(args, out=None) -> int:
             raise PredictError(f"--tolerance must be >= 0 seconds; got {args.tolerance:g}.")
         if not Path(args.dataset).is_dir():
             raise PredictError(f"dataset folder {args.dataset} does not exist.")
-        load_dataset(args.dataset)  # a bad dataset fails before the model is fetched
+        dataset = load_dataset(args.dataset)  # a bad dataset fails before the model is fetched
         model = load_model(args.model, args.tracking_uri)
         print(f"Model: {model.source}", file=out)
         note = no_idle_note(model, args.threshold)
         if note:
             print(f"Note: {note}", file=out)
+        videos = args.video
+        if args.split:
+            videos = _split_in_dataset(model, args.split, args.dataset, dataset.video_ids)
+            print(f"The {args.split} videos of run {model.run_id}: {', '.join(videos)}", file=out)
         scores = event_evaluation(
-            model, args.dataset, videos=args.video, tolerance_seconds=args.tolerance,
+            model, args.dataset, videos=videos, tolerance_seconds=args.tolerance,
             threshold=args.threshold, min_frames=args.min_frames, stride=args.stride,
         )  # fmt: skip
     except (PredictError, DataFormatError) as error:
@@ -895,7 +1102,7 @@ def evaluate_command(args, out=None) -> int:
             figure = timeline_figure(
                 timeline.frame_probs, timeline.classes, timeline.timeline_fps,
                 detected=timeline.detected, annotated=timeline.annotated,
-                title=f"{video_id}: detected and annotated strokes",
+                title=f"{video_id}: detected and annotated strokes", note=_figure_note(note),
             )  # fmt: skip
             figure.savefig(folder / f"{video_id}.png", dpi=110, bbox_inches="tight")
         print(f"Timeline figures: {folder}/<video id>.png", file=out)
