@@ -419,3 +419,59 @@ def test_epoch_log_writes_one_line_per_n_epochs_and_the_last():
     assert [line.split()[1] for line in full] == ["5/10", "10/10"]  # the last, once
     with pytest.raises(ValueError, match="log_every"):
         epoch_log(0)
+
+
+# ------------------------------------------------------------ weak players, a new player
+
+
+def test_leave_one_player_out_gives_the_score_to_expect_on_a_new_player(tiny_demo):
+    windows = make_windows(load_dataset(tiny_demo), window_size=30, overlap=15)
+    folds = make_folds(windows, "loo", split_by="player", seed=2)
+    cv = cross_validate(windows, folds, TINY, seed=3)
+    scores = [g["macro_f1"] for g in cv.groups]
+    assert len(scores) == 6  # every player held out once
+    m = cv.metrics
+    assert m["new_group_macro_f1"] == pytest.approx(np.mean(scores))
+    assert (m["new_group_macro_f1_min"], m["new_group_macro_f1_max"]) == (min(scores), max(scores))
+    assert m["new_groups"] == 6 and m["cv_folds"] == 6
+    assert "worst_group_macro_f1_std" not in m  # a minimum has no spread over folds
+    # every fold's validation strokes are kept, for pairing runs over the same strokes
+    assert sorted(set(cv.val_strokes["fold"])) == [1, 2, 3, 4, 5, 6]
+    assert len(cv.val_strokes["true"]) == len(cv.val_strokes["pred"]) > 0
+
+
+@pytest.fixture(scope="module")
+def ten_players(tmp_path_factory):
+    from tennis_lab import make_demo_dataset
+
+    return make_demo_dataset(tmp_path_factory.mktemp("ten") / "demo", n_players=10,
+                             videos_per_player=1, seconds_per_video=40)  # fmt: skip
+
+
+def test_a_left_handed_player_mirrored_wrongly_is_flagged_as_weak(ten_players, tmp_path):
+    """bruno is left-handed; videos.csv calling him right-handed leaves him unmirrored."""
+    import shutil
+
+    import pandas as pd
+
+    wrong = tmp_path / "wrong"
+    shutil.copytree(ten_players, wrong)
+    videos = pd.read_csv(wrong / "videos.csv")
+    videos.loc[videos["player"] == "bruno", "handedness"] = "right"
+    videos.to_csv(wrong / "videos.csv", index=False)
+    params = {**TINY, "lstm_layers": [32], "dense_units": 32, "learning_rate": 0.005,
+              "batch_size": 32, "epochs": 40}  # fmt: skip
+
+    def run(root):
+        windows = make_windows(load_dataset(root), window_size=30, overlap=15)
+        pinned = ["bruno", "ana", "carla"]
+        split = make_split(windows, split_by="player", seed=1, test_groups=pinned)
+        result = train_and_evaluate(windows, split, params, seed=3)
+        return {g["group"]: g["macro_f1"] for g in result.groups}, result.warnings
+
+    scores, warnings = run(wrong)
+    right, _ = run(ten_players)
+    assert scores["bruno"] < right["bruno"] - 0.3  # the wrong hand costs him, not the others
+    weak = [w for w in warnings if w.startswith("weak player")]
+    assert weak and weak[0].startswith("weak player bruno: test macro F1")
+    assert any("validation does not predict" in w for w in warnings)
