@@ -941,21 +941,27 @@ def verdict_summary(stand: Standings) -> list[str]:
     )
     strokes = finite_number(winner.get("val_strokes"))
     on = f" on {int(strokes)} validation strokes" if strokes else ""
+    rule = (
+        "the best mean, then its best repeat"
+        if stand.finalists
+        else "the higher score, then the earlier run"
+    )
+    score = finite_number(winner.get(SELECTION_METRIC))
+    ceiling = score is not None and score >= CEILING and len(stand.ranked) > 1
+    if ceiling:
+        lines.append(
+            f"⚠️  Validation at its ceiling ({score:.4f}{on}): it cannot rank the runs that "
+            "reach it" + ("." if stand.undecided else f"; {fix}.")
+        )
     if stand.undecided:
         lines.append(
             f"⚖️  UNDECIDED between runs {_run_names(stand.undecided)}: these scores cannot "
-            f"separate them ({stand.method}). Run {winner['run_number']} is registered as "
-            f"the first by the rule; {fix}."
+            f"separate them ({stand.method}). Run {winner['run_number']} is registered, "
+            f"first by the rule ({rule}); {fix}."
         )
     elif len(stand.ranked) > 1:
         lines.append(
             f"⚖️  Run {winner['run_number']} is ahead of the runs below it ({stand.method})."
-        )
-    score = finite_number(winner.get(SELECTION_METRIC))
-    if score is not None and score >= CEILING and len(stand.ranked) > 1:
-        lines.append(
-            f"⚠️  Validation at its ceiling ({score:.4f}{on}): it cannot rank runs that "
-            f"reach it; {fix}."
         )
     return lines
 

@@ -541,7 +541,8 @@ def test_the_summary_says_undecided_instead_of_crowning_and_names_the_ceiling(tm
     text = format_summary(rows, tmp_path / "r.csv", 60.0, ["lstm_layers"])
     assert "UNDECIDED between runs 1 and 2: these scores cannot separate them (paired " \
         "bootstrap over the validation strokes, 95% interval of the difference)" in text
-    assert "Run 1 is registered as the first by the rule" in text and "--finalists" in text
+    assert "Run 1 is registered, first by the rule (the higher score, then the earlier run)" \
+        in text and "--finalists" in text
     assert "Validation at its ceiling (1.0000 on 30 validation strokes)" in text
     assert "   2. Rank 2, ValF1=" in text and "(cannot be separated from the best)" in text
     rows = [scored(tmp_path, 1, truth, truth), scored(tmp_path, 2, [0] * 30, truth)]
