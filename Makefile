@@ -72,6 +72,9 @@ endif
 ifdef REPEATS
 GRID_FLAGS += --repeats $(REPEATS)
 endif
+ifdef REPEAT_OVER
+GRID_FLAGS += --repeat-over $(REPEAT_OVER)
+endif
 
 .PHONY: help setup test test-fast lint bench grid grids show-grid report predict evaluate promote demo data-summary train mlflow-ui lab clean
 
@@ -99,7 +102,7 @@ lint: $(STAMP) ## check style with ruff
 bench: $(STAMP) ## run the benchmarks under bench/ (prints ratios measured in one run)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
-grid: $(STAMP) ## run a search: GRID=minimal (default)|small|...|path, RANDOM=1 N=30, STRATEGY=halving|hyperband|tpe, FINALISTS=3 REPEATS=5, MAX_RUNS=20, RESUME=1, WORKERS=2
+grid: $(STAMP) ## run a search: GRID=minimal (default)|small|...|path, RANDOM=1 N=30, STRATEGY=halving|hyperband|tpe, FINALISTS=3 REPEATS=5 [REPEAT_OVER=seeds|splits|both], MAX_RUNS=20, RESUME=1, WORKERS=2
 	$(VENV)/bin/tennis-lab grid $(GRID_FLAGS)
 
 grids: $(STAMP) ## list the predefined grids and their sizes
@@ -114,12 +117,12 @@ report: $(STAMP) ## HTML report of a search: SEARCH=<id or CSV> (default the lat
 # `make predict RECORDING=rec.npz MODEL=<run id> OUTPUT=timeline.csv PLOT=timeline.png LEFT_HANDED=1`
 MODEL_FLAGS := $(if $(MODEL),--model $(MODEL),) $(if $(TRACKING_URI),--tracking-uri $(TRACKING_URI),)
 
-predict: $(STAMP) ## detect strokes: RECORDING=a.npz [MODEL=run id or models:/...] [OUTPUT=] [PLOT=]
-	@test -n "$(RECORDING)" || { echo "usage: make predict RECORDING=path/to/recording.npz [MODEL=<run id>] [OUTPUT=timeline.csv] [PLOT=timeline.png] [LEFT_HANDED=1]"; exit 2; }
-	$(VENV)/bin/tennis-lab predict $(RECORDING) $(MODEL_FLAGS) $(if $(OUTPUT),--output $(OUTPUT),) $(if $(PLOT),--plot $(PLOT),) $(if $(LEFT_HANDED),--left-handed,)
+predict: $(STAMP) ## detect strokes: RECORDING=a.npz [MODEL=run id or models:/...] [OUTPUT=] [PLOT=] [VIDEOS=videos.csv]
+	@test -n "$(RECORDING)" || { echo "usage: make predict RECORDING=path/to/recording.npz [MODEL=<run id>] [OUTPUT=timeline.csv] [PLOT=timeline.png] [LEFT_HANDED=1] [VIDEOS=videos.csv]"; exit 2; }
+	$(VENV)/bin/tennis-lab predict $(RECORDING) $(MODEL_FLAGS) $(if $(OUTPUT),--output $(OUTPUT),) $(if $(PLOT),--plot $(PLOT),) $(if $(LEFT_HANDED),--left-handed,) $(if $(VIDEOS),--videos $(VIDEOS),)
 
-evaluate: $(STAMP) ## event-level scores of MODEL (default the champion) on DATA (default data/demo)
-	$(VENV)/bin/tennis-lab evaluate $(DATA) $(MODEL_FLAGS)
+evaluate: $(STAMP) ## event-level scores of MODEL (default the champion) on DATA (default data/demo); SPLIT=test: only its run's test videos
+	$(VENV)/bin/tennis-lab evaluate $(DATA) $(MODEL_FLAGS) $(if $(SPLIT),--split $(SPLIT),)
 
 promote: $(STAMP) ## make RUN=<run id> the registry's champion
 	@test -n "$(RUN)" || { echo "usage: make promote RUN=<run id>"; exit 2; }

@@ -1001,7 +1001,7 @@ def format_summary(
         )
         lines += [
             "",
-            "🏆 BEST MODEL (by validation macro F1 over strokes; registered as the champion):",
+            "🏆 BEST MODEL (by validation macro F1 over strokes), registered as the champion:",
             f"   Run: {best['run_number']}{how}",
             f"   Validation Macro F1 (strokes): {_score(best, SELECTION_METRIC)}",
             f"   Macro F1-Score (test strokes): {_score(best, 'test_stroke_macro_f1')}",

@@ -222,6 +222,27 @@ def test_finalists_are_rerun_with_other_seeds_and_a_tie_is_named(tiny_demo, tmp_
     best = repeats[repeats["config_id"] == best_cid]
     assert parent.data.tags["best_run_id"] in set(best["run_id"])
     assert parent.data.metrics["finalist_1_mean"] == pytest.approx(best["finalist_mean"].iloc[0])
+    # one winner: the CSV's, the console's, the parent's and the champion are the same run
+    winner = table[table["winner"].fillna(False).astype(bool)]
+    assert len(winner) == 1 and winner["rank"].iloc[0] == 1
+    winner = winner.iloc[0]
+    assert winner["config_id"] == best_cid and winner["phase"] == "repeat"
+    assert parent.data.tags["best_run_id"] == winner["run_id"]
+    assert f"   Run: {winner['run_number']} (the best-scoring repeat of finalist trial" in out
+    from tennis_lab.tracking import model_version_by_alias
+
+    assert model_version_by_alias(tracking_uri=cfg.tracking_uri).run_id == winner["run_id"]
+    # the repeats varied the training seed only: each kept its finalist's split
+    assert set(repeats["split_seed"]) == {42}
+    assert "varying the training seed, on the finalist's own split" in out
+
+    def parts(row):
+        data = json.loads(Path(row["notebook"]).with_suffix(".json").read_text())["data"]
+        return data["val_groups"], data["test_groups"]
+
+    for _, rep in repeats.iterrows():
+        own = search[search["config_id"] == rep["config_id"]].iloc[0]
+        assert parts(rep) == parts(own)
 
 
 def test_a_halving_search_killed_mid_rung_resumes_without_losing_or_repeating_a_run(

@@ -298,6 +298,31 @@ def test_the_best_run_becomes_the_registrys_champion_with_the_search_as_tags(sea
     assert f"Champion: models:/tennis_strokes@champion = version {champion.version}" in console
     model = load_model(tracking_uri=cfg.tracking_uri)  # the default model is the champion
     assert model.window_size == 30
+    # one winner: the CSV's, the console's, the parent's and the registry's are one run
+    csv = pd.read_csv(state["csv_path"])
+    assert csv["winner"].fillna(False).astype(bool).sum() == 1
+    winner = csv[csv["winner"].fillna(False).astype(bool)].iloc[0]
+    assert winner["run_id"] == champion.run_id and winner["rank"] == 1
+    parent = client.get_run(state["parent_run_id"])
+    assert parent.data.tags["best_run_id"] == champion.run_id
+    assert f"   Run: {winner['run_number']}\n" in console
+    assert parent.data.tags["verdict"].startswith(("best: run", "undecided: runs"))
+
+
+def test_the_quick_starts_champion_can_say_no_stroke(search, data, tmp_path):
+    from tennis_lab.cli import main
+    from tennis_lab.predict import load_model, no_idle_note
+
+    _, _, _, cfg = search
+    model = load_model(tracking_uri=cfg.tracking_uri)
+    assert model.has_idle and "idle" in model.classes  # include_idle is the default
+    assert no_idle_note(model, 0.0) is None
+    recording = sorted((data / "poses").glob("*.npz"))[0]
+    out = tmp_path / "timeline.csv"
+    assert main(["predict", str(recording), "--tracking-uri", cfg.tracking_uri,
+                 "--videos", str(data / "videos.csv"), "--output", str(out)]) == 0  # fmt: skip
+    timeline = pd.read_csv(out, keep_default_na=False)
+    assert (timeline["note"] == "").all()  # no "cannot say no stroke" caveat
 
 
 def test_no_register_leaves_the_registry_alone(data, tmp_path):
