@@ -16,8 +16,15 @@ F1 over annotated strokes (``val_stroke_macro_f1``); the test figures are only
 reported. Results written before stroke-level scores existed have no such column: for
 them every ranking falls back to the window-level ``val_macro_f1_score``
 (:func:`selection_metric` says which one a table uses). A cross-validated run's scores
-are means over its folds, with ``<metric>_std`` beside them; :func:`tied_with_best`
-says which runs the best is not clearly ahead of.
+are means over its folds, with ``<metric>_std`` beside them.
+
+A finished search writes its verdict into the table (:data:`VERDICT_COLUMNS`): each
+configuration's ``rank`` (equal scores, equal ranks), the one ``winner`` (the
+registered champion), ``tied_with_best`` and the paired-bootstrap ``diff_to_best``,
+and each run's ``warnings``. :func:`winner_row`, :func:`leaderboard`,
+:func:`undecided_runs`, :func:`tied_with_best` and :func:`report_header` follow it,
+so the report names the run the console and the registry name; tables without it
+(older searches, MLflow's children) fall back to the ranking by the metric.
 
 A search run by a strategy (``strategy``: grid, random, halving, hyperband, tpe) adds
 bookkeeping columns (:data:`SEARCH_COLUMNS`): ``trial``, ``rung`` (an adaptive search
@@ -48,15 +55,21 @@ import pandas as pd
 from tennis_lab import paths, tracking
 from tennis_lab.results import (  # noqa: F401 - the verdict's levels, also analysis' names
     ADAPTIVE_STRATEGIES,
+    BOOTSTRAP_LEVEL,
+    BOOTSTRAP_TEST,
+    CEILING,
     FINALIST_COLUMNS,
     INTERVAL_LEVEL,
     PHASE_REPEAT,
     RUN_COLUMNS,
+    STANDING_COLUMNS,
     STATUS_COMPLETED,
     STATUS_PRUNED,
     STATUSES,
+    THIN_VALIDATION,
     TIE_LEVEL,
     TIE_TEST,
+    WARNINGS_SEPARATOR,
     verdict,
 )
 from tennis_lab.training import SELECTION_METRIC, TIMING_METRICS
@@ -65,10 +78,13 @@ from tennis_lab.training import SELECTION_METRIC, TIMING_METRICS
 # is, its epoch budget, and whether it is a search run or a finalist's repeat.
 SEARCH_COLUMNS = ("strategy", "trial", "rung", "epochs_budget", "initial_epoch", "phase",
                   "checkpoint_path")  # fmt: skip
-BOOKKEEPING = (
+# The search's verdict on each run (rank, winner, ties, the difference to the best) and
+# its warnings: neither parameters nor metrics.
+VERDICT_COLUMNS = (*STANDING_COLUMNS, "warnings")
+BOOKKEEPING = tuple(dict.fromkeys((
     "run_number", "run_id", "config_id", "status", "error", "notebook", "run_seconds",
-    *SEARCH_COLUMNS, *FINALIST_COLUMNS,
-)  # fmt: skip
+    *SEARCH_COLUMNS, *FINALIST_COLUMNS, *VERDICT_COLUMNS,
+)))  # fmt: skip
 STRATEGY_WORDS = {
     "grid": "grid search",
     "random": "random search",
@@ -84,6 +100,9 @@ LEGACY_SELECTION_METRIC = VAL_WINDOW_METRIC
 STD_SUFFIX = "_std"  # <metric>_std: the sample std over a cross-validated run's folds
 TEST_STROKE_METRIC = "test_stroke_macro_f1"
 WORST_GROUP_METRIC = "worst_group_macro_f1"
+# The score to expect on a new group (player): the mean over held-out groups (grouped
+# cross-validation), with its _min, _max and the number of groups, new_groups.
+NEW_GROUP_METRIC = "new_group_macro_f1"
 _PLAIN_METRICS = {
     SELECTION_METRIC, TEST_STROKE_METRIC, WORST_GROUP_METRIC, "val_stroke_accuracy",
     "test_stroke_accuracy", "val_strokes", "test_strokes", "test_strokes_unreached",
@@ -92,6 +111,9 @@ _PLAIN_METRICS = {
     "trainable_params",
     # detected strokes on whole test videos (runs that keep idle windows)
     "test_event_precision", "test_event_recall", "test_event_f1", "test_event_macro_f1",
+    # the validation split's size; with grouped cross-validation, the score on a new group
+    "val_groups", NEW_GROUP_METRIC, f"{NEW_GROUP_METRIC}_min", f"{NEW_GROUP_METRIC}_max",
+    "new_groups",
 }  # fmt: skip
 # What a run resolved (split_by=auto -> player, session or video): a fact of the run,
 # neither a parameter one chose nor a score.
@@ -220,16 +242,21 @@ def std_column(metric: str) -> str:
 
 
 def cross_validated(df: pd.DataFrame) -> pd.Series:
-    """Which rows are COMPLETED cross-validated runs (``cv_folds`` above 1, or a std
-    of the selection metric), aligned with ``df``."""
+    """Which rows are COMPLETED cross-validated runs (``cv_folds`` above 1 or ``"loo"``,
+    or a std of the selection metric), aligned with ``df``."""
+    return _folded(df) & df.index.isin(completed(df).index)
+
+
+def _folded(df: pd.DataFrame) -> pd.Series:
+    """Which rows have folds, whatever their status (see :func:`cross_validated`)."""
     flags = pd.Series(False, index=df.index)
-    done = completed(df).index
     if "cv_folds" in df.columns:
         flags |= pd.to_numeric(df["cv_folds"], errors="coerce").fillna(0) > 1
+        flags |= df["cv_folds"].astype(str).str.strip().str.lower() == "loo"
     for name in (SELECTION_METRIC, LEGACY_SELECTION_METRIC):
         if std_column(name) in df.columns:
             flags |= pd.to_numeric(df[std_column(name)], errors="coerce").notna()
-    return flags & df.index.isin(done)
+    return flags
 
 
 def _is_repeat(df: pd.DataFrame) -> pd.Series:
@@ -502,14 +529,18 @@ def load_results_mlflow(
         :data:`tennis_lab.results.STATUSES`; else FINISHED -> COMPLETED and FAILED,
         RUNNING, KILLED as they are), error (tag), the strategy's tags where a run has
         them (strategy, trial, rung, epochs_budget, initial_epoch, phase and, on
-        repeats, finalist, finalist_trial, tied_with_best), the parameters (typed as
-        in the CSV, without the data facts training adds), the final metrics (no
-        per-epoch or per-fold series; a name that is both, such as ``cv_folds``,
-        takes the metric where the run logged one, as the CSV does; a repeat's
-        finalist_mean, finalist_ci_low, finalist_ci_high), notebook.
+        repeats, finalist, finalist_trial, tied_with_best), warnings (the ``warnings``
+        tag, ``""`` without), the parameters (typed as in the CSV, without the data
+        facts training adds), the final metrics (no per-epoch or per-fold series; a
+        name that is both, such as ``cv_folds``, keeps the parameter, as the CSV
+        does: ``"loo"`` stays ``"loo"``; the metric fills in where a run has no such
+        parameter; a repeat's finalist_mean, finalist_ci_low, finalist_ci_high),
+        winner (only when the parent run's ``best_run_id`` tag names one of the
+        rows: True on that row), notebook.
         One row per config id and trial and rung (a retried run once): its completed
         run, else its newest; rows in run number and rung order. ``df.attrs`` holds
-        experiment, tracking_uri, parent_run_id and the search_id and grid tags.
+        experiment, tracking_uri, parent_run_id and the search_id and grid tags;
+        with a parent run, its ``best_run_id`` and ``verdict`` tags where it has them.
 
     Raises
     ------
@@ -563,6 +594,8 @@ def load_results_mlflow(
         if f"tags.{name}" in raw.columns:
             values = tag(name).astype(object)
             df[name] = _typed(values.where(values != "", None))
+    if "tags.warnings" in raw.columns:
+        df["warnings"] = tag("warnings").astype(str)
     params = [c for c in raw.columns if c.startswith("params.") and not _DATA_PARAMS.match(c[7:])]
     for column in params:
         df[column[len("params.") :]] = _typed(raw[column].astype(object))
@@ -573,9 +606,11 @@ def load_results_mlflow(
     ]
     for column in metrics:
         name, values = column[len("metrics.") :], pd.to_numeric(raw[column], errors="coerce")
-        if name in df.columns:  # a parameter the run also logs as a metric (cv_folds):
-            values = values.astype(object).where(values.notna(), df[name])  # as the CSV row
-            values = _typed(values.map(_as_param_text))
+        if f"params.{name}" in params:  # a parameter the run also logs as a metric
+            values = _param_first(raw[f"params.{name}"], values)  # (cv_folds), as the CSV
+        elif name in df.columns:  # a tag: the metric where the run logged one
+            values = _typed(values.astype(object).where(values.notna(), df[name]).map(
+                _as_param_text))  # fmt: skip
         df[name] = values
     if "macro_avg_f1_score" in df.columns and "macro_f1_score" not in df.columns:
         df["macro_f1_score"] = df["macro_avg_f1_score"]
@@ -602,8 +637,44 @@ def load_results_mlflow(
         found = sorted(set(values) - {""})
         if len(found) == 1:
             attrs[key] = found[0]
+    if parent_run_id:
+        attrs.update(_parent_tags(experiment, parent_run_id, uri))
+        df = _mark_winner(df, attrs.get("best_run_id"))
     df.attrs = attrs
     return df
+
+
+def _param_first(param: pd.Series, metric: pd.Series) -> pd.Series:
+    """A parameter that a run also logs as a metric (``cv_folds``: ``"loo"`` and the
+    number of folds): the parameter where the run has it, else the metric; typed."""
+    text = param.astype(object).where(param.notna() & (param != "None"), None)
+    return _typed(text.where(text.notna(), metric.map(_as_param_text)))
+
+
+def _parent_tags(experiment: str, parent_run_id: str, uri: str) -> dict[str, str]:
+    """The parent run's ``best_run_id`` and ``verdict`` tags (those it has; none when
+    the run cannot be read: the winner then falls back to the ranking)."""
+    try:
+        parent = tracking.runs_dataframe(
+            experiment, tracking_uri=uri, filter_string=f"attributes.run_id = '{parent_run_id}'"
+        )
+    except Exception:  # noqa: BLE001 - a table without the parent's word is still a table
+        return {}
+    out = {}
+    for key in ("best_run_id", "verdict"):
+        column = f"tags.{key}"
+        if column in parent.columns and len(parent) and isinstance(parent[column].iloc[0], str):
+            out[key] = parent[column].iloc[0]
+    return out
+
+
+def _mark_winner(df: pd.DataFrame, run_id: str | None) -> pd.DataFrame:
+    """``df`` with a ``winner`` column, True on the row of ``run_id``, when a row has it."""
+    if not run_id or "run_id" not in df.columns or not (df["run_id"] == run_id).any():
+        return df
+    df = df.assign(winner=df["run_id"] == run_id)
+    first = [c for c in _FIRST_COLUMNS if c in df.columns]
+    return df[first + [c for c in df.columns if c not in first]]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -691,7 +762,7 @@ def _plural(n: int, word: str) -> str:
 
 
 def leaderboard(df: pd.DataFrame, k: int = 10, metric: str | None = None) -> pd.DataFrame:
-    """The best ``k`` completed runs by ``metric``.
+    """The best ``k`` runs by ``metric``, with equal ranks for equal scores.
 
     Parameters
     ----------
@@ -700,30 +771,163 @@ def leaderboard(df: pd.DataFrame, k: int = 10, metric: str | None = None) -> pd.
     k : int
         How many runs.
     metric : str, optional
-        Column to rank by, higher is better; ties go to the lower run number. Default:
-        :func:`selection_metric`.
+        Column to rank by, higher is better. Default: :func:`selection_metric`.
 
     Returns
     -------
     pandas.DataFrame
-        Index ``rank`` (1 = best); columns run_number, ``metric`` and
-        ``<metric>_std``, test_stroke_macro_f1 and its ``_std``, worst_group_macro_f1,
-        macro_f1_score (test windows), test_accuracy, training_time_minutes, the
-        varied parameters, notebook (those present; a ``_std`` only where the table
-        has it). worst_group_macro_f1 comes without a std: in a cross-validated run it
-        is the worst group over all folds, a minimum rather than a mean. No rows when
-        nothing completed.
+        Index ``rank``: the search's own ``rank`` column where the table has one and
+        ``metric`` is the selection metric (the rows it ranked: each completed
+        trial's last rung, a finalist's best repeat in place of its trial; the
+        winner first); else the completed runs ranked by ``metric`` (ties by run
+        number). Either way equal scores share a rank (1, 2, 2, 4), as
+        scikit-learn's ``rank_test_score``. Columns run_number, verdict (from the
+        search's verdict, where the table has one: ``winner``, ``tied`` (the data
+        cannot separate it from the winner), ``behind``, or ``""`` where it was not
+        compared), ``metric`` and ``<metric>_std``, diff_to_best with diff_ci_low
+        and diff_ci_high, new_group_macro_f1, test_stroke_macro_f1 and its ``_std``,
+        worst_group_macro_f1, macro_f1_score (test windows), test_accuracy,
+        training_time_minutes, warnings (how many: :func:`warnings_table` lists
+        them), the varied parameters, notebook (those present; a ``_std`` only
+        where the table has it). worst_group_macro_f1 comes without a std: in a
+        cross-validated run it is the worst group over all folds, a minimum rather
+        than a mean. No rows when nothing completed.
     """
     metric = _metric(df, metric)
-    ranked = _ranked(df, metric)
-    wanted = ["run_number", metric, std_column(metric), TEST_STROKE_METRIC,
+    ranked, ranks = _board_rows(df, metric)
+    wanted = ["run_number", "verdict", metric, std_column(metric), "diff_to_best",
+              "diff_ci_low", "diff_ci_high", NEW_GROUP_METRIC, TEST_STROKE_METRIC,
               std_column(TEST_STROKE_METRIC), WORST_GROUP_METRIC, "macro_f1_score",
-              "test_accuracy", "training_time_minutes"]  # fmt: skip
+              "test_accuracy", "training_time_minutes", "warnings"]  # fmt: skip
     wanted += varied_parameters(df) + ["notebook"]
-    columns = [c for c in dict.fromkeys(wanted) if c in df.columns or c == metric]
-    top = ranked.head(max(int(k), 0)).reindex(columns=columns).reset_index(drop=True)
-    top.index = pd.RangeIndex(1, len(top) + 1, name="rank")
+    if has_verdict(df, metric) or _winner_flags(df).any():
+        ranked = ranked.assign(verdict=_verdicts(ranked))
+    if "warnings" in ranked.columns:
+        ranked = ranked.assign(warnings=[len(warning_lines(v)) for v in ranked["warnings"]])
+    present = set(df.columns) | set(ranked.columns) | {metric}
+    columns = [c for c in dict.fromkeys(wanted) if c in present]
+    top = ranked.head(max(int(k), 0)).reindex(columns=columns)
+    top.index = pd.Index(ranks.head(max(int(k), 0)).to_numpy(dtype=int), name="rank")
     return top
+
+
+def _board_rows(df: pd.DataFrame, metric: str) -> tuple[pd.DataFrame, pd.Series]:
+    """The leaderboard's rows, best first, and their ranks (equal scores, equal ranks)."""
+    rows = _standing_rows(df, metric)
+    if rows is not None:
+        return rows, pd.to_numeric(rows["rank"], errors="coerce").astype(int)
+    rows = _ranked(df, metric)
+    if rows.empty:
+        return rows, pd.Series(dtype=int)
+    ranks = rows[metric].astype(float).round(12).rank(method="min", ascending=False)
+    return rows, ranks.astype(int)
+
+
+def has_verdict(df: pd.DataFrame, metric: str | None = None) -> bool:
+    """Whether the table holds the search's verdict (its ``rank`` column, with the
+    winner and the ties) for ``metric`` (default :func:`selection_metric`)."""
+    return _standing_rows(df, _metric(df, metric)) is not None
+
+
+def _standing_rows(df: pd.DataFrame, metric: str) -> pd.DataFrame | None:
+    """The rows the search ranked (its ``rank`` column), completed, best first.
+
+    None when the table has no ranks, or ``metric`` is not the selection metric
+    (the search ranks by that one alone). Equal ranks: the winner first, then by run
+    number.
+    """
+    if metric != SELECTION_METRIC or "rank" not in df.columns:
+        return None
+    ranks = pd.to_numeric(df["rank"], errors="coerce")
+    if ranks.isna().all():
+        return None
+    keep = ranks.notna()
+    if "status" in df.columns:
+        keep &= df["status"].astype(object) == STATUS_COMPLETED
+    values = pd.to_numeric(df.get(metric, pd.Series(np.nan, index=df.index)), errors="coerce")
+    keep &= values.notna()
+    rows = df[keep].assign(**{metric: values[keep]})
+    order = pd.DataFrame({
+        "rank": ranks[keep], "winner": ~_winner_flags(rows),
+        "number": pd.to_numeric(rows.get("run_number", ranks[keep]), errors="coerce"),
+    })  # fmt: skip
+    return rows.loc[order.sort_values(["rank", "winner", "number"], kind="stable").index]
+
+
+def _winner_flags(df: pd.DataFrame) -> pd.Series:
+    """Which rows the ``winner`` column marks (all False without it), aligned with ``df``."""
+    if "winner" not in df.columns:
+        return pd.Series(False, index=df.index)
+    return df["winner"].map(lambda v: _flag(v) is True).astype(bool)
+
+
+def _tied_flags(df: pd.DataFrame) -> pd.Series:
+    """Which rows ``tied_with_best`` marks (all False without it), aligned with ``df``."""
+    if "tied_with_best" not in df.columns:
+        return pd.Series(False, index=df.index)
+    return df["tied_with_best"].map(lambda v: _flag(v) is True).astype(bool)
+
+
+def _verdicts(rows: pd.DataFrame) -> list[str]:
+    """Each ranked row against the winner: winner, tied, behind, or "" (not compared).
+
+    With finalists, only their repeats were compared with the winner (over seeds); a
+    search row's ``tied_with_best`` compares it with the best search run instead.
+    """
+    winner, tied, repeat = _winner_flags(rows), _tied_flags(rows), _is_repeat(rows)
+    finalists = bool(repeat.any())
+    low = pd.to_numeric(rows.get("diff_ci_low", pd.Series(np.nan, index=rows.index)),
+                        errors="coerce")  # fmt: skip
+    out = []
+    for i in rows.index:
+        if winner[i]:
+            out.append("winner")
+        elif finalists and not repeat[i]:
+            out.append("")
+        elif tied[i]:
+            out.append("tied")
+        else:
+            out.append("behind" if repeat[i] or not pd.isna(low[i]) else "")
+    return out
+
+
+def warning_lines(value: Any) -> list[str]:
+    """A ``warnings`` cell as its lines (split at :data:`WARNINGS_SEPARATOR`); none if empty."""
+    if not isinstance(value, str):
+        return []
+    return [line.strip() for line in value.split(WARNINGS_SEPARATOR) if line.strip()]
+
+
+def warnings_table(df: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
+    """Every warning of the ranked runs, one row per line: the winner's first.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A results table (its ``warnings`` column: weak players, validation-test gaps,
+        a thin validation split, a class missing from a split).
+    metric : str, optional
+        The ranking; default :func:`selection_metric`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index run_number; column warning (not escaped: :func:`table_html` does it).
+        The rows of the leaderboard's runs in rank order, the winner first (also
+        when it is not on the leaderboard). No rows without warnings.
+    """
+    metric = _metric(df, metric)
+    rows, _ = _board_rows(df, metric)
+    best = winner_row(df, metric)
+    ordered = [row for i, row in rows.iterrows() if best is None or i != best.name]
+    entries = [
+        (_number(row.get("run_number")), line)
+        for row in ([best] if best is not None else []) + ordered
+        for line in warning_lines(row.get("warnings"))
+    ]
+    table = pd.DataFrame(entries, columns=["run_number", "warning"])
+    table["run_number"] = table["run_number"].astype("Int64")
+    return table.set_index("run_number")
 
 
 def value_table(
@@ -1081,13 +1285,14 @@ def _pm(value: Any, std: Any = None, digits: int = 4) -> str:
 def tied_with_best(df: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
     """The runs the best run is not clearly ahead of, by ``metric``.
 
-    The rule: a run is tied with the best when their intervals of mean ± one std
-    (``<metric>_std``, the sample std over a cross-validated run's folds) overlap, i.e.
-    ``best - mean <= best_std + std``. A run without a std (one split, or no
-    ``_std`` column at all) counts as std 0: then a run is tied only when its mean is
-    within the best's std, and two single-split runs only when their scores are equal.
-    This is a rough rule (one std, not a test); it says where the folds do not
-    decide a ranking.
+    Where the table holds the search's verdict (:func:`has_verdict`), these are the
+    runs it found the data cannot separate from the winner (:func:`undecided_runs`:
+    a paired bootstrap over the validation strokes, or with finalists a Welch's
+    t-test over their seeds). Otherwise (older tables, another metric) a rough rule:
+    a run is tied with the best when their intervals of mean ± one std
+    (``<metric>_std``, the sample std over a cross-validated run's folds) overlap,
+    i.e. ``best - mean <= best_std + std``; a run without a std counts as std 0, so
+    two single-split runs are tied only when their scores are equal.
 
     Parameters
     ----------
@@ -1104,9 +1309,17 @@ def tied_with_best(df: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
     """
     metric = _metric(df, metric)
     spread = std_column(metric)
-    ranked = _ranked(df, metric)
-    table = ranked.reindex(columns=["run_number", metric, spread]).reset_index(drop=True)
-    table.index = pd.RangeIndex(1, len(table) + 1, name="rank")
+    columns = ["run_number", metric, spread]
+    if has_verdict(df, metric):
+        _, ranks = _board_rows(df, metric)
+        tied = undecided_runs(df, metric)
+        tied = tied[~_winner_flags(tied)]
+        table = tied.reindex(columns=columns)
+        table.index = pd.Index(ranks[tied.index].to_numpy(dtype=int), name="rank")
+        return table
+    ranked, ranks = _board_rows(df, metric)
+    table = ranked.reindex(columns=columns)
+    table.index = pd.Index(ranks.to_numpy(dtype=int), name="rank")
     if len(table) < 2:
         return table.iloc[0:0]
     means = table[metric].astype(float)
@@ -1118,17 +1331,21 @@ def tied_with_best(df: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
 
 
 def tie_sentence(df: pd.DataFrame, metric: str | None = None) -> str | None:
-    """A plain sentence on whether the spread over folds decides the top of the ranking.
+    """A plain sentence on whether the scores decide the top of the ranking.
 
     Returns
     -------
     str or None
-        When the table has ``<metric>_std`` for a ranked run and at least two runs
-        are ranked: which runs the best is tied with (see :func:`tied_with_best`),
-        or that it is ahead of the next by more than their stds combined. None
-        otherwise (no uncertainty known, or nothing to compare).
+        Where the table holds the search's verdict: :func:`winner_sentence` (the
+        same words as the report's header). Otherwise, when the table has
+        ``<metric>_std`` for a ranked run and at least two runs are ranked: which
+        runs the best is tied with by the mean ± std rule (see
+        :func:`tied_with_best`), or that it is ahead of the next by more than their
+        stds combined. None otherwise (no uncertainty known, or nothing to compare).
     """
     metric = _metric(df, metric)
+    if has_verdict(df, metric):
+        return winner_sentence(df, metric)
     spread = std_column(metric)
     ranked = _ranked(df, metric)
     if len(ranked) < 2 or spread not in ranked.columns:
@@ -1155,6 +1372,206 @@ def tie_sentence(df: pd.DataFrame, metric: str | None = None) -> str | None:
         f"{best} is not clearly better than {listed}: their mean ± std intervals of "
         f"{metric} overlap, so the ranking between them is not decided by these scores."
     )
+
+
+# --------------------------------------------------------------------------- the winner
+
+# What separates runs the data cannot tell apart (the search's console says the same).
+SEPARATE_FIX = (
+    "to separate them: cv_folds: loo (or k) in the grid's fixed section, "
+    "--finalists K --repeats N, or more players"
+)
+# A warning of a class with no stroke in a split ("fold 2: no serve stroke in the
+# validation split: ..."): the fold, then what is missing.
+_MISSING_CLASS = re.compile(r"(?:\b(fold \d+): )?\b(no .+? stroke in the \w+ split)\b")
+_MISSING_FIX = "a class is not scored in a split without its strokes; use cv_folds or annotate more"
+_THIN_VALIDATION = re.compile(r"\bthe validation split holds \d+ ")
+
+
+def winner_row(df: pd.DataFrame, metric: str | None = None) -> pd.Series | None:
+    """The one winner: the run the search registered as the champion.
+
+    The completed row the ``winner`` column marks, when ``metric`` is the selection
+    metric (the search's console and the model registry name the same run; with
+    finalists it is a repeat). Otherwise (older tables, another metric, a table
+    without a winner) the top of :func:`leaderboard`. None when nothing ranks.
+    """
+    metric = _metric(df, metric)
+    if metric == SELECTION_METRIC:
+        flags = _winner_flags(df)
+        if "status" in df.columns:
+            flags &= df["status"].astype(object) == STATUS_COMPLETED
+        if flags.any():
+            return df[flags].iloc[0]
+    rows, _ = _board_rows(df, metric)
+    return rows.iloc[0] if len(rows) else None
+
+
+def undecided_runs(df: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
+    """The ranked runs the data cannot separate from the winner, the winner first.
+
+    From the search's verdict (``tied_with_best`` on the rows it ranked; with
+    finalists, only the finalists count: they were compared over seeds). No rows
+    when the winner is separated from every other run, or the table has no verdict.
+    """
+    metric = _metric(df, metric)
+    rows = _standing_rows(df, metric)
+    if rows is None:
+        return df.iloc[0:0]
+    repeat = _is_repeat(rows)
+    pool = rows[repeat] if repeat.any() else rows
+    tied = pool[_tied_flags(pool) | _winner_flags(pool)]
+    tied = tied.loc[(~_winner_flags(tied)).sort_values(kind="stable").index]
+    return tied if len(tied) > 1 else tied.iloc[0:0]
+
+
+def tie_method(df: pd.DataFrame) -> str:
+    """How the search decided which runs the data cannot separate (as its console says)."""
+    rows = _standing_rows(df, SELECTION_METRIC)
+    if rows is not None and _is_repeat(rows).any():
+        return f"{TIE_TEST} over the finalists' seeds at the {TIE_LEVEL:.0%} level"
+    return f"{BOOTSTRAP_TEST}, {BOOTSTRAP_LEVEL:.0%} interval of the difference"
+
+
+def winner_sentence(df: pd.DataFrame, metric: str | None = None) -> str | None:
+    """Whether the data separates the winner, as one plain sentence (not escaped).
+
+    Returns
+    -------
+    str or None
+        ``"Undecided between runs 2, 3 and 4: these scores cannot separate them
+        (<method>). Run 2 is registered as the champion, the first by the search's
+        rule; to separate them: ..."``; or ``"Run 2 is ahead of the runs below it
+        (<method>)."`` (with how many runs could not be compared). None without the
+        search's verdict or with fewer than two ranked runs.
+    """
+    metric = _metric(df, metric)
+    rows = _standing_rows(df, metric)
+    best = winner_row(df, metric)
+    if rows is None or best is None or len(rows) < 2:
+        return None
+    number, method = _number(best.get("run_number")), tie_method(df)
+    tied = undecided_runs(df, metric)
+    if len(tied):
+        names = _listed([str(_number(n)) for n in tied["run_number"]])
+        trials = _trials_of(tied)
+        return (
+            f"Undecided between runs {names}{trials}: these scores cannot separate them "
+            f"({method}). Run {number} is registered as the champion, the first by the "
+            f"search's rule; {SEPARATE_FIX}."
+        )
+    verdicts = _verdicts(rows)
+    unpaired = 0 if _is_repeat(rows).any() else verdicts.count("")
+    why = "no validation strokes in common, or fewer epochs trained"
+    if unpaired and not verdicts.count("behind"):
+        return (
+            f"Run {number} ranks first by the score; the {BOOTSTRAP_TEST} could not "
+            f"compare it with the {_plural(unpaired, 'run')} below it ({why})."
+        )
+    text = f"Run {number} is ahead of the runs below it ({method})."
+    if unpaired:
+        text += f" {_plural(unpaired, 'run')} could not be compared with it ({why})."
+    return text
+
+
+def _trials_of(rows: pd.DataFrame) -> str:
+    """`` (finalist trials 1 and 4)`` for repeats that stand for finalists, else ``""``."""
+    if not _is_repeat(rows).all() or "finalist_trial" not in rows.columns:
+        return ""
+    trials = pd.to_numeric(rows["finalist_trial"], errors="coerce")
+    if trials.isna().any():
+        return ""
+    return f" (finalist trials {_listed([str(int(t)) for t in trials])})"
+
+
+def limit_lines(df: pd.DataFrame, metric: str | None = None) -> list[tuple[str, str]]:
+    """What limits the winner's ranking, one ``(label, sentence)`` each (not escaped).
+
+    A validation score at its ceiling (:data:`CEILING`: it cannot rank the runs that
+    reach it) when more than one run ranks; a thin validation split (``val_groups``
+    of 1 to :data:`THIN_VALIDATION`) of a winner that is not cross-validated; the
+    classes missing from a split (from the winner's warnings, in one line). Each
+    says the fix.
+    """
+    metric = _metric(df, metric)
+    best = winner_row(df, metric)
+    if best is None:
+        return []
+    number, word = _number(best.get("run_number")), _group_word(best)
+    rows, _ = _board_rows(df, metric)
+    lines = []
+    score, strokes = _float(best.get(metric)), _float(best.get("val_strokes"))
+    if metric in _METRIC_WORDS and score is not None and score >= CEILING and len(rows) > 1:
+        on = f"its {int(strokes)} validation strokes" if strokes else "validation"
+        lines.append(("At its ceiling", (
+            f"run {number} scores {score:.4f} on {on}: validation cannot rank the runs "
+            f"that reach it; {SEPARATE_FIX}."
+        )))  # fmt: skip
+    groups = _float(best.get("val_groups"))
+    if _thin(best) and groups is not None:
+        lines.append(("Thin validation", (
+            f"the validation split of run {number} holds {_plural(int(groups), word)}: its "
+            f"ranking reflects {'it' if groups == 1 else 'them'} alone; use cv_folds: loo "
+            f"(or k), or record more {word}s."
+        )))  # fmt: skip
+    missing = [_MISSING_CLASS.search(line) for line in warning_lines(best.get("warnings"))]
+    missing = [": ".join(m.groups()) if m[1] else m[2] for m in missing if m]
+    if missing:
+        lines.append(("Class missing", f"run {number}: {'; '.join(missing)}: {_MISSING_FIX}."))
+    return lines
+
+
+def _thin(row: pd.Series) -> bool:
+    """Whether a run's validation split is thin: 1 to THIN_VALIDATION groups, one split."""
+    groups = _float(row.get("val_groups"))
+    single = not _folded(row.to_frame().T).any()
+    return groups is not None and 1 <= groups <= THIN_VALIDATION and single
+
+
+def winner_warnings(df: pd.DataFrame, metric: str | None = None) -> list[str]:
+    """The winner's warnings that :func:`limit_lines` does not already say (weak players,
+    validation-test gaps, ...), as the run wrote them (not escaped)."""
+    best = winner_row(df, metric)
+    if best is None:
+        return []
+    thin = any(label == "Thin validation" for label, _ in limit_lines(df, metric))
+    return [
+        line for line in warning_lines(best.get("warnings"))
+        if not _MISSING_CLASS.search(line) and not (thin and _THIN_VALIDATION.search(line))
+    ]  # fmt: skip
+
+
+def warned_runs(df: pd.DataFrame, metric: str | None = None) -> list[int]:
+    """Run numbers of the ranked runs other than the winner that have warnings."""
+    metric = _metric(df, metric)
+    rows, _ = _board_rows(df, metric)
+    best = winner_row(df, metric)
+    others = rows.drop(index=best.name) if best is not None and best.name in rows.index else rows
+    return [
+        _number(row.get("run_number")) for _, row in others.iterrows()
+        if warning_lines(row.get("warnings"))
+    ]  # fmt: skip
+
+
+def new_group_text(row: pd.Series | None) -> str | None:
+    """The score to expect on a new group (grouped cross-validation), or None.
+
+    E.g. ``"to expect on a new player: 0.937 (held-out players 0.77–0.99, 6 players)"``:
+    the mean over the held-out groups, their range and count. Not escaped.
+    """
+    mean = _float(row.get(NEW_GROUP_METRIC)) if row is not None else None
+    if mean is None:
+        return None
+    word = _group_word(row)
+    low = _float(row.get(f"{NEW_GROUP_METRIC}_min"))
+    high = _float(row.get(f"{NEW_GROUP_METRIC}_max"))
+    count = _float(row.get("new_groups"))
+    parts = []
+    if low is not None and high is not None:
+        parts.append(f"held-out {word}s {low:.2f}–{high:.2f}")
+    if count:
+        parts.append(_plural(int(count), word))
+    return f"to expect on a new {word}: {mean:.3f}" + (f" ({', '.join(parts)})" if parts else "")
 
 
 # --------------------------------------------------------------------------- finalists
@@ -1471,13 +1888,18 @@ def search_overview(df: pd.DataFrame, metric: str | None = None) -> dict[str, An
     -------
     dict
         runs, completed, failed, running, killed (counts); metric (the ranking used);
-        best_run (run number, None when nothing completed) with best_score and
-        best_score_std (its ``metric`` and spread), best_val_stroke_macro_f1,
-        best_test_stroke_macro_f1, best_worst_group_macro_f1, best_val_macro_f1_score
-        (windows), best_macro_f1_score (test windows), best_test_accuracy (None where
-        the table has no such value); group_word (player, session, video or group, of
-        the best run); cross_validated (completed runs with folds); unranked (run
-        numbers of completed runs without a value of ``metric``); errors:
+        best_run (run number of :func:`winner_row`, the one winner; None when
+        nothing completed) with best_run_id, best_phase (``repeat`` for a
+        finalist's repeat, else None or ``search``), best_finalist_trial,
+        best_score and best_score_std (its ``metric`` and spread),
+        best_val_stroke_macro_f1, best_test_stroke_macro_f1,
+        best_worst_group_macro_f1, best_val_macro_f1_score (windows),
+        best_macro_f1_score (test windows), best_test_accuracy, best_new_group
+        (:func:`new_group_text`) (None where the table has no such value);
+        undecided (run numbers the data cannot separate from the winner, the winner
+        first; empty when separated or unknown); group_word (player, session, video
+        or group, of the best run); cross_validated (completed runs with folds);
+        unranked (run numbers of completed runs without a value of ``metric``); errors:
         ``[{"error", "count", "runs"}]`` of the failed runs, most common first.
         For a strategy's search also: strategy (its name, None for an older
         table; several joined by ", "), trials (search trials, each counted once
@@ -1494,7 +1916,7 @@ def search_overview(df: pd.DataFrame, metric: str | None = None) -> dict[str, An
     status = df["status"].astype(object) if "status" in df.columns else pd.Series(dtype=object)
     count = lambda s: int((status == s).sum())  # noqa: E731
     ranked = _ranked(df, metric)
-    best = ranked.iloc[0] if not ranked.empty else None
+    best = winner_row(df, metric)
 
     def best_value(column: str) -> float | None:
         return _float(best.get(column)) if best is not None else None
@@ -1536,6 +1958,11 @@ def search_overview(df: pd.DataFrame, metric: str | None = None) -> dict[str, An
         "killed": count("KILLED"),
         "metric": metric,
         "best_run": _number(best.get("run_number")) if best is not None else None,
+        "best_run_id": str(best.get("run_id", "")) if best is not None else "",
+        "best_phase": best.get("phase") if best is not None else None,
+        "best_finalist_trial": best_value("finalist_trial"),
+        "best_new_group": new_group_text(best),
+        "undecided": [_number(n) for n in undecided_runs(df, metric).get("run_number", [])],
         "best_score": best_value(metric),
         "best_score_std": best_value(std_column(metric)),
         "best_val_stroke_macro_f1": best_value(SELECTION_METRIC),
@@ -1602,8 +2029,10 @@ def strategy_summary(overview: dict[str, Any]) -> str | None:
 
 
 def _md(text: Any) -> str:
-    """Text for a Markdown cell: HTML escaped, Markdown's emphasis and link marks escaped."""
-    return re.sub(r"([\\`*_\[\]#|])", r"\\\1", html.escape(str(text)))
+    """Text for a Markdown cell: HTML escaped, Markdown's emphasis and link marks escaped
+    (a ``#`` too, but not the one of an entity such as ``&#x27;``: a nested list item
+    would show it as text)."""
+    return re.sub(r"([\\`*_\[\]|]|(?<!&)#)", r"\\\1", html.escape(str(text)))
 
 
 def report_header(df: pd.DataFrame, overview: dict[str, Any] | None = None) -> str:
@@ -1648,25 +2077,13 @@ def report_header(df: pd.DataFrame, overview: dict[str, Any] | None = None) -> s
     lines.append(runs)
     metric = overview.get("metric", SELECTION_METRIC)
     if overview.get("best_run") is not None:
-        words = _METRIC_WORDS.get(metric, f"by {_md(metric)}")
-        what = "validation" if metric in _METRIC_WORDS else _md(metric)
-        best = f"- **Best ({words}):** run {overview['best_run']}, {what} " + _pm(
-            overview["best_score"], overview.get("best_score_std")
-        )
-        if metric == SELECTION_METRIC or overview.get("best_test_stroke_macro_f1") is not None:
-            best += (
-                f"; test macro F1 over strokes {_pm(overview.get('best_test_stroke_macro_f1'))}"
-                f"; worst {overview.get('group_word', 'group')} "
-                f"{_pm(overview.get('best_worst_group_macro_f1'))}"
-                f"; test windows: macro F1 {_pm(overview.get('best_macro_f1_score'))}, "
-                f"accuracy {_pm(overview.get('best_test_accuracy'))}"
-            )
-        else:
-            best += (
-                f"; test macro F1 {_pm(overview.get('best_macro_f1_score'))}"
-                f"; test accuracy {_pm(overview.get('best_test_accuracy'))}"
-            )
-        lines.append(best)
+        verdict, undecided = _verdict(df, metric)
+        if verdict and undecided:  # said instead of crowning one
+            lines.append(f"- **Verdict:** {_md(verdict)}")
+        lines.append(_best_line(overview, metric, undecided))
+        if verdict and not undecided:
+            lines.append(f"- **Verdict:** {_md(verdict)}")
+        lines += _limits_and_warnings(df, overview, metric)
         if metric == LEGACY_SELECTION_METRIC:
             lines.append(
                 f"- **Note:** these results have no {_md(SELECTION_METRIC)} (they predate "
@@ -1688,14 +2105,98 @@ def report_header(df: pd.DataFrame, overview: dict[str, Any] | None = None) -> s
     return "\n".join(lines)
 
 
+def _best_line(overview: dict[str, Any], metric: str, undecided: bool) -> str:
+    """The header's line on the winner: its scores and the score to expect on a new group."""
+    words = _METRIC_WORDS.get(metric, f"by {_md(metric)}")
+    what = "validation" if metric in _METRIC_WORDS else _md(metric)
+    label = "Registered as the champion" if undecided else "Best"
+    how = ""
+    if overview.get("best_phase") == PHASE_REPEAT:
+        trial = overview.get("best_finalist_trial")
+        finalist = f"finalist trial {int(trial)}" if trial is not None else "a finalist"
+        how = f" (the best-scoring repeat of {finalist}, the finalist with the best mean)"
+    best = f"- **{label} ({words}):** run {overview['best_run']}{how}, {what} " + _pm(
+        overview["best_score"], overview.get("best_score_std")
+    )
+    if overview.get("best_new_group"):
+        best += f"; {_md(overview['best_new_group'])}"
+    if metric == SELECTION_METRIC or overview.get("best_test_stroke_macro_f1") is not None:
+        best += (
+            f"; test macro F1 over strokes {_pm(overview.get('best_test_stroke_macro_f1'))}"
+            f"; worst {overview.get('group_word', 'group')} "
+            f"{_pm(overview.get('best_worst_group_macro_f1'))}"
+            f"; test windows: macro F1 {_pm(overview.get('best_macro_f1_score'))}, "
+            f"accuracy {_pm(overview.get('best_test_accuracy'))}"
+        )
+    else:
+        best += (
+            f"; test macro F1 {_pm(overview.get('best_macro_f1_score'))}"
+            f"; test accuracy {_pm(overview.get('best_test_accuracy'))}"
+        )
+    return best
+
+
+def _verdict(df: pd.DataFrame, metric: str) -> tuple[str | None, bool]:
+    """The verdict sentence for the header and whether it is undecided: the table's
+    (:func:`winner_sentence`), else the parent run's ``verdict`` tag (MLflow source)."""
+    sentence = winner_sentence(df, metric)
+    if sentence is not None:
+        return sentence, sentence.startswith("Undecided")
+    tag = df.attrs.get("verdict")
+    if not isinstance(tag, str) or not tag or metric != SELECTION_METRIC or has_verdict(df):
+        return None, False
+    found = re.fullmatch(r"undecided: runs (.+?) \((.+)\)", tag.strip())
+    if found:
+        best = winner_row(df, metric)
+        number = _number(best.get("run_number")) if best is not None else None
+        registered = "" if number is None else (
+            f" Run {number} is registered as the champion, the first by the search's rule;"
+        )  # fmt: skip
+        return (
+            f"Undecided between runs {found[1]}: these scores cannot separate them "
+            f"({found[2]}).{registered} {SEPARATE_FIX}."
+        ), True
+    found = re.fullmatch(r"best: run (\d+) \((.+)\)", tag.strip())
+    if found:
+        return f"Run {found[1]} is ahead of the runs below it ({found[2]}).", False
+    return f"{tag.strip()} (the search's parent run).", tag.strip().startswith("tied")
+
+
+def _limits_and_warnings(df: pd.DataFrame, overview: dict[str, Any], metric: str) -> list[str]:
+    """The header's lines on what limits the winner (ceiling, thin validation, a class
+    missing), its warnings, and how many other runs have warnings; escaped."""
+    lines = [f"- **{label}:** {_md(text)}" for label, text in limit_lines(df, metric)]
+    warnings = winner_warnings(df, metric)
+    if warnings:
+        lines.append(f"- **Warnings of run {overview['best_run']}:**")
+        lines += [f"    - {_md(line)}" for line in warnings]
+    others = warned_runs(df, metric)
+    if others:
+        numbers = ", ".join(str(n) for n in others if n is not None)
+        lines.append(
+            f"- **Other runs with warnings:** {len(others)} (runs {numbers}); the "
+            "Warnings section lists them."
+        )
+    return lines
+
+
 # --------------------------------------------------------------------------- display
 
 
 def format_scores(board: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
     """``board`` with each ``<metric>`` that has a ``<metric>_std`` column as text
     ``"0.8123 ± 0.0400"`` (the value alone where the std is missing, ``""`` without a
-    value) and the ``_std`` columns dropped. Other columns are left as they are."""
+    value) and the ``_std`` columns dropped; ``diff_to_best`` with its interval as
+    ``"0.0200 [-0.0100, 0.0500]"`` and ``diff_ci_low``/``_high`` dropped. Other
+    columns are left as they are."""
     out = board.copy()
+    if {"diff_to_best", "diff_ci_low", "diff_ci_high"} <= set(out.columns):
+        out["diff_to_best"] = [
+            _diff_text(d, lo, hi, digits)
+            for d, lo, hi in zip(out["diff_to_best"], out["diff_ci_low"], out["diff_ci_high"],
+                                 strict=True)
+        ]  # fmt: skip
+        out = out.drop(columns=["diff_ci_low", "diff_ci_high"])
     for column in list(out.columns):
         spread = std_column(column)
         if spread in out.columns:
@@ -1705,6 +2206,16 @@ def format_scores(board: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
             ]
             out = out.drop(columns=spread)
     return out
+
+
+def _diff_text(diff: Any, low: Any, high: Any, digits: int = 4) -> str:
+    """``0.0200 [-0.0100, 0.0500]``; the difference alone without an interval; ``""``."""
+    diff, low, high = (_float(pd.to_numeric(v, errors="coerce")) for v in (diff, low, high))
+    if diff is None:
+        return ""
+    if low is None or high is None:
+        return f"{diff:.{digits}f}"
+    return f"{diff:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
 
 def link_notebooks(board: pd.DataFrame, relative_to: str | Path) -> pd.DataFrame:
@@ -1733,7 +2244,8 @@ def link_notebooks(board: pd.DataFrame, relative_to: str | Path) -> pd.DataFrame
 
 # Metrics that count things: shown as numbers, not to four decimals.
 _COUNTS = {"epochs_trained", "epochs_trained_this_run", "val_strokes", "test_strokes",
-           "test_strokes_unreached", "trainable_params", "strokes", "cv_folds"}  # fmt: skip
+           "test_strokes_unreached", "trainable_params", "strokes", "cv_folds",
+           "val_groups", "new_groups"}  # fmt: skip
 
 
 def table_html(table: pd.DataFrame, relative_to: str | Path | None = None, digits: int = 4) -> str:
@@ -1746,7 +2258,7 @@ def table_html(table: pd.DataFrame, relative_to: str | Path | None = None, digit
     """
     shown = format_scores(table, digits)
     scores = (set(metric_columns(shown)) | {"macro_f1", "accuracy", "mean", "ci_low",
-                                             "ci_high"}) - _COUNTS  # fmt: skip
+                                             "ci_high", "diff_to_best"}) - _COUNTS  # fmt: skip
 
     def cell(value: Any, column: str) -> str:
         if isinstance(value, str):
@@ -1776,6 +2288,8 @@ def table_html(table: pd.DataFrame, relative_to: str | Path | None = None, digit
 def best_run_details(df: pd.DataFrame, metric: str | None = None) -> dict[str, Any]:
     """The best run's details from MLflow (confusion matrix, curves, groups, folds).
 
+    The best run is :func:`winner_row`: the search's one winner, the champion.
+
     Parameters
     ----------
     df : pandas.DataFrame
@@ -1792,13 +2306,12 @@ def best_run_details(df: pd.DataFrame, metric: str | None = None) -> dict[str, A
         else None).
     """
     metric = _metric(df, metric)
-    ranked = _ranked(df, metric)
+    best = winner_row(df, metric)
     info: dict[str, Any] = {"run": None, "run_id": "", "group_word": "group",
                             "details": None, "note": None}  # fmt: skip
-    if ranked.empty:
+    if best is None:
         info["note"] = f"No completed run with {metric}: no best run to show."
         return info
-    best = ranked.iloc[0]
     info.update(run=_number(best.get("run_number")), group_word=_group_word(best))
     run_id = best.get("run_id")
     info["run_id"] = run_id if isinstance(run_id, str) else ""

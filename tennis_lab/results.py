@@ -27,6 +27,12 @@ from typing import Any
 
 import pandas as pd
 
+from tennis_lab.evaluation import (  # noqa: F401 - the verdict's rules, for the analysis
+    BOOTSTRAP_LEVEL,
+    BOOTSTRAP_TEST,
+    CEILING,
+    THIN_VALIDATION,
+)
 from tennis_lab.training import SELECTION_METRIC
 
 STATUS_RUNNING = "RUNNING"

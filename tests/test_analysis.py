@@ -213,9 +213,10 @@ def test_leaderboard_ranks_completed_runs_with_ties_by_run_number(pattern_table)
         ignore_index=True,
     )  # fmt: skip
     top = leaderboard(df, k=4)
-    # Run 13 ties run 7 (0.93) and comes after it; FAILED 11 and metric-less 12 never rank.
+    # Run 13 ties run 7 (0.93) and comes after it, with the same rank (scikit-learn's
+    # rank_test_score: 1, 2, 2, 4); FAILED 11 and metric-less 12 never rank.
     assert top["run_number"].tolist() == [3, 7, 13, 1]
-    assert top.index.tolist() == [1, 2, 3, 4]
+    assert top.index.tolist() == [1, 2, 2, 4] and top.index.name == "rank"
     assert list(top.columns) == [
         "run_number", SELECTION_METRIC, "use_batch_norm", "learning_rate", "lstm_layers",
         "notebook",
@@ -473,6 +474,240 @@ def test_best_run_details_says_in_one_line_why_they_are_unavailable():
     assert "has no MLflow run id" in best_run_details(df)["note"]
     nothing = pd.DataFrame([run(1, None, "FAILED")])
     assert best_run_details(nothing)["note"].startswith("No completed run with")
+
+
+# --------------------------------------------------------------------------- the winner
+
+BOOTSTRAP = "paired bootstrap over the validation strokes, 95% interval of the difference"
+WEAK = "weak player <b>x</b>: test macro F1 0.412, 0.40 below the other players' mean 0.812"
+MISSING = "no serve stroke in the validation split: that class is not scored there"
+THIN = "the validation split holds 2 players (ana, bo): its ranking reflects them"
+
+
+def verdict_table(undecided: bool = True) -> pd.DataFrame:
+    """A search's CSV with the verdict it writes (search.standings): run 10, trained to
+    27 epochs, is the winner at 0.93 though run 9 scores 0.95 (after 9 epochs: ranked
+    after it, not compared); runs 4 and 5 share rank 3 at 0.90 and, when
+    ``undecided``, the strokes cannot separate them from the winner; run 6 is behind.
+    Run 7 failed (no rank)."""
+    rows = [
+        # number, val, rank, winner, tied, diff, low, high, budget, warnings
+        (10, 0.93, 1, True, True, 0.0, 0.0, 0.0, 27, f"{WEAK} | {MISSING} | {THIN}"),
+        (9, 0.95, 2, False, False, np.nan, np.nan, np.nan, 9, ""),
+        (4, 0.90, 3, False, undecided, 0.03, -0.01 if undecided else 0.01, 0.07, 27,
+         "validation 0.900 against test 0.700 on a, b"),
+        (5, 0.90, 3, False, undecided, 0.03, -0.02 if undecided else 0.01, 0.08, 27, ""),
+        (6, 0.80, 5, False, False, 0.13, 0.08, 0.18, 27, ""),
+    ]  # fmt: skip
+    table = [
+        run(n, val, rank=rank, winner=win, tied_with_best=tied, diff_to_best=diff,
+            diff_ci_low=low, diff_ci_high=high, epochs_budget=budget, warnings=text,
+            strategy="grid", trial=n, rung=0, phase="search", val_groups=2.0,
+            val_strokes=40.0, split_by_resolved="player", test_stroke_macro_f1=0.8,
+            lstm_layers="[64]" if n % 2 else "[128]")
+        for n, val, rank, win, tied, diff, low, high, budget, text in rows
+    ]  # fmt: skip
+    table.append(run(7, None, "FAILED", "boom", strategy="grid", trial=7, rung=0,
+                     phase="search", lstm_layers="[64]"))  # fmt: skip
+    return pd.DataFrame(table)
+
+
+def test_the_verdict_columns_are_neither_parameters_nor_metrics():
+    df = verdict_table()
+    for column in ("rank", "winner", "tied_with_best", "diff_to_best", "diff_ci_low",
+                   "diff_ci_high", "warnings"):  # fmt: skip
+        assert column not in parameter_columns(df) and column not in metric_columns(df)
+    assert {"val_groups", "val_strokes"} <= set(metric_columns(df))
+    assert varied_parameters(df) == ["lstm_layers"]
+
+
+def test_the_winner_column_names_the_best_run_though_another_scores_higher(tmp_path):
+    out = tmp_path / "out"
+    _, csv = write_search(out, "20260601_120000", rows=verdict_table().to_dict("records"))
+    df = load_results(csv, output_dir=out)  # as the CSV holds it: True/False/empty cells
+    board = leaderboard(df)
+    assert board["run_number"].tolist() == [10, 9, 4, 5, 6]  # not 9 (0.95) first
+    assert search_overview(df)["best_run"] == 10
+    assert analysis.winner_row(df)["run_number"] == 10
+    assert "run 10, validation 0.9300" in report_header(df)
+    assert best_run_details(df)["run"] == 10
+    assert analysis.warnings_table(df).index[0] == 10  # the winner's warnings first
+    # The winner column alone (no ranks, as from MLflow) still names it.
+    assert search_overview(df.drop(columns="rank"))["best_run"] == 10
+    # Older tables (no winner column): the top by the selection metric, as before.
+    old = df.drop(columns=["winner", "rank"])
+    assert search_overview(old)["best_run"] == 9 and leaderboard(old)["run_number"].iloc[0] == 9
+    # Another metric than the one the search ranked by: ranked by that metric.
+    assert search_overview(df, "test_stroke_macro_f1")["best_run"] == 4
+
+
+def test_the_leaderboard_gives_equal_ranks_to_equal_scores_and_marks_the_verdict():
+    df = verdict_table()
+    board = leaderboard(df)
+    assert board.index.tolist() == [1, 2, 3, 3, 5] and board.index.name == "rank"
+    assert board["verdict"].tolist() == ["winner", "", "tied", "tied", "behind"]
+    assert board["warnings"].tolist() == [3, 0, 1, 0, 0]  # how many: warnings_table has them
+    assert list(board.columns[:6]) == [
+        "run_number", "verdict", SELECTION_METRIC, "diff_to_best", "diff_ci_low",
+        "diff_ci_high",
+    ]  # fmt: skip
+    page = table_html(board)
+    assert "<td>0.0300 [-0.0100, 0.0700]</td>" in page and "diff_<wbr/>ci" not in page
+    decided = leaderboard(verdict_table(undecided=False))
+    assert decided["verdict"].tolist() == ["winner", "", "behind", "behind", "behind"]
+    # Without a rank column, equal ranks are computed on the metric (rank method "min").
+    plain = verdict_table().drop(columns=["rank", "winner"])
+    assert leaderboard(plain).index.tolist() == [1, 2, 3, 3, 5]
+    assert leaderboard(plain)["run_number"].tolist() == [9, 10, 4, 5, 6]
+
+
+def test_the_header_says_undecided_instead_of_crowning_one():
+    df = verdict_table()
+    sentence = (
+        f"Undecided between runs 10, 4 and 5: these scores cannot separate them ({BOOTSTRAP}). "
+        "Run 10 is registered as the champion, the first by the search's rule; to separate "
+        "them: cv_folds: loo (or k) in the grid's fixed section, --finalists K --repeats N, "
+        "or more players."
+    )
+    assert analysis.winner_sentence(df) == sentence
+    assert tie_sentence(df) == sentence  # one sentence: the old mean ± std rule is not used
+    assert tied_with_best(df)["run_number"].tolist() == [4, 5]
+    assert tied_with_best(df).index.tolist() == [3, 3]
+    assert search_overview(df)["undecided"] == [10, 4, 5]
+    header = report_header(df)
+    assert f"- **Verdict:** {analysis._md(sentence)}" in header
+    assert "- **Registered as the champion (validation macro F1 over strokes):** run 10" in header
+    assert "**Best" not in header
+    assert header.index("Undecided") < header.index("Registered")
+    # Separated: the winner is crowned, and the runs not compared are counted.
+    decided = verdict_table(undecided=False)
+    assert tied_with_best(decided).empty and search_overview(decided)["undecided"] == []
+    header = report_header(decided)
+    assert "- **Best (validation macro F1 over strokes):** run 10" in header
+    assert (
+        f"- **Verdict:** Run 10 is ahead of the runs below it ({BOOTSTRAP}). 1 run could "
+        "not be compared with it"
+    ) in header
+    assert "Undecided" not in header
+    # No run could be compared with the winner: it is not said to be ahead.
+    alone = decided[decided["run_number"].isin([10, 9])]
+    assert analysis.winner_sentence(alone) == (
+        "Run 10 ranks first by the score; the paired bootstrap over the validation strokes "
+        "could not compare it with the 1 run below it (no validation strokes in common, or "
+        "fewer epochs trained)."
+    )
+
+
+def test_finalists_undecided_name_their_best_repeats_and_the_test_over_seeds():
+    df = halving_table()
+    standing = {8: (1, True, True), 10: (2, False, True)}  # run: rank, winner, tied
+    for number, (rank, winner, tied) in standing.items():
+        at = df["run_number"] == number
+        df.loc[at, ["rank", "winner", "tied_with_best"]] = [rank, winner, tied]
+    board = leaderboard(df)
+    assert board["run_number"].tolist() == [8, 10]
+    assert board["verdict"].tolist() == ["winner", "tied"]
+    assert search_overview(df)["best_run"] == 8
+    sentence = analysis.winner_sentence(df)
+    assert sentence.startswith(
+        "Undecided between runs 8 and 10 (finalist trials 1 and 4): these scores cannot "
+        "separate them (one-sided Welch's t-test over the finalists' seeds at the 5% level)."
+    )
+    header = report_header(df)
+    assert (
+        "run 8 (the best-scoring repeat of finalist trial 1, the finalist with the best "
+        "mean), validation 0.9500"
+    ) in header
+
+
+def test_the_header_says_a_ceiling_a_thin_split_and_a_missing_class_with_the_fix():
+    df = verdict_table(undecided=False)
+    df.loc[df["run_number"] == 10, SELECTION_METRIC] = 1.0
+    lines = dict(analysis.limit_lines(df))
+    assert lines["At its ceiling"] == (
+        "run 10 scores 1.0000 on its 40 validation strokes: validation cannot rank the runs "
+        "that reach it; to separate them: cv_folds: loo (or k) in the grid's fixed section, "
+        "--finalists K --repeats N, or more players."
+    )
+    assert lines["Thin validation"] == (
+        "the validation split of run 10 holds 2 players: its ranking reflects them alone; "
+        "use cv_folds: loo (or k), or record more players."
+    )
+    assert lines["Class missing"] == (
+        "run 10: no serve stroke in the validation split: a class is not scored in a split "
+        "without its strokes; use cv_folds or annotate more."
+    )
+    header = report_header(df)
+    for label, text in lines.items():
+        assert f"- **{label}:** {analysis._md(text)}" in header
+    # Below the ceiling, with a cross-validated winner (loo): neither line; the classes
+    # missing in its folds in one line.
+    df.loc[df["run_number"] == 10, [SELECTION_METRIC, "cv_folds", "warnings"]] = [
+        0.99, "loo", f"fold 1: {MISSING} | fold 3: no slice, serve stroke in the test split: x"
+    ]  # fmt: skip
+    assert analysis.limit_lines(df) == [("Class missing", (
+        "run 10: fold 1: no serve stroke in the validation split; fold 3: no slice, serve "
+        "stroke in the test split: a class is not scored in a split without its strokes; "
+        "use cv_folds or annotate more."
+    ))]  # fmt: skip
+    # The ceiling needs another run to rank: a single run at 1.0 is not limited by it.
+    single = verdict_table().iloc[[0]].assign(**{SELECTION_METRIC: 1.0})
+    assert "At its ceiling" not in dict(analysis.limit_lines(single))
+
+
+def test_the_winners_warnings_are_listed_escaped_and_the_others_counted():
+    df = verdict_table()
+    header = report_header(df)
+    assert "- **Warnings of run 10:**" in header
+    assert f"    - {analysis._md(WEAK)}" in header
+    assert "<b>" not in header and "&lt;b&gt;x&lt;/b&gt;" in header
+    # The missing class and the thin split have lines of their own, not repeated here.
+    assert analysis.winner_warnings(df) == [WEAK]
+    assert "- **Other runs with warnings:** 1 (runs 4)" in header
+    table = analysis.warnings_table(df)
+    assert table.index.tolist() == [10, 10, 10, 4]
+    assert table["warning"].tolist()[0] == WEAK  # as written; table_html escapes it
+    page = table_html(table)
+    assert "<b>x</b>" not in page and "weak player &lt;b&gt;x&lt;/b&gt;" in page
+    # Without a warnings column (older results): nothing to list.
+    assert analysis.warnings_table(pattern_table_rows()).empty
+    assert "Warnings" not in report_header(pattern_table_rows())
+
+
+def pattern_table_rows() -> pd.DataFrame:
+    return pd.DataFrame([run(n, f) for n, f, *_ in PATTERN_ROWS])
+
+
+def test_the_header_shows_the_score_to_expect_on_a_new_player():
+    df = verdict_table(undecided=False)
+    at = df["run_number"] == 10
+    df.loc[at, ["new_group_macro_f1", "new_group_macro_f1_min", "new_group_macro_f1_max",
+                "new_groups", "cv_folds"]] = [0.937, 0.77, 0.99, 6.0, "loo"]  # fmt: skip
+    text = "to expect on a new player: 0.937 (held-out players 0.77–0.99, 6 players)"
+    assert analysis.new_group_text(df[at].iloc[0]) == text
+    header = report_header(df)
+    assert f"run 10, validation 0.9300; {text}; test macro F1 over strokes" in header
+    assert "new_group_macro_f1" in leaderboard(df).columns
+    assert analysis.new_group_text(verdict_table().iloc[0]) is None
+    assert "to expect on a new" not in report_header(verdict_table())
+
+
+def test_loo_is_shown_as_loo_and_counts_as_cross_validated(tmp_path):
+    rows = [
+        run(1, 0.9, cv_folds="loo", split_by="player", lstm_layers="[64]"),
+        run(2, 0.8, cv_folds=3, split_by="player", lstm_layers="[64]"),
+        run(3, 0.7, cv_folds=1, split_by="player", lstm_layers="[64]"),
+    ]
+    out = tmp_path / "out"
+    _, csv = write_search(out, "20260701_120000", rows=rows)
+    df = load_results(csv, output_dir=out)
+    assert df["cv_folds"].astype(str).tolist() == ["loo", "3", "1"]
+    assert cross_validated(df).tolist() == [True, True, False]
+    assert search_overview(df)["cross_validated"] == 2
+    board = leaderboard(df)
+    assert board["cv_folds"].astype(str).tolist() == ["loo", "3", "1"]
+    page = table_html(board)
+    assert "<td>loo</td>" in page and "<td>3</td>" in page
 
 
 # --------------------------------------------------------------------------- patterns
@@ -950,6 +1185,71 @@ def test_load_results_mlflow_rebuilds_the_csv_shape_of_a_running_search(mlflow_s
     assert s["stray"] in set(everything["run_id"])
     with pytest.raises(AnalysisError, match="no MLflow experiment 'nope'.*make grid"):
         load_results_mlflow("nope", s["parent"], tracking_uri=s["uri"])
+
+
+@pytest.fixture(scope="module")
+def mlflow_verdict(tmp_path_factory) -> dict:
+    """A finished search in a real SQLite store whose parent names its winner (run 2,
+    though run 1 scores higher) and its verdict (undecided); run 1 was cross-validated
+    with cv_folds "loo" (its cv_folds metric: 6 folds) and has a warnings tag."""
+    pytest.importorskip("mlflow")
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric
+
+    from tennis_lab import tracking
+
+    uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow_verdict') / 'mlflow.db'}"
+    experiment_id = tracking.ensure_experiment("verdict_test", tracking_uri=uri)
+    search = "20260801_120000_small"
+    parent = tracking.start_parent_run(
+        experiment_id, f"grid_search_small_{search}", tags={"search_id": search},
+        tracking_uri=uri,
+    )  # fmt: skip
+    client = MlflowClient(tracking_uri=uri)
+    ids = {}
+    for number, folds, n_folds, score, tags in (
+        (1, "loo", 6.0, 0.95, {"warnings": WEAK}),
+        (2, "3", 3.0, 0.90, {}),
+    ):
+        run_id = client.create_run(
+            experiment_id, run_name=f"grid_search_small_run_{number:03d}",
+            tags={"mlflow.parentRunId": parent, "search_id": search,
+                  "config_id": f"c{number}", **tags},
+        ).info.run_id  # fmt: skip
+        client.log_param(run_id, "cv_folds", folds)
+        client.log_param(run_id, "split_by", "player")
+        client.log_batch(run_id, metrics=[Metric(k, v, 0, 0) for k, v in {
+            SELECTION_METRIC: score, "cv_folds": n_folds, "val_stroke_macro_f1_std": 0.01,
+        }.items()])  # fmt: skip
+        client.set_terminated(run_id, "FINISHED")
+        ids[number] = run_id
+    verdict = f"undecided: runs 2 and 1 ({BOOTSTRAP})"
+    tracking.set_tags(parent, {"best_run_id": ids[2], "verdict": verdict}, uri)
+    return {"uri": uri, "parent": parent, "ids": ids}
+
+
+def test_from_mlflow_the_parent_names_the_winner_and_loo_stays_loo(mlflow_verdict):
+    s = mlflow_verdict
+    df = load_results_mlflow("verdict_test", s["parent"], tracking_uri=s["uri"])
+    assert df["run_number"].tolist() == [1, 2]
+    # The parameter wins over the metric of the same name: "loo", not 6 folds.
+    assert df["cv_folds"].astype(str).tolist() == ["loo", "3"]
+    assert cross_validated(df).tolist() == [True, True]
+    assert df["winner"].tolist() == [False, True]  # the parent's best_run_id
+    assert df.attrs["best_run_id"] == s["ids"][2]
+    assert df["warnings"].tolist() == [WEAK, ""]
+    overview = search_overview(df)
+    assert overview["best_run"] == 2
+    header = report_header(df, overview)
+    assert (
+        f"- **Verdict:** Undecided between runs 2 and 1: these scores cannot separate them "
+        f"({BOOTSTRAP}). Run 2 is registered as the champion"
+    ) in header
+    assert "- **Registered as the champion (validation macro F1 over strokes):** run 2" in header
+    assert leaderboard(df)["verdict"].tolist() == ["", "winner"]
+    assert "&lt;b&gt;x&lt;/b&gt;" in table_html(analysis.warnings_table(df))
+    # Without a parent run: every run of the experiment, no winner named.
+    assert "winner" not in load_results_mlflow("verdict_test", None, s["uri"]).columns
 
 
 def test_best_run_details_reads_the_groups_and_folds_from_mlflow(mlflow_search):

@@ -50,3 +50,27 @@ def test_the_html_export_has_no_script_and_a_notebook_is_rendered_once(tmp_path)
     assert notebook_html(tmp_path / "missing.ipynb") is None
     (tmp_path / "broken.ipynb").write_text("not json")
     assert notebook_html(tmp_path / "broken.ipynb") is None  # linked as it is instead
+
+
+def test_the_header_and_warnings_reach_the_html_page_escaped(tmp_path):
+    import pandas as pd
+
+    from tennis_lab.analysis import report_header, table_html, warnings_table
+
+    weak = "weak player <b>x</b>: 0.40 below the other players' mean"
+    rows = [
+        {"run_number": n, "run_id": f"r{n}", "config_id": f"c{n}", "status": "COMPLETED",
+         "error": "", "val_stroke_macro_f1": score, "rank": n, "winner": n == 1,
+         "tied_with_best": n == 1, "warnings": text, "split_by_resolved": "player"}
+        for n, score, text in ((1, 0.9, weak), (2, 0.8, "gap <i>y</i>"))
+    ]  # fmt: skip
+    table = pd.DataFrame(rows)
+    header = new_output("display_data", data={"text/markdown": report_header(table)})
+    listed = new_output("display_data", data={"text/html": table_html(warnings_table(table))})
+    nb = new_notebook(cells=[new_code_cell("x", outputs=[header, listed])])
+    nbformat.write(nb, tmp_path / "page.ipynb")
+    page = write_html(tmp_path / "page.ipynb", tmp_path / "page.html", False).read_text()
+    assert "<b>x</b>" not in page and "<i>y</i>" not in page
+    assert page.count("weak player &lt;b&gt;x&lt;/b&gt;") == 2  # header and Warnings table
+    assert "&amp;#x27;" not in page  # an apostrophe in a nested list is not shown as code
+    assert "Warnings of run 1:" in page and "Other runs with warnings:</strong> 1" in page
