@@ -70,7 +70,8 @@ def command(cfg: SearchConfig, *extra: str) -> list[str]:
     """``python -m tennis_lab.search`` with the flags of ``cfg``."""
     return [
         sys.executable, "-m", "tennis_lab.search", "--grid", cfg.grid, "--data-dir",
-        cfg.data_dir, "--epochs", str(cfg.epochs), "--output-dir", cfg.output_dir,
+        cfg.data_dir, *(["--epochs", str(cfg.epochs)] if cfg.epochs else []),
+        "--output-dir", cfg.output_dir,
         "--reports-dir", cfg.reports_dir, "--tracking-uri", cfg.tracking_uri,
         "--experiment", cfg.experiment, "--quiet", "--no-register", *extra,
     ]  # fmt: skip
@@ -367,7 +368,14 @@ def test_ctrl_c_in_the_first_run_then_resume_completes(tiny_demo, tmp_path):
 
 @pytest.mark.slow
 def test_sigterm_ends_a_search_like_ctrl_c(tiny_demo, tmp_path):
-    cfg = config(tmp_path, tiny_demo, grid=write_grid(tmp_path / "two.yaml", ([8], [12])))
+    # the second run trains long enough to be stopped in it, whatever the first one's
+    # scoring and logging take
+    grid = tmp_path / "two.yaml"
+    grid.write_text(yaml.safe_dump({"description": "test grid", "fixed": FIXED, "grid": [
+        {"lstm_layers": [[8]], "epochs": [2]},
+        {"lstm_layers": [[12]], "epochs": [500], "early_stopping_patience": [500]},
+    ]}))  # fmt: skip
+    cfg = config(tmp_path, tiny_demo, grid=grid, epochs=None)
     proc = subprocess.Popen(
         command(cfg),
         stdout=subprocess.PIPE,
