@@ -45,7 +45,7 @@ def config(tmp: Path, grid: Path | str, data: Path, **kw) -> SearchConfig:
     return SearchConfig(
         grid=str(grid), data_dir=str(data), output_dir=str(tmp / "output"),
         reports_dir=str(tmp / "reports"), tracking_uri=f"sqlite:///{tmp / 'mlflow.db'}",
-        experiment="adaptive_test", stream_output=False, register_as=None, **kw,
+        experiment="adaptive_test", stream_output=False, **{"register_as": None, **kw},
     )  # fmt: skip
 
 
@@ -180,7 +180,8 @@ def test_tpe_runs_its_trials_through_one_study_beside_the_search_state(tiny_demo
 
 def test_finalists_are_rerun_with_other_seeds_and_a_tie_is_named(tiny_demo, tmp_path):
     grid = write_grid(tmp_path / "two.yaml", {"lstm_layers": [[8], [12]]})
-    cfg = config(tmp_path, grid, tiny_demo, epochs=2, finalists=2, repeats=2)
+    cfg = config(tmp_path, grid, tiny_demo, epochs=2, finalists=2, repeats=2,
+                 register_as="tennis_strokes")  # fmt: skip
     console = io.StringIO()
     run_search(cfg, console)
     out = console.getvalue()

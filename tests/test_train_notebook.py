@@ -281,7 +281,7 @@ from tennis_lab import evaluation
 from tennis_lab.datacache import load_windows
 from tennis_lab.evaluation import make_splits
 from tennis_lab.predict import load_model
-windows, _ = load_windows({str(tiny_data)!r}, window_size=30, overlap=15)
+windows, _ = load_windows({str(tiny_data)!r}, window_size=30, overlap=15, include_idle=True)
 split = make_splits(windows, seed=42)[0]
 model = load_model({result["run_id"]!r}, tracking_uri={uri!r})
 probs = model.predict_windows(windows.windows(split.test))
