@@ -1037,7 +1037,13 @@ def format_summary(
             tie = " (cannot be separated from the best)" if (
                 r is not ranked[0] and r.get("tied_with_best") is True and not stand.finalists
             ) else ""  # fmt: skip
-            rank = f"Rank {r['rank']}, " if r.get("rank") is not None else ""
+            rank = (
+                f"Rank {r['rank']}, "
+                if r.get("rank") is not None
+                else "Finalist (ranked by its repeats), "
+                if stand.finalists
+                else ""
+            )
             shown = " ".join(f"{k}={short_value(r.get(k))}" for k in varied)
             lines.append(
                 f"   {r['run_number']:>3}. {rank}ValF1={_score(r, SELECTION_METRIC)}{tie}, "

@@ -566,6 +566,7 @@ def test_with_finalists_the_winner_is_the_best_mean_and_its_best_repeat(tmp_path
     assert [(r["run_number"], r["rank"]) for r in stand.ranked] == [(6, 1), (4, 2)]
     text = format_summary(rows, tmp_path / "r.csv", 60.0, [])
     assert "Run: 6 (the best-scoring repeat of finalist trial 2" in text
+    assert "     2. Finalist (ranked by its repeats), ValF1=0.9500" in text
 
 
 def test_repeats_keep_the_finalists_split_unless_asked(tmp_path):
