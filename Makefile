@@ -72,6 +72,9 @@ endif
 ifdef REPEATS
 GRID_FLAGS += --repeats $(REPEATS)
 endif
+ifdef WEAK_GROUP
+GRID_FLAGS += --weak-group $(WEAK_GROUP)
+endif
 ifdef REPEAT_OVER
 GRID_FLAGS += --repeat-over $(REPEAT_OVER)
 endif

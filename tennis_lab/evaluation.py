@@ -1245,16 +1245,17 @@ def weak_group_lines(
     by: str, groups: Sequence[Mapping[str, Any]], margin: float = WEAK_GROUP_MARGIN,
     threshold: float | None = None,
 ) -> list[str]:  # fmt: skip
-    """One warning line per weak group (:func:`weak_groups`)."""
-    return [
-        f"weak {by} {g['group']}: test macro F1 {g['macro_f1']:.3f}"
-        + (
-            f", {g['others'] - g['macro_f1']:.2f} below the other {by}s' mean {g['others']:.3f}"
-            if g["others"] == g["others"]
-            else f", below {threshold:.2f}"
+    """One warning line per weak group (:func:`weak_groups`), saying which rule it failed."""
+    lines = []
+    for g in weak_groups(groups, margin, threshold):
+        gap = g["others"] - g["macro_f1"]
+        why = (
+            f"{gap:.2f} below the other {by}s' mean {g['others']:.3f}"
+            if gap == gap and gap > margin
+            else f"below the threshold {threshold:.2f}"
         )
-        for g in weak_groups(groups, margin, threshold)
-    ]
+        lines.append(f"weak {by} {g['group']}: test macro F1 {g['macro_f1']:.3f}, {why}")
+    return lines
 
 
 def split_warnings(

@@ -194,7 +194,7 @@ def _cell(value: Any) -> Any:
 def result_row(
     number: int, cid: str, params: Mapping[str, Any], status: str, notebook: Path,
     result: Mapping[str, Any] | None = None, error: str = "", run_id: str | None = None,
-    seconds: float | None = None,
+    seconds: float | None = None, weak_group: float | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """One CSV row: ids, status, error, every parameter, every metric, the notebook path.
 
@@ -214,6 +214,8 @@ def result_row(
         What the notebook wrote (:func:`tennis_lab.training.write_result`).
     error, run_id, seconds
         The error text of a failed trial, its MLflow run id, its wall time.
+    weak_group : float, optional
+        Also warn of a group scoring below this (:func:`run_warnings`).
     """
     if status not in STATUSES:
         raise ValueError(f"status must be one of {list(STATUSES)}; got {status!r}.")
@@ -231,9 +233,8 @@ def result_row(
     # A metric never hides a parameter of the same name (cv_folds "loo" stays "loo";
     # its metric is the number of folds).
     row.update({k: v for k, v in metrics.items() if k not in params})
-    lines = (result or {}).get("warnings") or []
     if result is not None:
-        row["warnings"] = WARNINGS_SEPARATOR.join(lines)
+        row["warnings"] = WARNINGS_SEPARATOR.join(run_warnings(result, weak_group))
     data = (result or {}).get("data") or {}
     if data.get("split_by"):  # what a group is, as the run resolved split_by=auto
         row["split_by_resolved"] = data["split_by"]
@@ -241,6 +242,21 @@ def result_row(
     if seconds is not None:
         row["run_seconds"] = round(seconds, 1)
     return row
+
+
+def run_warnings(result: Mapping[str, Any], weak_group: float | None = None) -> list[str]:
+    """A run's warning lines (what its notebook wrote), and with ``weak_group`` also each
+    held-out group scoring below that macro F1 that the run did not flag already."""
+    from tennis_lab.evaluation import weak_group_lines
+
+    lines = list(result.get("warnings") or [])
+    if weak_group is not None:
+        by = (result.get("data") or {}).get("split_by") or "group"
+        groups = result.get("groups") or []
+        lines += [
+            line for line in weak_group_lines(by, groups, threshold=weak_group) if line not in lines
+        ]
+    return lines
 
 
 # --------------------------------------------------------------------------- the verdict

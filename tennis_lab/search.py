@@ -178,6 +178,7 @@ class SearchConfig:
     finalists: int | None = None  # re-run the top K configurations ...
     repeats: int | None = None  # ... with N other seeds each, for a verdict
     repeat_over: str = "seeds"  # what the repeats vary: REPEAT_OVER
+    weak_group: float | None = None  # also warn of a held-out player below this macro F1
 
 
 @dataclass
@@ -271,6 +272,10 @@ def _check_strategy_flags(cfg: SearchConfig, strategy: str) -> None:
         if value is not None and value < least:
             why = " (an interval needs two scores)" if flag == "--repeats" else ""
             raise SearchError(f"{flag} must be at least {least}{why}; got {value}.")
+    if cfg.weak_group is not None and not 0 < cfg.weak_group <= 1:
+        raise SearchError(
+            f"--weak-group is a macro F1 between 0 and 1 (e.g. 0.8); got {cfg.weak_group}."
+        )
     if cfg.repeat_over not in REPEAT_OVER:
         raise SearchError(
             f"--repeat-over must be one of {', '.join(REPEAT_OVER)}; got {cfg.repeat_over!r}."
@@ -1184,14 +1189,18 @@ def _record_outcome(
         result = json.loads(job.result_file.read_text(encoding="utf-8"))
         row = result_row(
             job.spec.trial, job.cid, job.full_params, STATUS_COMPLETED, job.notebook, result,
-            seconds=seconds,
+            seconds=seconds, weak_group=state.settings.get("weak_group"),
         )  # fmt: skip
         row.update(job.extra)
         child = result["run_id"]
         tracking.log_artifact(child, job.notebook, "notebook", state.tracking_uri)
+        warned = _warning_lines(row)
         tracking.set_tags(
-            child, {"grid": state.grid, "status": STATUS_COMPLETED, **job.tags}, state.tracking_uri
-        )
+            child,
+            {"grid": state.grid, "status": STATUS_COMPLETED, **job.tags,
+             **({"warnings": tracking.warnings_tag(warned)} if warned else {})},
+            state.tracking_uri,
+        )  # fmt: skip
         m = result["metrics"]
         worst = min(result.get("groups") or [{}], key=lambda g: g.get("macro_f1", 1.0))
         continued = (
@@ -1214,7 +1223,7 @@ def _record_outcome(
             )
             + continued
             + (f"   {_new_group_line(row)}\n" if _new_group_line(row) else "")
-            + "".join(f"   ⚠️  {line}\n" for line in result.get("warnings") or [])
+            + "".join(f"   ⚠️  {line}\n" for line in warned)
             + f"   Training Time: {m['training_time_minutes']:.2f} min\n"
             f"   MLflow Run ID: {result['run_id']}"
         )
@@ -1477,7 +1486,7 @@ _SETTINGS = {
     "reports_dir": "--reports-dir", "notebook": "notebook", "strategy": "--strategy",
     "n_trials": "--n-trials", "min_epochs": "--min-epochs", "max_epochs": "--max-epochs",
     "eta": "--eta", "finalists": "--finalists", "repeats": "--repeats", "backend": "--backend",
-    "repeat_over": "--repeat-over",
+    "repeat_over": "--repeat-over", "weak_group": "--weak-group",
 }  # fmt: skip
 
 
@@ -1530,7 +1539,7 @@ def _settings(cfg: SearchConfig, places: _Places) -> dict[str, Any]:
         "strategy": cfg.strategy, "n_trials": cfg.n_trials, "min_epochs": cfg.min_epochs,
         "max_epochs": cfg.max_epochs, "eta": cfg.eta, "finalists": cfg.finalists,
         "repeats": cfg.repeats, "backend": backends.resolve_backend(cfg.backend),
-        "repeat_over": cfg.repeat_over,
+        "repeat_over": cfg.repeat_over, "weak_group": cfg.weak_group,
     }  # fmt: skip
 
 
@@ -2701,6 +2710,11 @@ def add_arguments(parser) -> None:
         f"(default {DEFAULT_ETA})",
     )  # fmt: skip
     parser.add_argument(
+        "--weak-group", type=float, default=None, metavar="F1",
+        help="also warn of any held-out player (or group) scoring below this test macro F1 "
+        "(always: one more than 0.10 below the other held-out players)",
+    )  # fmt: skip
+    parser.add_argument(
         "--finalists", type=int, default=None, metavar="K",
         help="after the search, re-run the top K configurations (with --repeats)",
     )  # fmt: skip
@@ -2801,6 +2815,7 @@ def config_from_args(args) -> SearchConfig:
         eta=getattr(args, "eta", None), finalists=getattr(args, "finalists", None),
         repeats=getattr(args, "repeats", None),
         repeat_over=getattr(args, "repeat_over", "seeds"),
+        weak_group=getattr(args, "weak_group", None),
     )  # fmt: skip
 
 

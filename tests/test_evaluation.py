@@ -734,6 +734,9 @@ def test_a_player_far_below_the_others_is_weak():
     assert weak_group_lines("player", groups) == [
         "weak player carla: test macro F1 0.770, 0.20 below the other players' mean 0.967"
     ]
+    assert weak_group_lines("player", groups, threshold=0.96)[-1] == (
+        "weak player bruno: test macro F1 0.950, below the threshold 0.96"
+    )
     estimate = new_group_estimate(groups)
     assert estimate["new_group_macro_f1"] == pytest.approx(np.mean([0.98, 0.95, 0.77, 0.97]))
     assert (estimate["new_group_macro_f1_min"], estimate["new_group_macro_f1_max"]) == (0.77, 0.98)

@@ -601,3 +601,26 @@ def test_a_metric_never_hides_a_parameter_of_the_same_name():
                    {"metrics": {"cv_folds": 6.0, "macro_avg_f1_score": 0.9},
                     "warnings": ["weak player x", "gap"]})  # fmt: skip
     assert r["cv_folds"] == "loo" and r["warnings"] == "weak player x | gap"
+
+
+def test_weak_group_adds_players_below_a_threshold_once(tmp_path):
+    from tennis_lab.results import run_warnings
+    from tennis_lab.search import SearchConfig, SearchError, main
+
+    result = {
+        "warnings": ["weak player carla: test macro F1 0.500, 0.45 below the other players' "
+                     "mean 0.950"],
+        "data": {"split_by": "player"},
+        "groups": [{"group": "carla", "macro_f1": 0.5}, {"group": "bruno", "macro_f1": 0.9},
+                   {"group": "ana", "macro_f1": 1.0}],
+    }  # fmt: skip
+    assert run_warnings(result) == result["warnings"]
+    lines = run_warnings(result, weak_group=0.92)
+    assert lines[0] == result["warnings"][0] and len(lines) == 2  # carla not twice
+    assert lines[1] == "weak player bruno: test macro F1 0.900, below the threshold 0.92"
+    assert SearchConfig().weak_group is None
+    with pytest.raises(SearchError, match="--weak-group is a macro F1 between 0 and 1"):
+        from tennis_lab.search import _check_strategy_flags
+
+        _check_strategy_flags(SearchConfig(weak_group=80), "grid")
+    assert main(["--weak-group", "1.5", "--show-grid"]) == 2
