@@ -643,7 +643,10 @@ def _paired(best: Mapping[str, list], other: Mapping[str, list]) -> tuple[float,
                                      strokes["true"], strokes["pred"], strict=True)
         }  # fmt: skip
 
-    a, b = keyed(best), keyed(other)
+    try:
+        a, b = keyed(best), keyed(other)
+    except (KeyError, TypeError, ValueError):  # a result file of another shape: not paired
+        return float("nan"), float("nan"), float("nan")
     if a.keys() != b.keys() or any(a[k][0] != b[k][0] for k in a):
         return float("nan"), float("nan"), float("nan")
     keys = sorted(a)
