@@ -532,6 +532,11 @@ def test_equal_scores_share_a_rank_and_one_row_is_the_winner(tmp_path):
     assert [r["tied_with_best"] for r in stand.ranked] == [True, True, True, False]
     assert [r["run_number"] for r in stand.undecided] == [2, 3, 1]
     assert stand.ranked[3]["diff_ci_low"] > 0 and stand.ranked[2]["diff_ci_low"] <= 0
+    # a run scored on other strokes (another split) is not compared, not called tied
+    other = scored(tmp_path, 5, truth[:40], truth[:40])
+    stand = standings([scored(tmp_path, 1, truth, truth), other])
+    assert math.isnan(other["diff_ci_low"]) and other["tied_with_best"] is False
+    assert stand.undecided == []
 
 
 def test_the_summary_says_undecided_instead_of_crowning_and_names_the_ceiling(tmp_path):
