@@ -974,6 +974,42 @@ def verdict_summary(stand: Standings) -> list[str]:
     return lines
 
 
+def _top_lines(top: list[dict[str, Any]], stand: Standings, param_names) -> list[str]:
+    """The summary's top runs: rank, scores, a mark on those the strokes cannot separate
+    from the best, epochs as trained against the budget, the parameters that vary."""
+    lines = []
+    varied = _varied(top, [k for k in param_names if k != "seed"])
+    for r in top:
+        budget = _budget(r)
+        trained = finite_number(r.get("epochs_trained"))
+        epochs = (
+            f", Epochs={int(trained) if trained is not None else '?'}/{int(budget)}"
+            if budget != float("inf")
+            else f", Epochs={int(trained)}" if trained is not None else ""
+        )
+        tie = " (cannot be separated from the best)" if (
+            r is not top[0] and r.get("tied_with_best") is True and not stand.finalists
+        ) else ""  # fmt: skip
+        rank = (
+            f"Rank {r['rank']}, "
+            if r.get("rank") is not None
+            else "Finalist (ranked by its repeats), "
+            if stand.finalists
+            else ""
+        )
+        shown = " ".join(f"{k}={short_value(r.get(k))}" for k in varied)
+        lines.append(
+            f"   {r['run_number']:>3}. {rank}ValF1={_score(r, SELECTION_METRIC)}{tie}, "
+            f"TestF1={_score(r, 'test_stroke_macro_f1')}, "
+            f"Worst={_score({'v': r.get('worst_group_macro_f1')}, 'v')}, "
+            f"Acc={float(r['test_accuracy']):.4f}, "
+            f"Time={float(r['training_time_minutes']):.1f}min"
+            + epochs
+            + (f"\n        {shown}" if shown else "")
+        )
+    return lines
+
+
 def format_summary(
     rows: list[dict[str, Any]], csv_path: Path, seconds: float, param_names,
     tracking_uri: str | None = None, search_id: str | None = None,
@@ -1033,35 +1069,7 @@ def format_summary(
                 "splits): the CSV's warnings column, the report"
             )
         lines += ["", "📈 TOP 5 MODELS (by validation macro F1 over strokes):"]
-        varied = _varied(ranked[:5], [k for k in param_names if k != "seed"])
-        for r in ranked[:5]:
-            budget = _budget(r)
-            trained = finite_number(r.get("epochs_trained"))
-            epochs = (
-                f", Epochs={int(trained) if trained is not None else '?'}/{int(budget)}"
-                if budget != float("inf")
-                else f", Epochs={int(trained)}" if trained is not None else ""
-            )
-            tie = " (cannot be separated from the best)" if (
-                r is not ranked[0] and r.get("tied_with_best") is True and not stand.finalists
-            ) else ""  # fmt: skip
-            rank = (
-                f"Rank {r['rank']}, "
-                if r.get("rank") is not None
-                else "Finalist (ranked by its repeats), "
-                if stand.finalists
-                else ""
-            )
-            shown = " ".join(f"{k}={short_value(r.get(k))}" for k in varied)
-            lines.append(
-                f"   {r['run_number']:>3}. {rank}ValF1={_score(r, SELECTION_METRIC)}{tie}, "
-                f"TestF1={_score(r, 'test_stroke_macro_f1')}, "
-                f"Worst={_score({'v': r.get('worst_group_macro_f1')}, 'v')}, "
-                f"Acc={float(r['test_accuracy']):.4f}, "
-                f"Time={float(r['training_time_minutes']):.1f}min"
-                + epochs
-                + (f"\n        {shown}" if shown else "")
-            )
+        lines += _top_lines(ranked[:5], stand, param_names)
     lines += verdict_lines(rows)
     if failed:
         lines += ["", "❌ FAILED RUNS (grouped by error):"]
