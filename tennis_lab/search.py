@@ -931,7 +931,7 @@ def _run_names(rows: list[dict[str, Any]]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def verdict_summary(stand: Standings) -> list[str]:
+def verdict_summary(stand: Standings, registers: bool = True) -> list[str]:
     """The lines that say whether the data separates the winner, and what limits it.
 
     Undecided between runs the data cannot separate (instead of crowning one), the
@@ -964,7 +964,8 @@ def verdict_summary(stand: Standings) -> list[str]:
     if stand.undecided:
         lines.append(
             f"⚖️  UNDECIDED between runs {_run_names(stand.undecided)}: these scores cannot "
-            f"separate them ({stand.method}). Run {winner['run_number']} is registered, "
+            f"separate them ({stand.method}). Run {winner['run_number']} is "
+            f"{'registered' if registers else 'named'}, "
             f"first by the rule ({rule}); {fix}."
         )
     elif len(stand.ranked) > 1:
@@ -1014,7 +1015,7 @@ def format_summary(
     rows: list[dict[str, Any]], csv_path: Path, seconds: float, param_names,
     tracking_uri: str | None = None, search_id: str | None = None,
     experiment_id: str | None = None, stand: Standings | None = None,
-    output_dir: str | Path | None = None,
+    output_dir: str | Path | None = None, registers: bool = True,
 ) -> str:  # fmt: skip
     """The final summary: CSV, the winner with its test figures and verdict, the top 5.
 
@@ -1045,7 +1046,8 @@ def format_summary(
         )
         lines += [
             "",
-            "🏆 BEST MODEL (by validation macro F1 over strokes), registered as the champion:",
+            "🏆 BEST MODEL (by validation macro F1 over strokes)"
+            + (", registered as the champion:" if registers else ":"),
             f"   Run: {best['run_number']}{how}",
             f"   Validation Macro F1 (strokes): {_score(best, SELECTION_METRIC)}",
             f"   Macro F1-Score (test strokes): {_score(best, 'test_stroke_macro_f1')}",
@@ -1061,7 +1063,7 @@ def format_summary(
         lines += [f"   ⚠️  {line}" for line in _warning_lines(best)]
         lines += ["", "   Parameters:"]
         lines += [f"     {k}: {best[k]}" for k in param_names if k in best]
-        lines += ["", *verdict_summary(stand)]
+        lines += ["", *verdict_summary(stand, registers)]
         warned = [r for r in ranked if r is not best and _warning_lines(r)]
         if warned:
             lines.append(
@@ -2594,6 +2596,7 @@ def _execute(
     summary = format_summary(
         ordered, session.csv_path, elapsed, param_names,
         state.tracking_uri, state.search_id, state.experiment_id, stand, output_dir,
+        bool(cfg.register_as),
     )  # fmt: skip
     say("\n" + summary)
     _register(cfg, ordered, state, say)

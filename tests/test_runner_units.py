@@ -550,6 +550,8 @@ def test_the_summary_says_undecided_instead_of_crowning_and_names_the_ceiling(tm
         in text and "--finalists" in text
     assert "Validation at its ceiling (1.0000 on 30 validation strokes)" in text
     assert "   2. Rank 2, ValF1=" in text and "(cannot be separated from the best)" in text
+    quiet = format_summary(rows, tmp_path / "r.csv", 60.0, [], registers=False)  # --no-register
+    assert "Run 1 is named, first by the rule" in quiet and "champion" not in quiet
     rows = [scored(tmp_path, 1, truth, truth), scored(tmp_path, 2, [0] * 30, truth)]
     text = format_summary(rows, tmp_path / "r.csv", 60.0, ["lstm_layers"])
     assert "UNDECIDED" not in text and "Run 1 is ahead of the runs below it" in text
