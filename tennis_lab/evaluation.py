@@ -1171,9 +1171,11 @@ def paired_bootstrap(
         idx = np.flatnonzero(fold == name)
         yt, pa, pb = y[idx], a[idx], b[idx]
         classes = np.unique(yt)
-        draws = rng.integers(0, len(idx), size=(resamples, len(idx)))
-        weights = np.zeros((resamples, len(idx)))
-        np.add.at(weights, (np.repeat(np.arange(resamples), len(idx)), draws.ravel()), 1.0)
+        # how often each stroke is drawn, per resample (n draws with replacement)
+        n = len(idx)
+        draws = rng.integers(0, n, size=(resamples, n)) + np.arange(resamples)[:, None] * n
+        weights = np.bincount(draws.ravel(), minlength=resamples * n).reshape(resamples, n)
+        weights = weights.astype(np.float64)
         diffs += _macro_f1_weighted(weights, yt, pa, classes) - _macro_f1_weighted(
             weights, yt, pb, classes
         )
