@@ -301,28 +301,38 @@ def test_a_scheduler_that_goes_away_ends_the_search_killed_with_a_resume_hint(ti
 
         db = tmp_path / "mlflow.db"
 
-        def children() -> list[str]:
-            """The child runs' statuses, read from the store directly (milliseconds)."""
+        def children(timeout: float = 10) -> list[str] | None:
+            """The child runs' statuses, read from the store directly (milliseconds);
+            None while a writer holds the store locked."""
             import sqlite3
 
             try:
-                with contextlib.closing(sqlite3.connect(db, timeout=10)) as con:
+                with contextlib.closing(sqlite3.connect(db, timeout=timeout)) as con:
                     return [status for (status,) in con.execute(
                         "SELECT r.status FROM runs r JOIN tags t ON r.run_uuid = t.run_uuid "
                         "WHERE t.key = 'mlflow.parentRunId'"
                     )]  # fmt: skip
+            except sqlite3.OperationalError as error:
+                return None if "locked" in str(error) else []
             except sqlite3.Error:  # no store or tables yet
                 return []
 
         deadline = time.time() + 300
-        while "RUNNING" not in children():
+        while "RUNNING" not in (children() or []):
             assert search.poll() is None, search.communicate()
             assert time.time() < deadline, "no run started"
             time.sleep(0.05)
         # Freeze the worker and its kernel at once (the child logs for a moment only),
-        # then read what the store holds while nothing can change it.
-        _signal_tree(worker, signal.SIGSTOP)
-        (frozen,) = children()
+        # then read what the store holds while nothing can change it. Frozen in the
+        # middle of a write, the kernel holds the store locked: let it finish, freeze again.
+        for _ in range(100):
+            _signal_tree(worker, signal.SIGSTOP)
+            frozen_rows = children(timeout=1)
+            if frozen_rows is not None:
+                break
+            _signal_tree(worker, signal.SIGCONT)
+            time.sleep(0.05)
+        (frozen,) = frozen_rows
         _kill_tree(scheduler)  # the cluster goes away: scheduler, worker and its kernel
         _kill_tree(worker)
         out, err = search.communicate(timeout=120)
