@@ -55,23 +55,24 @@ import pandas as pd
 from tennis_lab import paths, tracking
 from tennis_lab.results import (  # noqa: F401 - the verdict's levels, also analysis' names
     ADAPTIVE_STRATEGIES,
-    BOOTSTRAP_LEVEL,
     BOOTSTRAP_TEST,
     CEILING,
     FINALIST_COLUMNS,
     INTERVAL_LEVEL,
     PHASE_REPEAT,
     RUN_COLUMNS,
+    SEPARATE_FIX,
     STANDING_COLUMNS,
     STATUS_COMPLETED,
     STATUS_PRUNED,
     STATUSES,
-    THIN_VALIDATION,
     TIE_LEVEL,
     TIE_TEST,
     WARNINGS_SEPARATOR,
+    tie_method,
     verdict,
 )
+from tennis_lab.results import new_group_text as _new_group_text  # the console's words too
 from tennis_lab.training import SELECTION_METRIC, TIMING_METRICS
 
 # What a strategy's runner writes beside a run's parameters: which trial and rung it
@@ -854,18 +855,16 @@ def _standing_rows(df: pd.DataFrame, metric: str) -> pd.DataFrame | None:
     return rows.loc[order.sort_values(["rank", "winner", "number"], kind="stable").index]
 
 
+def _flags(df: pd.DataFrame, column: str) -> pd.Series:
+    """Which rows a True/False ``column`` (``winner``, ``tied_with_best``) marks, aligned
+    with ``df``; all False without the column."""
+    if column not in df.columns:
+        return pd.Series(False, index=df.index)
+    return df[column].map(lambda v: _flag(v) is True).astype(bool)
+
+
 def _winner_flags(df: pd.DataFrame) -> pd.Series:
-    """Which rows the ``winner`` column marks (all False without it), aligned with ``df``."""
-    if "winner" not in df.columns:
-        return pd.Series(False, index=df.index)
-    return df["winner"].map(lambda v: _flag(v) is True).astype(bool)
-
-
-def _tied_flags(df: pd.DataFrame) -> pd.Series:
-    """Which rows ``tied_with_best`` marks (all False without it), aligned with ``df``."""
-    if "tied_with_best" not in df.columns:
-        return pd.Series(False, index=df.index)
-    return df["tied_with_best"].map(lambda v: _flag(v) is True).astype(bool)
+    return _flags(df, "winner")
 
 
 def _verdicts(rows: pd.DataFrame) -> list[str]:
@@ -874,7 +873,7 @@ def _verdicts(rows: pd.DataFrame) -> list[str]:
     With finalists, only their repeats were compared with the winner (over seeds); a
     search row's ``tied_with_best`` compares it with the best search run instead.
     """
-    winner, tied, repeat = _winner_flags(rows), _tied_flags(rows), _is_repeat(rows)
+    winner, tied, repeat = _winner_flags(rows), _flags(rows, "tied_with_best"), _is_repeat(rows)
     finalists = bool(repeat.any())
     low = pd.to_numeric(rows.get("diff_ci_low", pd.Series(np.nan, index=rows.index)),
                         errors="coerce")  # fmt: skip
@@ -1376,18 +1375,6 @@ def tie_sentence(df: pd.DataFrame, metric: str | None = None) -> str | None:
 
 # --------------------------------------------------------------------------- the winner
 
-# What separates runs the data cannot tell apart (the search's console says the same).
-SEPARATE_FIX = (
-    "to separate them: cv_folds: loo (or k) in the grid's fixed section, "
-    "--finalists K --repeats N, or more players"
-)
-# A warning of a class with no stroke in a split ("fold 2: no serve stroke in the
-# validation split: ..."): the fold, then what is missing.
-_MISSING_CLASS = re.compile(r"(?:\b(fold \d+): )?\b(no .+? stroke in the \w+ split)\b")
-_MISSING_FIX = "a class is not scored in a split without its strokes; use cv_folds or annotate more"
-_THIN_VALIDATION = re.compile(r"\bthe validation split holds \d+ ")
-
-
 def winner_row(df: pd.DataFrame, metric: str | None = None) -> pd.Series | None:
     """The one winner: the run the search registered as the champion.
 
@@ -1420,17 +1407,15 @@ def undecided_runs(df: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
         return df.iloc[0:0]
     repeat = _is_repeat(rows)
     pool = rows[repeat] if repeat.any() else rows
-    tied = pool[_tied_flags(pool) | _winner_flags(pool)]
+    tied = pool[_flags(pool, "tied_with_best") | _winner_flags(pool)]
     tied = tied.loc[(~_winner_flags(tied)).sort_values(kind="stable").index]
     return tied if len(tied) > 1 else tied.iloc[0:0]
 
 
-def tie_method(df: pd.DataFrame) -> str:
+def _tie_method(df: pd.DataFrame) -> str:
     """How the search decided which runs the data cannot separate (as its console says)."""
     rows = _standing_rows(df, SELECTION_METRIC)
-    if rows is not None and _is_repeat(rows).any():
-        return f"{TIE_TEST} over the finalists' seeds at the {TIE_LEVEL:.0%} level"
-    return f"{BOOTSTRAP_TEST}, {BOOTSTRAP_LEVEL:.0%} interval of the difference"
+    return tie_method(rows is not None and bool(_is_repeat(rows).any()))
 
 
 def winner_sentence(df: pd.DataFrame, metric: str | None = None) -> str | None:
@@ -1450,7 +1435,7 @@ def winner_sentence(df: pd.DataFrame, metric: str | None = None) -> str | None:
     best = winner_row(df, metric)
     if rows is None or best is None or len(rows) < 2:
         return None
-    number, method = _number(best.get("run_number")), tie_method(df)
+    number, method = _number(best.get("run_number")), _tie_method(df)
     tied = undecided_runs(df, metric)
     if len(tied):
         names = _listed([str(_number(n)) for n in tied["run_number"]])
@@ -1485,60 +1470,32 @@ def _trials_of(rows: pd.DataFrame) -> str:
 
 
 def limit_lines(df: pd.DataFrame, metric: str | None = None) -> list[tuple[str, str]]:
-    """What limits the winner's ranking, one ``(label, sentence)`` each (not escaped).
-
-    A validation score at its ceiling (:data:`CEILING`: it cannot rank the runs that
-    reach it) when more than one run ranks; a thin validation split (``val_groups``
-    of 1 to :data:`THIN_VALIDATION`) of a winner that is not cross-validated; the
-    classes missing from a split (from the winner's warnings, in one line). Each
-    says the fix.
+    """What limits the winner's ranking beyond its own warnings, one ``(label, sentence)``
+    each (not escaped): a validation score at its ceiling (:data:`CEILING`: it cannot
+    rank the runs that reach it) when more than one run ranks, with the fix. A thin
+    validation split and a class missing from a split are among the run's warnings
+    (:func:`winner_warnings`), each with its fix.
     """
     metric = _metric(df, metric)
     best = winner_row(df, metric)
     if best is None:
         return []
-    number, word = _number(best.get("run_number")), _group_word(best)
     rows, _ = _board_rows(df, metric)
-    lines = []
     score, strokes = _float(best.get(metric)), _float(best.get("val_strokes"))
-    if metric in _METRIC_WORDS and score is not None and score >= CEILING and len(rows) > 1:
-        on = f"its {int(strokes)} validation strokes" if strokes else "validation"
-        lines.append(("At its ceiling", (
-            f"run {number} scores {score:.4f} on {on}: validation cannot rank the runs "
-            f"that reach it; {SEPARATE_FIX}."
-        )))  # fmt: skip
-    groups = _float(best.get("val_groups"))
-    if _thin(best) and groups is not None:
-        lines.append(("Thin validation", (
-            f"the validation split of run {number} holds {_plural(int(groups), word)}: its "
-            f"ranking reflects {'it' if groups == 1 else 'them'} alone; use cv_folds: loo "
-            f"(or k), or record more {word}s."
-        )))  # fmt: skip
-    missing = [_MISSING_CLASS.search(line) for line in warning_lines(best.get("warnings"))]
-    missing = [": ".join(m.groups()) if m[1] else m[2] for m in missing if m]
-    if missing:
-        lines.append(("Class missing", f"run {number}: {'; '.join(missing)}: {_MISSING_FIX}."))
-    return lines
-
-
-def _thin(row: pd.Series) -> bool:
-    """Whether a run's validation split is thin: 1 to THIN_VALIDATION groups, one split."""
-    groups = _float(row.get("val_groups"))
-    single = not _folded(row.to_frame().T).any()
-    return groups is not None and 1 <= groups <= THIN_VALIDATION and single
+    if metric not in _METRIC_WORDS or score is None or score < CEILING or len(rows) < 2:
+        return []
+    on = f"its {int(strokes)} validation strokes" if strokes else "validation"
+    return [("At its ceiling", (
+        f"run {_number(best.get('run_number'))} scores {score:.4f} on {on}: validation "
+        f"cannot rank the runs that reach it; {SEPARATE_FIX}."
+    ))]  # fmt: skip
 
 
 def winner_warnings(df: pd.DataFrame, metric: str | None = None) -> list[str]:
-    """The winner's warnings that :func:`limit_lines` does not already say (weak players,
-    validation-test gaps, ...), as the run wrote them (not escaped)."""
+    """The winner's warnings as the run wrote them (weak players, validation-test gaps,
+    a thin validation split, a class missing from a split; not escaped)."""
     best = winner_row(df, metric)
-    if best is None:
-        return []
-    thin = any(label == "Thin validation" for label, _ in limit_lines(df, metric))
-    return [
-        line for line in warning_lines(best.get("warnings"))
-        if not _MISSING_CLASS.search(line) and not (thin and _THIN_VALIDATION.search(line))
-    ]  # fmt: skip
+    return [] if best is None else warning_lines(best.get("warnings"))
 
 
 def warned_runs(df: pd.DataFrame, metric: str | None = None) -> list[int]:
@@ -1556,22 +1513,10 @@ def warned_runs(df: pd.DataFrame, metric: str | None = None) -> list[int]:
 def new_group_text(row: pd.Series | None) -> str | None:
     """The score to expect on a new group (grouped cross-validation), or None.
 
-    E.g. ``"to expect on a new player: 0.937 (held-out players 0.77–0.99, 6 players)"``:
-    the mean over the held-out groups, their range and count. Not escaped.
+    E.g. ``"to expect on a new player: 0.937 (held-out players 0.77–0.99, 6 players)"``
+    (:func:`tennis_lab.results.new_group_text`, in the group's word). Not escaped.
     """
-    mean = _float(row.get(NEW_GROUP_METRIC)) if row is not None else None
-    if mean is None:
-        return None
-    word = _group_word(row)
-    low = _float(row.get(f"{NEW_GROUP_METRIC}_min"))
-    high = _float(row.get(f"{NEW_GROUP_METRIC}_max"))
-    count = _float(row.get("new_groups"))
-    parts = []
-    if low is not None and high is not None:
-        parts.append(f"held-out {word}s {low:.2f}–{high:.2f}")
-    if count:
-        parts.append(_plural(int(count), word))
-    return f"to expect on a new {word}: {mean:.3f}" + (f" ({', '.join(parts)})" if parts else "")
+    return None if row is None else _new_group_text(row, _group_word(row))
 
 
 # --------------------------------------------------------------------------- finalists
@@ -2138,28 +2083,18 @@ def _best_line(overview: dict[str, Any], metric: str, undecided: bool) -> str:
 
 def _verdict(df: pd.DataFrame, metric: str) -> tuple[str | None, bool]:
     """The verdict sentence for the header and whether it is undecided: the table's
-    (:func:`winner_sentence`), else the parent run's ``verdict`` tag (MLflow source)."""
+    (:func:`winner_sentence`), else the parent run's ``verdict`` tag as the search wrote
+    it (MLflow source)."""
     sentence = winner_sentence(df, metric)
     if sentence is not None:
         return sentence, sentence.startswith("Undecided")
     tag = df.attrs.get("verdict")
-    if not isinstance(tag, str) or not tag or metric != SELECTION_METRIC or has_verdict(df):
+    if not isinstance(tag, str) or not tag.strip() or metric != SELECTION_METRIC:
         return None, False
-    found = re.fullmatch(r"undecided: runs (.+?) \((.+)\)", tag.strip())
-    if found:
-        best = winner_row(df, metric)
-        number = _number(best.get("run_number")) if best is not None else None
-        registered = "" if number is None else (
-            f" Run {number} is registered as the champion, the first by the search's rule;"
-        )  # fmt: skip
-        return (
-            f"Undecided between runs {found[1]}: these scores cannot separate them "
-            f"({found[2]}).{registered} {SEPARATE_FIX}."
-        ), True
-    found = re.fullmatch(r"best: run (\d+) \((.+)\)", tag.strip())
-    if found:
-        return f"Run {found[1]} is ahead of the runs below it ({found[2]}).", False
-    return f"{tag.strip()} (the search's parent run).", tag.strip().startswith("tied")
+    if has_verdict(df):
+        return None, False
+    tag = tag.strip()
+    return f"{tag} (the search's parent run).", tag.startswith(("undecided", "tied"))
 
 
 def _limits_and_warnings(df: pd.DataFrame, overview: dict[str, Any], metric: str) -> list[str]:

@@ -1260,6 +1260,35 @@ def weak_group_lines(
     return lines
 
 
+def new_group_text(values: Mapping[str, Any], word: str = "player") -> str | None:
+    """The score to expect on a new ``word`` (player) in words, or None without one.
+
+    ``values`` holds :func:`new_group_estimate`'s names (a run's metrics, or a results
+    row), e.g. ``"to expect on a new player: 0.937 (held-out players 0.77–0.99, 6
+    players)"``: the mean over the held-out groups, their range and how many.
+    """
+
+    def number(name: str) -> float | None:
+        value = values.get(name)
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            return None
+        return value if np.isfinite(value) else None
+
+    mean = number("new_group_macro_f1")
+    if mean is None:
+        return None
+    low, high = number("new_group_macro_f1_min"), number("new_group_macro_f1_max")
+    count = number("new_groups")
+    parts = []
+    if low is not None and high is not None:
+        parts.append(f"held-out {word}s {low:.2f}–{high:.2f}")
+    if count:
+        parts.append(f"{int(count)} {word}{'s' if int(count) != 1 else ''}")
+    return f"to expect on a new {word}: {mean:.3f}" + (f" ({', '.join(parts)})" if parts else "")
+
+
 def split_warnings(
     by: str,
     val_score: float,

@@ -32,6 +32,8 @@ from tennis_lab.evaluation import (  # noqa: F401 - the verdict's rules, for the
     BOOTSTRAP_TEST,
     CEILING,
     THIN_VALIDATION,
+    new_group_text,
+    weak_group_lines,
 )
 from tennis_lab.training import SELECTION_METRIC
 
@@ -51,6 +53,11 @@ ADAPTIVE_STRATEGIES = ("halving", "hyperband")  # budget epochs rung by rung; pr
 INTERVAL_LEVEL = 0.95
 TIE_LEVEL = 0.05
 TIE_TEST = "one-sided Welch's t-test"
+# What separates runs the data cannot tell apart (the console and the report say it).
+SEPARATE_FIX = (
+    "to separate them: cv_folds: loo (or k) in the grid's fixed section, "
+    "--finalists K --repeats N, or more players"
+)
 # On repeat rows only: the finalist's verdict over its repeats (the same on each).
 FINALIST_COLUMNS = (
     "finalist", "finalist_trial", "finalist_mean", "finalist_ci_low", "finalist_ci_high",
@@ -247,8 +254,6 @@ def result_row(
 def run_warnings(result: Mapping[str, Any], weak_group: float | None = None) -> list[str]:
     """A run's warning lines (what its notebook wrote), and with ``weak_group`` also each
     held-out group scoring below that macro F1 that the run did not flag already."""
-    from tennis_lab.evaluation import weak_group_lines
-
     lines = list(result.get("warnings") or [])
     if weak_group is not None:
         by = (result.get("data") or {}).get("split_by") or "group"
@@ -260,6 +265,14 @@ def run_warnings(result: Mapping[str, Any], weak_group: float | None = None) -> 
 
 
 # --------------------------------------------------------------------------- the verdict
+
+
+def tie_method(finalists: bool) -> str:
+    """How a search decides which runs the data cannot separate from its winner: over
+    the finalists' seeds, else over the validation strokes."""
+    if finalists:
+        return f"{TIE_TEST} over the finalists' seeds at the {TIE_LEVEL:.0%} level"
+    return f"{BOOTSTRAP_TEST}, {BOOTSTRAP_LEVEL:.0%} interval of the difference"
 
 
 def verdict(groups: Mapping[str, list[float]]) -> list[dict[str, Any]]:

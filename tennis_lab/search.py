@@ -76,6 +76,7 @@ from tennis_lab.results import (  # noqa: F401 - also the search's public names
     PHASE_REPEAT,
     PHASE_SEARCH,
     RUN_COLUMNS,
+    SEPARATE_FIX,
     STANDING_COLUMNS,
     STATUS_COMPLETED,
     STATUS_FAILED,
@@ -87,6 +88,7 @@ from tennis_lab.results import (  # noqa: F401 - also the search's public names
     WARNINGS_SEPARATOR,
     ResultsError,
     finite_number,
+    new_group_text,
     parent_run_name,
     read_completed,
     read_rows,
@@ -95,6 +97,7 @@ from tennis_lab.results import (  # noqa: F401 - also the search's public names
     row_key,
     run_name,
     short_value,
+    tie_method,
     trial_file,
     verdict,
     write_csv_atomic,
@@ -562,12 +565,13 @@ def format_progress(done: int, total: int, elapsed: float, finished_here: int) -
     )
 
 
-def _score(row: Mapping[str, Any], metric: str) -> str:
-    """A metric of a results row, with its spread over folds when the run has folds."""
+def _score(row: Mapping[str, Any], metric: str, spread: bool = True) -> str:
+    """A metric of a results row, with its spread over folds when the run has folds
+    (and ``spread``: not for a minimum such as the worst group's)."""
     value = row.get(metric)
     if value is None or pd.isna(value):
         return "n/a"
-    std = row.get(f"{metric}_std")
+    std = row.get(f"{metric}_std") if spread else None
     return f"{float(value):.4f}" + (
         f" ± {float(std):.4f}" if std is not None and not pd.isna(std) else ""
     )
@@ -685,8 +689,6 @@ def standings(rows: list[dict[str, Any]]) -> Standings:
     ``tied_with_best``. A finalist's representative gets the verdict of its repeats
     instead (:func:`finalist_verdict`).
     """
-    from tennis_lab.evaluation import BOOTSTRAP_LEVEL, BOOTSTRAP_TEST
-
     for row in rows:
         for column in STANDING_COLUMNS:
             row.pop(column, None)
@@ -708,17 +710,13 @@ def standings(rows: list[dict[str, Any]]) -> Standings:
     if verdict:
         stand = []
         for entry in verdict:
-            mine = [r for r in _repeat_rows(rows) if r["config_id"] == entry["config_id"]
-                    and r["status"] == STATUS_COMPLETED]  # fmt: skip
-            row = max(mine, key=lambda r: (float(r[SELECTION_METRIC]), -r["run_number"]))
+            row = _best_repeat(rows, entry["config_id"])
             row["tied_with_best"] = bool(entry["tied"])
             stand.append((row, entry["mean"]))
         chosen = {entry["config_id"] for entry in verdict}
         stand += [(r, r[SELECTION_METRIC]) for r in search if r["config_id"] not in chosen]
-        method = f"{TIE_TEST} over the finalists' seeds at the {TIE_LEVEL:.0%} level"
     else:
         stand = [(r, r[SELECTION_METRIC]) for r in search]
-        method = f"{BOOTSTRAP_TEST}, {BOOTSTRAP_LEVEL:.0%} interval of the difference"
     ranked = []
     for i, (row, score) in enumerate(stand):
         previous = stand[i - 1] if i else None
@@ -733,8 +731,8 @@ def standings(rows: list[dict[str, Any]]) -> Standings:
         ranked.append(row)
     n_final = len(verdict)
     undecided = [r for r in ranked[: n_final or None] if r.get("tied_with_best")]
-    return Standings(ranked, ranked[0] if ranked else None,
-                     undecided if len(undecided) > 1 else [], method, bool(verdict))  # fmt: skip
+    return Standings(ranked, ranked[0] if ranked else None, undecided if len(undecided) > 1
+                     else [], tie_method(bool(verdict)), bool(verdict))  # fmt: skip
 
 
 def register_champion(
@@ -785,16 +783,20 @@ def finalist_verdict(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**e, "finalist_trial": origin.get(e["config_id"])} for e in verdict(groups)]
 
 
+def _best_repeat(rows: list[dict[str, Any]], config_id: str) -> dict[str, Any]:
+    """The completed repeat of finalist ``config_id`` that scored best on validation
+    (the earlier run among equals): the model that stands for the finalist."""
+    mine = [
+        r for r in _repeat_rows(rows)
+        if r["config_id"] == config_id and r["status"] == STATUS_COMPLETED
+    ]  # fmt: skip
+    return max(mine, key=lambda r: (float(r[SELECTION_METRIC]), -r["run_number"]))
+
+
 def best_finalist_row(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The best-scoring repeat of the finalist with the best mean (None without finalists)."""
     verdict = finalist_verdict(rows)
-    if not verdict:
-        return None
-    cid = verdict[0]["config_id"]
-    mine = [
-        r for r in _repeat_rows(rows) if r["config_id"] == cid and r["status"] == STATUS_COMPLETED
-    ]
-    return max(mine, key=lambda r: (float(r[SELECTION_METRIC]), -r["run_number"]))
+    return _best_repeat(rows, verdict[0]["config_id"]) if verdict else None
 
 
 def _interval(entry: Mapping[str, Any]) -> str:
@@ -906,17 +908,10 @@ def viewing_hint(
 
 
 def _new_group_line(row: Mapping[str, Any]) -> str | None:
-    """The score to expect on a new player (grouped cross-validation), or None."""
-    mean = finite_number(row.get("new_group_macro_f1"))
-    if mean is None:
-        return None
-    word = _group_word(row)
-    low, high = row.get("new_group_macro_f1_min"), row.get("new_group_macro_f1_max")
-    n = finite_number(row.get("new_groups"))
-    return (
-        f"To expect on a new {word}: {mean:.4f} (held-out {word}s {float(low):.4f}-"
-        f"{float(high):.4f}" + (f", {int(n)} of them" if n else "") + "): the number to quote"
-    )
+    """The console's line on the score to expect on a new player (grouped
+    cross-validation), or None."""
+    text = new_group_text(row, _group_word(row))
+    return f"{text[0].upper()}{text[1:]}: the number to quote" if text else None
 
 
 def _warning_lines(row: Mapping[str, Any]) -> list[str]:
@@ -942,11 +937,7 @@ def verdict_summary(stand: Standings, registers: bool = True) -> list[str]:
     winner = stand.winner
     if winner is None:
         return []
-    lines = []
-    fix = (
-        "to separate them: cv_folds: loo (or k) in the grid's fixed section, "
-        "--finalists K --repeats N, or more players"
-    )
+    lines, fix = [], SEPARATE_FIX
     strokes = finite_number(winner.get("val_strokes"))
     on = f" on {int(strokes)} validation strokes" if strokes else ""
     rule = (
@@ -1002,7 +993,7 @@ def _top_lines(top: list[dict[str, Any]], stand: Standings, param_names) -> list
         lines.append(
             f"   {r['run_number']:>3}. {rank}ValF1={_score(r, SELECTION_METRIC)}{tie}, "
             f"TestF1={_score(r, 'test_stroke_macro_f1')}, "
-            f"Worst={_score({'v': r.get('worst_group_macro_f1')}, 'v')}, "
+            f"Worst={_score(r, 'worst_group_macro_f1', spread=False)}, "
             f"Acc={float(r['test_accuracy']):.4f}, "
             f"Time={float(r['training_time_minutes']):.1f}min"
             + epochs
@@ -1052,7 +1043,7 @@ def format_summary(
             f"   Validation Macro F1 (strokes): {_score(best, SELECTION_METRIC)}",
             f"   Macro F1-Score (test strokes): {_score(best, 'test_stroke_macro_f1')}",
             f"   Worst {_group_word(best)} (test strokes): "
-            f"{_score({'v': best.get('worst_group_macro_f1')}, 'v')}",
+            f"{_score(best, 'worst_group_macro_f1', spread=False)}",
             f"   Macro F1-Score (test windows): {float(best['macro_avg_f1_score']):.4f}",
             f"   Test Accuracy: {float(best['test_accuracy']):.4f}",
             f"   MLflow Run ID: {best['run_id']}",
@@ -1207,11 +1198,13 @@ def _record_outcome(
         row.update(job.extra)
         child = result["run_id"]
         tracking.log_artifact(child, job.notebook, "notebook", state.tracking_uri)
-        warned = _warning_lines(row)
+        warned, new_group = _warning_lines(row), _new_group_line(row)
+        # the notebook tagged its own warnings; --weak-group may have added some
+        added = warned != list(result.get("warnings") or [])
         tracking.set_tags(
             child,
             {"grid": state.grid, "status": STATUS_COMPLETED, **job.tags,
-             **({"warnings": tracking.warnings_tag(warned)} if warned else {})},
+             **({"warnings": tracking.warnings_tag(warned)} if added else {})},
             state.tracking_uri,
         )  # fmt: skip
         m = result["metrics"]
@@ -1235,7 +1228,7 @@ def _record_outcome(
                 else ""
             )
             + continued
-            + (f"   {_new_group_line(row)}\n" if _new_group_line(row) else "")
+            + (f"   {new_group}\n" if new_group else "")
             + "".join(f"   ⚠️  {line}\n" for line in warned)
             + f"   Training Time: {m['training_time_minutes']:.2f} min\n"
             f"   MLflow Run ID: {result['run_id']}"
@@ -1885,7 +1878,9 @@ def best_row(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     return best
 
 
-def parent_summary(rows: list[dict[str, Any]], status: str) -> tuple[dict, dict]:
+def parent_summary(
+    rows: list[dict[str, Any]], status: str, stand: Standings | None = None
+) -> tuple[dict, dict]:
     """The parent run's tags and metrics at the end of a search (best run, counts)."""
     counts = Counter(r["status"] for r in rows)
     tags: dict[str, Any] = {"status": _PARENT_STATUS.get(status, status)}
@@ -1893,7 +1888,7 @@ def parent_summary(rows: list[dict[str, Any]], status: str) -> tuple[dict, dict]
         f"runs_{name.lower()}": float(counts.get(name, 0))
         for name in (STATUS_COMPLETED, STATUS_FAILED, STATUS_PRUNED)
     }
-    stand = standings(rows)
+    stand = stand or standings(rows)
     best = stand.winner
     if best is not None:
         tags.update(best_run_id=best.get("run_id", ""), best_run_number=best["run_number"],
@@ -1917,6 +1912,7 @@ def parent_summary(rows: list[dict[str, Any]], status: str) -> tuple[dict, dict]
 def _end_parent(
     state: SearchState, status: str, say: Callable[[str], None],
     rows: list[dict[str, Any]] | None = None, csv_path: Path | None = None,
+    stand: Standings | None = None,
 ) -> None:  # fmt: skip
     """End the parent run as ``status``, and as KILLED its children left RUNNING.
 
@@ -1926,7 +1922,7 @@ def _end_parent(
     counts, a ``status`` tag that matches, and the results CSV as an artifact.
     """
     try:
-        tags, metrics = parent_summary(rows or [], status)
+        tags, metrics = parent_summary(rows or [], status, stand)
         tracking.set_tags(state.parent_run_id, tags, state.tracking_uri)
         tracking.log_metrics(state.parent_run_id, metrics, state.tracking_uri)
         if csv_path is not None and Path(csv_path).is_file():
@@ -2545,7 +2541,7 @@ def _execute(
     param_names = sorted({k for c in state.combinations for k in c} | set(
         strategy.ranges if isinstance(strategy, strategies.TPEStrategy) else ()
     ))  # fmt: skip
-    status = "FINISHED"
+    status, stand = "FINISHED", None
     try:
         session.drive(strategy, PHASE_SEARCH)
         shutil.rmtree(session.checkpoints, ignore_errors=True)  # the models are in MLflow
@@ -2589,7 +2585,7 @@ def _execute(
         scored = [r for r in ordered if r["status"] in (STATUS_COMPLETED, STATUS_PRUNED)]
         if ordered and not scored and status != "KILLED":
             status = "FAILED"
-        _end_parent(state, status, say, ordered, session.csv_path)
+        _end_parent(state, status, say, ordered, session.csv_path, stand)
 
     ordered = session.ordered()
     elapsed = time.time() - session.started

@@ -684,8 +684,9 @@ def evaluate_split(windows: WindowSet, split: Split, fitted: FittedSplit) -> Run
     test_loss, test_accuracy = crossentropy(probs_test, y_test), float(np.mean(p_test == y_test))
 
     def score_strokes(videos: tuple[str, ...]) -> tuple:
-        """True classes, predictions and videos of every annotated stroke of ``videos``;
-        the probabilities, videos and starts of the windows that scored them."""
+        """True classes and predictions of every annotated stroke of ``videos``, which
+        strokes those are (a mask over ``windows.strokes``); the probabilities, videos
+        and starts of the windows that scored them."""
         offsets, starts, owner = windows.scoring_windows(videos)
         X = cut_windows(windows.frames, offsets, windows.window_size)
         probs = predict(X)
@@ -696,17 +697,11 @@ def evaluate_split(windows: WindowSet, split: Split, fitted: FittedSplit) -> Run
             strokes["video"][mask], strokes["start"][mask], strokes["end"][mask],
         )  # fmt: skip
         windows_used = (probs, owner, starts)
-        return (
-            strokes["y"][mask],
-            evaluation.predict_strokes(agg),
-            strokes["video"][mask],
-            windows_used,
-        )
+        return strokes["y"][mask], evaluation.predict_strokes(agg), mask, windows_used
 
-    val_mask = np.isin(windows.strokes["video"], list(split.val_videos))
-
-    sv_true, sv_pred, sv_video, _ = score_strokes(split.val_videos)
-    st_true, st_pred, st_video, test_windows = score_strokes(split.test_videos)
+    sv_true, sv_pred, val_mask, _ = score_strokes(split.val_videos)
+    st_true, st_pred, test_mask, test_windows = score_strokes(split.test_videos)
+    st_video = windows.strokes["video"][test_mask]
     group_of = evaluation.video_groups(windows.video_ids, windows.videos, split.by)
     groups = evaluation.group_scores(
         st_true, st_pred, np.array([group_of[v] for v in st_video], dtype=object),
@@ -744,10 +739,9 @@ def evaluate_split(windows: WindowSet, split: Split, fitted: FittedSplit) -> Run
     }
     labels = np.arange(n_classes)
     report = window_report(y_test, p_test, windows.classes)
-    stroke_classes = [c for c in windows.classes if c != IDLE]
     missing = {
-        part: [c for c in stroke_classes if windows.classes.index(c) not in set(truth.tolist())]
-        for part, truth in (("validation", sv_true), ("test", st_true))
+        part: [c for i, c in enumerate(windows.classes) if c != IDLE and i not in set(truth)]
+        for part, truth in (("validation", sv_true.tolist()), ("test", st_true.tolist()))
     }
     warnings = evaluation.split_warnings(
         split.by, metrics[SELECTION_METRIC], metrics["test_stroke_macro_f1"], groups,
@@ -790,7 +784,7 @@ def evaluate_split(windows: WindowSet, split: Split, fitted: FittedSplit) -> Run
         preprocessing=windows.preprocessing(),
         first_epoch=initial_epoch,
         val_strokes={
-            "video": [str(v) for v in sv_video],
+            "video": [str(v) for v in windows.strokes["video"][val_mask]],
             "start": [int(v) for v in windows.strokes["start"][val_mask]],
             "fold": [split.fold] * len(sv_true),
             "true": [int(v) for v in sv_true],
@@ -798,6 +792,15 @@ def evaluate_split(windows: WindowSet, split: Split, fitted: FittedSplit) -> Run
         },
         warnings=warnings,
     )
+
+
+def verdict_notes(result: RunResult) -> list[str]:
+    """What a run's reader must not miss, one line each: the score to expect on a new
+    group (grouped cross-validation) and the run's warnings (weak groups, gaps, ...)."""
+    word = result.data.get("split_by") or "group"
+    new_group = evaluation.new_group_text(result.metrics, word)
+    lines = [new_group[0].upper() + new_group[1:]] if new_group else []
+    return lines + [f"⚠️ {line}" for line in result.warnings]
 
 
 def window_report(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str]) -> str:

@@ -623,36 +623,24 @@ def test_finalists_undecided_name_their_best_repeats_and_the_test_over_seeds():
 def test_the_header_says_a_ceiling_a_thin_split_and_a_missing_class_with_the_fix():
     df = verdict_table(undecided=False)
     df.loc[df["run_number"] == 10, SELECTION_METRIC] = 1.0
-    lines = dict(analysis.limit_lines(df))
-    assert lines["At its ceiling"] == (
+    assert analysis.limit_lines(df) == [("At its ceiling", (
         "run 10 scores 1.0000 on its 40 validation strokes: validation cannot rank the runs "
         "that reach it; to separate them: cv_folds: loo (or k) in the grid's fixed section, "
         "--finalists K --repeats N, or more players."
-    )
-    assert lines["Thin validation"] == (
-        "the validation split of run 10 holds 2 players: its ranking reflects them alone; "
-        "use cv_folds: loo (or k), or record more players."
-    )
-    assert lines["Class missing"] == (
-        "run 10: no serve stroke in the validation split: a class is not scored in a split "
-        "without its strokes; use cv_folds or annotate more."
-    )
-    header = report_header(df)
-    for label, text in lines.items():
-        assert f"- **{label}:** {analysis._md(text)}" in header
-    # Below the ceiling, with a cross-validated winner (loo): neither line; the classes
-    # missing in its folds in one line.
-    df.loc[df["run_number"] == 10, [SELECTION_METRIC, "cv_folds", "warnings"]] = [
-        0.99, "loo", f"fold 1: {MISSING} | fold 3: no slice, serve stroke in the test split: x"
-    ]  # fmt: skip
-    assert analysis.limit_lines(df) == [("Class missing", (
-        "run 10: fold 1: no serve stroke in the validation split; fold 3: no slice, serve "
-        "stroke in the test split: a class is not scored in a split without its strokes; "
-        "use cv_folds or annotate more."
     ))]  # fmt: skip
+    header = report_header(df)
+    label, text = analysis.limit_lines(df)[0]
+    assert f"- **{label}:** {analysis._md(text)}" in header
+    # The thin split and the missing class are the run's own warnings (each with its
+    # fix, as the run wrote them), listed under the winner, once each.
+    for line in (THIN, MISSING):
+        assert header.count(f"    - {analysis._md(line)}") == 1
+    # Below the ceiling: no line of its own.
+    df.loc[df["run_number"] == 10, SELECTION_METRIC] = 0.99
+    assert analysis.limit_lines(df) == []
     # The ceiling needs another run to rank: a single run at 1.0 is not limited by it.
     single = verdict_table().iloc[[0]].assign(**{SELECTION_METRIC: 1.0})
-    assert "At its ceiling" not in dict(analysis.limit_lines(single))
+    assert analysis.limit_lines(single) == []
 
 
 def test_the_winners_warnings_are_listed_escaped_and_the_others_counted():
@@ -661,8 +649,7 @@ def test_the_winners_warnings_are_listed_escaped_and_the_others_counted():
     assert "- **Warnings of run 10:**" in header
     assert f"    - {analysis._md(WEAK)}" in header
     assert "<b>" not in header and "&lt;b&gt;x&lt;/b&gt;" in header
-    # The missing class and the thin split have lines of their own, not repeated here.
-    assert analysis.winner_warnings(df) == [WEAK]
+    assert analysis.winner_warnings(df) == [WEAK, MISSING, THIN]  # as the run wrote them
     assert "- **Other runs with warnings:** 1 (runs 4)" in header
     table = analysis.warnings_table(df)
     assert table.index.tolist() == [10, 10, 10, 4]
@@ -1241,10 +1228,8 @@ def test_from_mlflow_the_parent_names_the_winner_and_loo_stays_loo(mlflow_verdic
     overview = search_overview(df)
     assert overview["best_run"] == 2
     header = report_header(df, overview)
-    assert (
-        f"- **Verdict:** Undecided between runs 2 and 1: these scores cannot separate them "
-        f"({BOOTSTRAP}). Run 2 is registered as the champion"
-    ) in header
+    verdict = f"undecided: runs 2 and 1 ({BOOTSTRAP}) (the search's parent run)."
+    assert f"- **Verdict:** {analysis._md(verdict)}\n" in header  # as the search wrote it
     assert "- **Registered as the champion (validation macro F1 over strokes):** run 2" in header
     assert leaderboard(df)["verdict"].tolist() == ["", "winner"]
     assert "&lt;b&gt;x&lt;/b&gt;" in table_html(analysis.warnings_table(df))

@@ -557,6 +557,18 @@ def test_the_summary_says_undecided_instead_of_crowning_and_names_the_ceiling(tm
     assert "UNDECIDED" not in text and "Run 1 is ahead of the runs below it" in text
 
 
+def test_the_console_gives_the_score_to_expect_on_a_new_player():
+    from tennis_lab.search import _new_group_line
+
+    row = {"new_group_macro_f1": 0.9706, "new_group_macro_f1_min": 0.7267,
+           "new_group_macro_f1_max": 1.0, "new_groups": 20.0, "split_by_resolved": "player"}
+    assert _new_group_line(row) == (
+        "To expect on a new player: 0.971 (held-out players 0.73–1.00, 20 players): the "
+        "number to quote"
+    )
+    assert _new_group_line({"val_stroke_macro_f1": 0.9}) is None  # one split: no estimate
+
+
 def test_with_finalists_the_winner_is_the_best_mean_and_its_best_repeat(tmp_path):
     from tennis_lab.search import standings
 

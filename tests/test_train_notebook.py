@@ -152,6 +152,7 @@ def test_cross_validation_by_player_tests_every_player_once(tiny_data, tmp_path)
     text = json.dumps([c.get("outputs", []) for c in nb.cells if c.cell_type == "code"])
     assert "fold 1: train" in text and "fold 3: train" in text  # the folds are shown
     assert "test_groups" in text  # the folds table
+    assert "To expect on a new player: " in text  # the held-out players' mean, printed
 
     client = MlflowClient(tracking_uri=uri)
     history = client.get_metric_history(result["run_id"], "fold_val_stroke_macro_f1")

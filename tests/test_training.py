@@ -22,6 +22,7 @@ from tennis_lab.training import (
     prepare_fit,
     read_result,
     train_and_evaluate,
+    verdict_notes,
     write_result,
 )
 
@@ -435,6 +436,12 @@ def test_leave_one_player_out_gives_the_score_to_expect_on_a_new_player(tiny_dem
     assert (m["new_group_macro_f1_min"], m["new_group_macro_f1_max"]) == (min(scores), max(scores))
     assert m["new_groups"] == 6 and m["cv_folds"] == 6
     assert "worst_group_macro_f1_std" not in m  # a minimum has no spread over folds
+    low, high = min(scores), max(scores)
+    assert verdict_notes(cv)[0] == (
+        f"To expect on a new player: {np.mean(scores):.3f} (held-out players "
+        f"{low:.2f}–{high:.2f}, 6 players)"
+    )
+    assert verdict_notes(cv)[1:] == [f"⚠️ {line}" for line in cv.warnings]
     # every fold's validation strokes are kept, for pairing runs over the same strokes
     assert sorted(set(cv.val_strokes["fold"])) == [1, 2, 3, 4, 5, 6]
     assert len(cv.val_strokes["true"]) == len(cv.val_strokes["pred"]) > 0
