@@ -53,6 +53,7 @@ import numpy as np
 import pandas as pd
 
 from tennis_lab import paths, tracking
+from tennis_lab.errors import TennisLabError
 from tennis_lab.results import (  # noqa: F401 - the verdict's levels, also analysis' names
     ADAPTIVE_STRATEGIES,
     BOOTSTRAP_TEST,
@@ -148,7 +149,7 @@ _MIN_RUNS_PER_VALUE = 3
 _HOW_TO_RUN = "Run a search first: `make grid` (or `tennis-lab grid --grid minimal`)."
 
 
-class AnalysisError(ValueError):
+class AnalysisError(TennisLabError, ValueError):
     """Results that cannot be found or read, or a column that is not in the table."""
 
 

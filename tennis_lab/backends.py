@@ -34,6 +34,7 @@ import tempfile
 from pathlib import Path
 
 from tennis_lab import paths
+from tennis_lab.errors import TennisLabError
 
 BACKENDS = ("jax", "tensorflow")
 DEFAULT_BACKEND = "jax"
@@ -46,7 +47,7 @@ _XLA_THREAD_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_thr
 _claimed: list = []  # open lock files of the cores this process holds
 
 
-class BackendError(ValueError):
+class BackendError(TennisLabError, ValueError):
     """A backend that is unknown, not installed, or can no longer be chosen."""
 
 

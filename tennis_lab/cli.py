@@ -13,10 +13,11 @@ from tennis_lab.demo import (
     DEMO_SEED,
     DEMO_VIDEOS_PER_PLAYER,
 )
+from tennis_lab.errors import TennisLabError
 
 
 def _data_demo(args: argparse.Namespace) -> int:
-    from tennis_lab.demo import DemoError, check_demo_args, make_demo_dataset
+    from tennis_lab.demo import check_demo_args, make_demo_dataset
     from tennis_lab.poses import format_summary, load_dataset
 
     settings = dict(
@@ -28,9 +29,6 @@ def _data_demo(args: argparse.Namespace) -> int:
     try:
         check_demo_args(args.dir, **settings)
         root = make_demo_dataset(args.dir, **settings, progress=True)
-    except DemoError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     except OSError as exc:
         print(f"error: cannot write the demo dataset to {args.dir}: {exc}", file=sys.stderr)
         return 2
@@ -226,15 +224,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    from tennis_lab.poses import DataFormatError
-    from tennis_lab.windows import WindowingError
-
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (DataFormatError, WindowingError) as exc:
+    except TennisLabError as exc:  # every error raised on purpose: one line, no traceback
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_status
 
 
 if __name__ == "__main__":

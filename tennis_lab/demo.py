@@ -33,6 +33,7 @@ from scipy.ndimage import gaussian_filter1d
 from tqdm.auto import tqdm
 
 from tennis_lab import poses
+from tennis_lab.errors import TennisLabError
 
 DEMO_SEED = 7
 DEMO_PLAYERS = 20
@@ -518,7 +519,7 @@ def _film(
 # --------------------------------------------------------------------------- dataset
 
 
-class DemoError(ValueError):
+class DemoError(TennisLabError, ValueError):
     """Demo dataset settings that cannot make a dataset; the message names them and the fix."""
 
 

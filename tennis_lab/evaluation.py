@@ -37,12 +37,14 @@ from typing import Any
 
 import numpy as np
 
+from tennis_lab.errors import TennisLabError
+
 SPLIT_BY = ("auto", "video", "player", "session")
 PARTS = ("train", "val", "test")
 LEAVE_ONE_OUT = "loo"
 
 
-class EvaluationError(ValueError):
+class EvaluationError(TennisLabError, ValueError):
     """A split, fold or scoring request that cannot work; the message says why and the fix."""
 
 

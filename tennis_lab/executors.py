@@ -35,6 +35,8 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from tennis_lab.errors import TennisLabError
+
 Job = Callable[[Any, int], Any]
 
 # Dask's defaults that slow CPU-bound training in its workers (measured on the demo
@@ -53,7 +55,7 @@ KERNEL_ENV_DROP = ("MALLOC_TRIM_THRESHOLD_",)
 CONNECT_TIMEOUT_S = 10  # to reach an existing scheduler before anything else starts
 
 
-class ExecutorError(RuntimeError):
+class ExecutorError(TennisLabError, RuntimeError):
     """A cluster that cannot be reached or was lost; the message says which and the fix."""
 
 

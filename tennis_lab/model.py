@@ -24,6 +24,8 @@ import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from tennis_lab.errors import TennisLabError
+
 MODEL_DEFAULTS: dict[str, Any] = {
     "lstm_layers": [128, 64],
     "dense_units": 64,
@@ -35,7 +37,7 @@ MODEL_DEFAULTS: dict[str, Any] = {
 MODEL_PARAMS = tuple(MODEL_DEFAULTS)
 
 
-class ModelParamError(ValueError):
+class ModelParamError(TennisLabError, ValueError):
     """An architecture parameter that cannot build a model; the message names it."""
 
 

@@ -32,6 +32,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from tennis_lab.errors import TennisLabError
+
 # MediaPipe Pose's 33 landmarks, in its index order.
 MEDIAPIPE_LANDMARKS: tuple[str, ...] = (
     "nose",
@@ -70,7 +72,7 @@ _LS_UPLOAD_PREFIX = re.compile(r"^[0-9a-f]{8}-")
 _CLASS_NAME = re.compile(r"^[/\w.\- :]+$")
 
 
-class DataFormatError(ValueError):
+class DataFormatError(TennisLabError, ValueError):
     """A dataset file is missing or malformed.
 
     Attributes
@@ -84,13 +86,8 @@ class DataFormatError(ValueError):
     """
 
     def __init__(self, path: str | Path, problem: str, fix: str | None = None):
-        self.path = str(path)
+        super().__init__(f"{path}: {problem}", fix=fix, path=str(path))
         self.problem = problem
-        self.fix = fix
-        message = f"{self.path}: {problem}"
-        if fix:
-            message += f" Fix: {fix}"
-        super().__init__(message)
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from tennis_lab import evaluation
+from tennis_lab.errors import TennisLabError
 from tennis_lab.poses import (
     Recording,
     load_dataset,
@@ -105,7 +106,7 @@ DEFAULT_TOLERANCE_SECONDS = 0.25
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
-class PredictError(ValueError):
+class PredictError(TennisLabError, ValueError):
     """A model or recording that cannot be used; the message says why and the fix."""
 
 
@@ -937,7 +938,6 @@ def predict_command(args, out=None) -> int:
     import time
 
     from tennis_lab import paths
-    from tennis_lab.poses import DataFormatError
 
     out = out or sys.stdout
     try:
@@ -948,7 +948,7 @@ def predict_command(args, out=None) -> int:
         model = load_model(args.model, args.tracking_uri)
         for path, rec in recordings:  # every layout checked before any prediction
             check_layout(model, rec, path)
-    except (PredictError, DataFormatError) as error:
+    except TennisLabError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(
@@ -1057,7 +1057,6 @@ def evaluate_command(args, out=None) -> int:
     import json
     import sys
 
-    from tennis_lab.poses import DataFormatError
 
     out = out or sys.stdout
     try:
@@ -1080,7 +1079,7 @@ def evaluate_command(args, out=None) -> int:
             model, args.dataset, videos=videos, tolerance_seconds=args.tolerance,
             threshold=args.threshold, min_frames=args.min_frames, stride=args.stride,
         )  # fmt: skip
-    except (PredictError, DataFormatError) as error:
+    except TennisLabError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(format_scores(scores), file=out)

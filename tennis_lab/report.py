@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from tennis_lab import paths
+from tennis_lab.errors import TennisLabError
 
 # The most one cell of the analysis notebook may take (the slowest take seconds): a
 # stalled kernel ends in a clear error instead of a report that never comes.
@@ -33,7 +34,7 @@ TEMPLATE = "report"
 _LIVE_OUTPUTS = ("application/vnd.jupyter.widget-view+json", "application/javascript")
 
 
-class ReportError(RuntimeError):
+class ReportError(TennisLabError, RuntimeError):
     """The report could not be built; the message says which step and why."""
 
 
@@ -251,7 +252,6 @@ def add_arguments(parser) -> None:
 
 def run_command(args) -> int:
     """Run ``tennis-lab report`` from parsed arguments; return the exit status."""
-    from tennis_lab.analysis import AnalysisError
 
     try:
         path = build_report(
@@ -264,7 +264,7 @@ def run_command(args) -> int:
             tracking_uri=args.tracking_uri,
             log_to_mlflow=not args.no_mlflow,
         )
-    except (AnalysisError, ReportError) as exc:
+    except TennisLabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"Report written to {path}")

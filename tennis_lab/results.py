@@ -27,6 +27,7 @@ from typing import Any
 
 import pandas as pd
 
+from tennis_lab.errors import TennisLabError
 from tennis_lab.evaluation import (  # noqa: F401 - the verdict's rules, for the analysis
     BOOTSTRAP_LEVEL,
     BOOTSTRAP_TEST,
@@ -88,7 +89,7 @@ RUN_COLUMNS = (
 )  # fmt: skip
 
 
-class ResultsError(RuntimeError):
+class ResultsError(TennisLabError, RuntimeError):
     """A results file that cannot be read; the message names it and the fix."""
 
 

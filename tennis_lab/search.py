@@ -53,6 +53,7 @@ from typing import Any, TextIO
 import pandas as pd
 
 from tennis_lab import backends, grids, paths, strategies, tracking
+from tennis_lab.errors import TennisLabError
 from tennis_lab.executors import (
     ClusterLost,
     ExecutorError,
@@ -128,7 +129,7 @@ DEFAULT_ETA = 3
 TPE_PREFLIGHT = 10  # combinations drawn from TPE's ranges to check on the data first
 
 
-class SearchError(RuntimeError):
+class SearchError(TennisLabError, RuntimeError):
     """A search that cannot start: bad input, a busy search, a store or cluster out of reach.
 
     ``exit_status`` is the command's exit status (2: fix the input and run again).
@@ -2843,21 +2844,13 @@ def run_command(args, out: TextIO | None = None) -> int:
     0: done; 1: the search failed (every run failed, the CSV could not be written, the
     cluster went away); 2: bad input, nothing ran; 130: Ctrl-C; 143: SIGTERM.
     """
-    from tennis_lab.poses import DataFormatError
-    from tennis_lab.windows import WindowingError
-
     cfg = config_from_args(args)
     try:
         if args.show_grid:
             print(show_grid(cfg), file=out or sys.stdout)
             return 0
         run_search(cfg, out)
-    except (
-        grids.GridError, DataFormatError, WindowingError, tracking.TrackingError, ResultsError,
-    ) as exc:  # fmt: skip
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except SearchError as exc:  # 2: bad input, before any run; 1: the search failed
+    except TennisLabError as exc:  # 2: bad input, before any run; 1: the search failed
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_status
     except SearchTerminated:

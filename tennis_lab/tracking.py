@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tennis_lab import paths
+from tennis_lab.errors import TennisLabError
 
 if TYPE_CHECKING:
     import pandas
@@ -92,7 +93,7 @@ _PARAMS_PER_BATCH = 100
 _METRICS_PER_BATCH = 1000
 
 
-class TrackingError(RuntimeError):
+class TrackingError(TennisLabError, RuntimeError):
     """An MLflow store, experiment or run that cannot be used; the message says which."""
 
 

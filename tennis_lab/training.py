@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from tennis_lab import evaluation
+from tennis_lab.errors import TennisLabError
 from tennis_lab.evaluation import Split
 from tennis_lab.model import MODEL_PARAMS, build_lstm
 from tennis_lab.windows import IDLE, WindowSet, class_weights, cut_windows
@@ -59,7 +60,7 @@ TIMING_METRICS = (
 )  # fmt: skip
 
 
-class TrainingError(ValueError):
+class TrainingError(TennisLabError, ValueError):
     """Training parameters or data that cannot train a model."""
 
 

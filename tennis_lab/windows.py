@@ -47,6 +47,8 @@ from typing import Any
 
 import numpy as np
 
+from tennis_lab.errors import TennisLabError
+
 IDLE = "idle"
 IDLE_CODE = -1
 AMBIGUOUS_CODE = -2
@@ -64,7 +66,7 @@ _SIDE = re.compile(r"left|right", re.IGNORECASE)
 PREPROCESSING_VERSION = 1
 
 
-class WindowingError(ValueError):
+class WindowingError(TennisLabError, ValueError):
     """Windowing parameters that cannot work, or data that gives no windows."""
 
 

@@ -44,6 +44,8 @@ from typing import Any
 
 import yaml
 
+from tennis_lab.errors import TennisLabError
+
 GRIDS_DIR = Path(__file__).resolve().parent
 RANDOM_RANGES = "random"
 RANGE_TYPES = ("int", "float", "log")
@@ -51,15 +53,12 @@ RANGE_TYPES = ("int", "float", "log")
 GRID_ORDER = ("minimal", "small", "medium", "large", "architecture", "hyperparameter", "data")
 
 
-class GridError(ValueError):
+class GridError(TennisLabError, ValueError):
     """A grid that cannot run: names the grid, the key, the value and the fix."""
 
     def __init__(self, grid: str, problem: str, fix: str | None = None, key: str | None = None):
-        self.grid, self.key, self.problem, self.fix = grid, key, problem, fix
-        message = f"grid {grid!r}: {problem}"
-        if fix:
-            message += f" Fix: {fix}"
-        super().__init__(message)
+        super().__init__(f"grid {grid!r}: {problem}", key=key, fix=fix)
+        self.grid, self.problem = grid, problem
 
 
 @dataclass
