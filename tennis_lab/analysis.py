@@ -11,7 +11,7 @@ pure function of a DataFrame. Runs that are not COMPLETED are counted
 the metric in question is left out of that ranking. A table where nothing completed
 gives empty results, never an exception.
 
-Model selection uses :data:`tennis_lab.training.SELECTION_METRIC`, the validation macro
+Model selection uses :data:`tennis_lab.results.SELECTION_METRIC`, the validation macro
 F1 over annotated strokes (``val_stroke_macro_f1``); the test figures are only
 reported. Results written before stroke-level scores existed have no such column: for
 them every ranking falls back to the window-level ``val_macro_f1_score``
@@ -62,6 +62,7 @@ from tennis_lab.results import (  # noqa: F401 - the verdict's levels, also anal
     INTERVAL_LEVEL,
     PHASE_REPEAT,
     RUN_COLUMNS,
+    SELECTION_METRIC,
     SEPARATE_FIX,
     STANDING_COLUMNS,
     STATUS_COMPLETED,
@@ -69,12 +70,12 @@ from tennis_lab.results import (  # noqa: F401 - the verdict's levels, also anal
     STATUSES,
     TIE_LEVEL,
     TIE_TEST,
+    TIMING_METRICS,
     WARNINGS_SEPARATOR,
     tie_method,
     verdict,
 )
 from tennis_lab.results import new_group_text as _new_group_text  # the console's words too
-from tennis_lab.training import SELECTION_METRIC, TIMING_METRICS
 
 # What a strategy's runner writes beside a run's parameters: which trial and rung it
 # is, its epoch budget, and whether it is a search run or a finalist's repeat.

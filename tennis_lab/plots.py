@@ -733,7 +733,7 @@ def timeline_figure(
 
 # --- figures of a search's results table ------------------------------------------------
 
-# The selection metric, as tennis_lab.training.SELECTION_METRIC names it (this module
+# The selection metric, as tennis_lab.results.SELECTION_METRIC names it (this module
 # imports no other module of the package; a test checks that the two agree).
 SELECTION_METRIC = "val_stroke_macro_f1"
 STD_SUFFIX = "_std"  # <metric>_std: the spread over a cross-validated run's folds

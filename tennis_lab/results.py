@@ -36,7 +36,16 @@ from tennis_lab.evaluation import (  # noqa: F401 - the verdict's rules, for the
     new_group_text,
     weak_group_lines,
 )
-from tennis_lab.training import SELECTION_METRIC
+
+# Model selection: macro F1 over the validation split's annotated strokes (comparable
+# across windowing). The window-level figure is kept beside it as val_macro_f1_score.
+SELECTION_METRIC = "val_stroke_macro_f1"
+# Metrics that add up over folds (a cross-validated run costs every fold's training).
+SUMMED_METRICS = ("training_time_seconds", "training_time_minutes")
+# Metrics that measure time: the same seed gives the same metrics but these.
+TIMING_METRICS = (
+    *SUMMED_METRICS, "first_epoch_seconds", "epoch_seconds", "inference_ms_per_window",
+)  # fmt: skip
 
 STATUS_RUNNING = "RUNNING"
 STATUS_COMPLETED = "COMPLETED"
@@ -181,6 +190,56 @@ def row_key(row: Mapping[str, Any]) -> tuple[int, int]:
 def results_csv_name(stamp: str) -> str:
     """The results CSV of a search started at ``stamp``."""
     return f"grid_search_results_{stamp}.csv"
+
+
+# --------------------------------------------------------------------------- values
+# One ordering and one label of parameter values for every table and figure.
+
+
+def parse_value(value: Any) -> Any:
+    """A parameter value as data: JSON text parsed (``"[128, 64]"``), NaN and None as None."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    if hasattr(value, "item") and not isinstance(value, list | tuple | dict):
+        value = value.item()  # a NumPy scalar
+    if isinstance(value, tuple) or hasattr(value, "tolist"):
+        value = list(value)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
+def value_key(value: Any) -> tuple:
+    """Sort key of a parameter value: numbers (and booleans) by size, then lists (shorter
+    first, then element by element: ``[64]`` before ``[32, 16]``), then text; missing last."""
+    parsed = parse_value(value)
+    if parsed is None:
+        return (3,)
+    if isinstance(parsed, bool | int | float):
+        return (0, float(parsed))
+    if isinstance(parsed, list):
+        return (1, len(parsed), tuple(value_key(item) for item in parsed))
+    return (2, str(parsed))
+
+
+def value_label(value: Any) -> str:
+    """The label of a parameter value: ``45`` for 45.0, ``[128, 64]``, ``n/a`` when missing."""
+    parsed = parse_value(value)
+    if parsed is None:
+        return "n/a"
+    if isinstance(parsed, float) and parsed.is_integer():
+        return str(int(parsed))
+    if isinstance(parsed, list | dict):
+        return json.dumps(parsed, sort_keys=True)
+    return str(parsed)
+
+
+def ordered_values(values: Any) -> list:
+    """``values`` in the one display order of tables and figures (:func:`value_key`)."""
+    return sorted(values, key=lambda v: (value_key(v), value_label(v)))
 
 
 # --------------------------------------------------------------------------- rows

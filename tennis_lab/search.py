@@ -77,6 +77,7 @@ from tennis_lab.results import (  # noqa: F401 - also the search's public names
     PHASE_REPEAT,
     PHASE_SEARCH,
     RUN_COLUMNS,
+    SELECTION_METRIC,
     SEPARATE_FIX,
     STANDING_COLUMNS,
     STATUS_COMPLETED,
@@ -104,7 +105,6 @@ from tennis_lab.results import (  # noqa: F401 - also the search's public names
     write_csv_atomic,
 )
 from tennis_lab.strategies import TrialSpec
-from tennis_lab.training import SELECTION_METRIC
 
 CONTROL_PARAMS = {
     "data_dir", "tracking_uri", "experiment", "parent_run_id", "search_id", "config_id",

@@ -20,6 +20,7 @@ from tennis_lab import evaluation
 from tennis_lab.errors import TennisLabError
 from tennis_lab.evaluation import Split
 from tennis_lab.model import MODEL_PARAMS, build_lstm
+from tennis_lab.results import SELECTION_METRIC, SUMMED_METRICS, TIMING_METRICS  # noqa: F401
 from tennis_lab.windows import IDLE, WindowSet, class_weights, cut_windows
 
 TRAINING_DEFAULTS: dict[str, Any] = {
@@ -40,9 +41,6 @@ TRAINING_DEFAULTS: dict[str, Any] = {
     "checkpoint_path": "",
 }
 CHECKPOINT_SUFFIX = ".keras"
-# Model selection: macro F1 over the validation split's annotated strokes (comparable
-# across windowing). The window-level figure is kept beside it as val_macro_f1_score.
-SELECTION_METRIC = "val_stroke_macro_f1"
 # Metrics whose spread over cross-validation folds is logged as <name>_std.
 # (Not the worst group's: it is the lowest over every fold's groups, not a mean; the
 # range of the held-out groups is new_group_macro_f1_min/_max.)
@@ -50,14 +48,8 @@ SPREAD_METRICS = (
     SELECTION_METRIC, "test_stroke_macro_f1", "val_macro_f1_score", "macro_avg_f1_score",
     "test_accuracy",
 )  # fmt: skip
-# Metrics that add up over folds (a cross-validated run costs every fold's training).
 # Event matching of runs that keep idle windows: detections this close count as found.
 EVENT_TOLERANCE_SECONDS = 0.25
-SUMMED_METRICS = ("training_time_seconds", "training_time_minutes")
-# Metrics that measure time: the same seed gives the same metrics but these.
-TIMING_METRICS = (
-    *SUMMED_METRICS, "first_epoch_seconds", "epoch_seconds", "inference_ms_per_window",
-)  # fmt: skip
 
 
 class TrainingError(TennisLabError, ValueError):

@@ -47,8 +47,7 @@ from tennis_lab.analysis import (
     value_table,
     varied_parameters,
 )
-from tennis_lab.results import result_row, write_csv_atomic
-from tennis_lab.training import SELECTION_METRIC
+from tennis_lab.results import SELECTION_METRIC, result_row, write_csv_atomic
 
 WINDOW_VAL = "val_macro_f1_score"  # the window-level figure; old tables rank by it
 

@@ -25,6 +25,7 @@ from conftest import TINY_MODEL, interruptible
 
 from tennis_lab import executors, search
 from tennis_lab.paths import project_root
+from tennis_lab.results import SELECTION_METRIC
 from tennis_lab.search import (
     RUN_COLUMNS,
     SearchConfig,
@@ -36,7 +37,6 @@ from tennis_lab.search import (
     run_search,
     write_csv_atomic,
 )
-from tennis_lab.training import SELECTION_METRIC
 
 FIXED = {
     **{k: v for k, v in TINY_MODEL.items() if k not in ("lstm_layers", "epochs")},

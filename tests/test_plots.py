@@ -607,7 +607,7 @@ def texts_with_gid(ax, gid: str) -> list[str]:
 
 
 def test_the_default_metric_is_the_training_selection_metric():
-    from tennis_lab.training import SELECTION_METRIC
+    from tennis_lab.results import SELECTION_METRIC
 
     assert plots.SELECTION_METRIC == SELECTION_METRIC
     assert metric_by_value_figure(RESULTS, "window_size").axes[0].get_ylabel() == (

@@ -235,8 +235,8 @@ def test_mlflow_has_a_parent_and_one_child_per_combination(search):
 def test_the_parent_run_holds_the_best_runs_figures_its_id_and_the_results_csv(search):
     from mlflow.tracking import MlflowClient
 
+    from tennis_lab.results import SELECTION_METRIC
     from tennis_lab.search import best_row
-    from tennis_lab.training import SELECTION_METRIC
 
     rows, state, _, cfg = search
     client = MlflowClient(tracking_uri=cfg.tracking_uri)
@@ -283,7 +283,7 @@ def test_the_best_run_becomes_the_registrys_champion_with_the_search_as_tags(sea
     from mlflow.tracking import MlflowClient
 
     from tennis_lab.predict import load_model
-    from tennis_lab.training import SELECTION_METRIC
+    from tennis_lab.results import SELECTION_METRIC
 
     rows, state, console, cfg = search
     done = [r for r in rows if r["status"] == "COMPLETED"]
