@@ -54,12 +54,21 @@ import pandas as pd
 
 from tennis_lab import paths, tracking
 from tennis_lab.errors import TennisLabError
-from tennis_lab.results import (  # noqa: F401 - the verdict's levels, also analysis' names
-    ADAPTIVE_STRATEGIES,
+from tennis_lab.evaluation import (
     BOOTSTRAP_TEST,
     CEILING,
-    FINALIST_COLUMNS,
     INTERVAL_LEVEL,
+    TIE_LEVEL,
+    TIE_TEST,
+    tie_method,
+    verdict,
+)
+from tennis_lab.evaluation import (
+    new_group_text as _new_group_text,
+)
+from tennis_lab.results import (  # noqa: F401 - the verdict's levels, also analysis' names
+    ADAPTIVE_STRATEGIES,
+    FINALIST_COLUMNS,
     PHASE_REPEAT,
     RUN_COLUMNS,
     SELECTION_METRIC,
@@ -68,14 +77,9 @@ from tennis_lab.results import (  # noqa: F401 - the verdict's levels, also anal
     STATUS_COMPLETED,
     STATUS_PRUNED,
     STATUSES,
-    TIE_LEVEL,
-    TIE_TEST,
     TIMING_METRICS,
     WARNINGS_SEPARATOR,
-    tie_method,
-    verdict,
 )
-from tennis_lab.results import new_group_text as _new_group_text  # the console's words too
 
 # What a strategy's runner writes beside a run's parameters: which trial and rung it
 # is, its epoch budget, and whether it is a search run or a finalist's repeat.
@@ -1516,7 +1520,7 @@ def new_group_text(row: pd.Series | None) -> str | None:
     """The score to expect on a new group (grouped cross-validation), or None.
 
     E.g. ``"to expect on a new player: 0.937 (held-out players 0.77–0.99, 6 players)"``
-    (:func:`tennis_lab.results.new_group_text`, in the group's word). Not escaped.
+    (:func:`tennis_lab.evaluation.new_group_text`, in the group's word). Not escaped.
     """
     return None if row is None else _new_group_text(row, _group_word(row))
 
@@ -1687,7 +1691,7 @@ def _finalist_parameters(df: pd.DataFrame, repeats: pd.DataFrame) -> list[str]:
 
 def _work_out_verdict(entries: list[dict[str, Any]]) -> None:
     """Rank, mean, interval and tie of each scored finalist, as the runner records them
-    (:func:`tennis_lab.results.verdict`)."""
+    (:func:`tennis_lab.evaluation.verdict`)."""
     found = verdict({e["config_id"]: e["scores"] for e in entries})
     by_config = {v["config_id"]: (rank, v) for rank, v in enumerate(found, 1)}
     for entry in entries:

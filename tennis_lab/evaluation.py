@@ -1349,3 +1349,64 @@ def split_warnings(
                 "not scored there; use cv_folds or annotate more of it"
             )
     return lines
+
+
+# --------------------------------------------------------------------------- the verdict
+# The finalists' verdict: a Student-t interval of each mean at INTERVAL_LEVEL, and a
+# one-sided Welch's t-test against the best at TIE_LEVEL.
+INTERVAL_LEVEL = 0.95
+TIE_LEVEL = 0.05
+TIE_TEST = "one-sided Welch's t-test"
+
+
+def tie_method(finalists: bool) -> str:
+    """How a search decides which runs the data cannot separate from its winner: over
+    the finalists' seeds, else over the validation strokes."""
+    if finalists:
+        return f"{TIE_TEST} over the finalists' seeds at the {TIE_LEVEL:.0%} level"
+    return f"{BOOTSTRAP_TEST}, {BOOTSTRAP_LEVEL:.0%} interval of the difference"
+
+
+def verdict(groups: Mapping[str, list[float]]) -> list[dict[str, Any]]:
+    """Each finalist's mean, interval and tie with the best, from its scores over seeds.
+
+    Parameters
+    ----------
+    groups : mapping of str to list of float
+        Config id -> the finite selection-metric scores of its repeats (non-empty).
+
+    Returns
+    -------
+    list of dict
+        Best mean first: ``config_id``, ``scores``, ``mean``, ``low``, ``high`` (the
+        :data:`INTERVAL_LEVEL` Student-t interval; NaN with one score), ``tied`` (a
+        :data:`TIE_TEST` at :data:`TIE_LEVEL` does not find it worse than the best;
+        :func:`tennis_lab.evaluation.tied_with_best`) and ``p`` (that test's p-value;
+        1 for the best).
+    """
+    if not groups:
+        return []
+    tied = tied_with_best(groups, level=TIE_LEVEL)
+    best = next(iter(tied))
+    out = []
+    for cid, is_tied in tied.items():
+        mean, low, high = mean_interval(groups[cid], INTERVAL_LEVEL)
+        p = 1.0 if cid == best else worse_than_best_p(groups[best], groups[cid])
+        out.append({
+            "config_id": cid, "scores": list(groups[cid]), "mean": mean, "low": low,
+            "high": high, "tied": is_tied, "p": p,
+        })  # fmt: skip
+    return out
+
+
+def run_warnings(result: Mapping[str, Any], weak_group: float | None = None) -> list[str]:
+    """A run's warning lines (what its notebook wrote), and with ``weak_group`` also each
+    held-out group scoring below that macro F1 that the run did not flag already."""
+    lines = list(result.get("warnings") or [])
+    if weak_group is not None:
+        by = (result.get("data") or {}).get("split_by") or "group"
+        groups = result.get("groups") or []
+        lines += [
+            line for line in weak_group_lines(by, groups, threshold=weak_group) if line not in lines
+        ]
+    return lines

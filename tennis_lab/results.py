@@ -28,14 +28,6 @@ from typing import Any
 import pandas as pd
 
 from tennis_lab.errors import TennisLabError
-from tennis_lab.evaluation import (  # noqa: F401 - the verdict's rules, for the analysis
-    BOOTSTRAP_LEVEL,
-    BOOTSTRAP_TEST,
-    CEILING,
-    THIN_VALIDATION,
-    new_group_text,
-    weak_group_lines,
-)
 
 # Model selection: macro F1 over the validation split's annotated strokes (comparable
 # across windowing). The window-level figure is kept beside it as val_macro_f1_score.
@@ -58,11 +50,6 @@ STRATEGIES = ("grid", "random", "halving", "hyperband", "tpe")
 FIXED_STRATEGIES = ("grid", "random")  # a list of combinations decided before any run
 ADAPTIVE_STRATEGIES = ("halving", "hyperband")  # budget epochs rung by rung; prune
 
-# The finalists' verdict: a Student-t interval of each mean at INTERVAL_LEVEL, and a
-# one-sided Welch's t-test against the best at TIE_LEVEL.
-INTERVAL_LEVEL = 0.95
-TIE_LEVEL = 0.05
-TIE_TEST = "one-sided Welch's t-test"
 # What separates runs the data cannot tell apart (the console and the report say it).
 SEPARATE_FIX = (
     "to separate them: cv_folds: loo (or k) in the grid's fixed section, "
@@ -261,7 +248,7 @@ def _cell(value: Any) -> Any:
 def result_row(
     number: int, cid: str, params: Mapping[str, Any], status: str, notebook: Path,
     result: Mapping[str, Any] | None = None, error: str = "", run_id: str | None = None,
-    seconds: float | None = None, weak_group: float | None = None,
+    seconds: float | None = None, warnings: Sequence[str] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """One CSV row: ids, status, error, every parameter, every metric, the notebook path.
 
@@ -281,8 +268,9 @@ def result_row(
         What the notebook wrote (:func:`tennis_lab.training.write_result`).
     error, run_id, seconds
         The error text of a failed trial, its MLflow run id, its wall time.
-    weak_group : float, optional
-        Also warn of a group scoring below this (:func:`run_warnings`).
+    warnings : list of str, optional
+        The run's warning lines; by default those its notebook wrote (the search adds
+        ``--weak-group``'s with :func:`tennis_lab.evaluation.run_warnings`).
     """
     if status not in STATUSES:
         raise ValueError(f"status must be one of {list(STATUSES)}; got {status!r}.")
@@ -301,7 +289,8 @@ def result_row(
     # its metric is the number of folds).
     row.update({k: v for k, v in metrics.items() if k not in params})
     if result is not None:
-        row["warnings"] = WARNINGS_SEPARATOR.join(run_warnings(result, weak_group))
+        lines = (result.get("warnings") or []) if warnings is None else warnings
+        row["warnings"] = WARNINGS_SEPARATOR.join(lines)
     data = (result or {}).get("data") or {}
     if data.get("split_by"):  # what a group is, as the run resolved split_by=auto
         row["split_by_resolved"] = data["split_by"]
@@ -309,64 +298,6 @@ def result_row(
     if seconds is not None:
         row["run_seconds"] = round(seconds, 1)
     return row
-
-
-def run_warnings(result: Mapping[str, Any], weak_group: float | None = None) -> list[str]:
-    """A run's warning lines (what its notebook wrote), and with ``weak_group`` also each
-    held-out group scoring below that macro F1 that the run did not flag already."""
-    lines = list(result.get("warnings") or [])
-    if weak_group is not None:
-        by = (result.get("data") or {}).get("split_by") or "group"
-        groups = result.get("groups") or []
-        lines += [
-            line for line in weak_group_lines(by, groups, threshold=weak_group) if line not in lines
-        ]
-    return lines
-
-
-# --------------------------------------------------------------------------- the verdict
-
-
-def tie_method(finalists: bool) -> str:
-    """How a search decides which runs the data cannot separate from its winner: over
-    the finalists' seeds, else over the validation strokes."""
-    if finalists:
-        return f"{TIE_TEST} over the finalists' seeds at the {TIE_LEVEL:.0%} level"
-    return f"{BOOTSTRAP_TEST}, {BOOTSTRAP_LEVEL:.0%} interval of the difference"
-
-
-def verdict(groups: Mapping[str, list[float]]) -> list[dict[str, Any]]:
-    """Each finalist's mean, interval and tie with the best, from its scores over seeds.
-
-    Parameters
-    ----------
-    groups : mapping of str to list of float
-        Config id -> the finite selection-metric scores of its repeats (non-empty).
-
-    Returns
-    -------
-    list of dict
-        Best mean first: ``config_id``, ``scores``, ``mean``, ``low``, ``high`` (the
-        :data:`INTERVAL_LEVEL` Student-t interval; NaN with one score), ``tied`` (a
-        :data:`TIE_TEST` at :data:`TIE_LEVEL` does not find it worse than the best;
-        :func:`tennis_lab.evaluation.tied_with_best`) and ``p`` (that test's p-value;
-        1 for the best).
-    """
-    from tennis_lab.evaluation import mean_interval, tied_with_best, worse_than_best_p
-
-    if not groups:
-        return []
-    tied = tied_with_best(groups, level=TIE_LEVEL)
-    best = next(iter(tied))
-    out = []
-    for cid, is_tied in tied.items():
-        mean, low, high = mean_interval(groups[cid], INTERVAL_LEVEL)
-        p = 1.0 if cid == best else worse_than_best_p(groups[best], groups[cid])
-        out.append({
-            "config_id": cid, "scores": list(groups[cid]), "mean": mean, "low": low,
-            "high": high, "tied": is_tied, "p": p,
-        })  # fmt: skip
-    return out
 
 
 # --------------------------------------------------------------------------- the CSV

@@ -54,6 +54,15 @@ import pandas as pd
 
 from tennis_lab import backends, grids, paths, strategies, tracking
 from tennis_lab.errors import TennisLabError
+from tennis_lab.evaluation import (
+    INTERVAL_LEVEL,
+    TIE_LEVEL,
+    TIE_TEST,
+    new_group_text,
+    run_warnings,
+    tie_method,
+    verdict,
+)
 from tennis_lab.executors import (
     ClusterLost,
     ExecutorError,
@@ -73,7 +82,6 @@ from tennis_lab.results import (  # noqa: F401 - also the search's public names
     ADAPTIVE_STRATEGIES,
     FINALIST_COLUMNS,
     FIXED_STRATEGIES,
-    INTERVAL_LEVEL,
     PHASE_REPEAT,
     PHASE_SEARCH,
     RUN_COLUMNS,
@@ -85,12 +93,9 @@ from tennis_lab.results import (  # noqa: F401 - also the search's public names
     STATUS_KILLED,
     STATUS_PRUNED,
     STRATEGIES,
-    TIE_LEVEL,
-    TIE_TEST,
     WARNINGS_SEPARATOR,
     ResultsError,
     finite_number,
-    new_group_text,
     parent_run_name,
     read_completed,
     read_rows,
@@ -99,9 +104,7 @@ from tennis_lab.results import (  # noqa: F401 - also the search's public names
     row_key,
     run_name,
     short_value,
-    tie_method,
     trial_file,
-    verdict,
     write_csv_atomic,
 )
 from tennis_lab.strategies import TrialSpec
@@ -1194,7 +1197,7 @@ def _record_outcome(
         result = json.loads(job.result_file.read_text(encoding="utf-8"))
         row = result_row(
             job.spec.trial, job.cid, job.full_params, STATUS_COMPLETED, job.notebook, result,
-            seconds=seconds, weak_group=state.settings.get("weak_group"),
+            seconds=seconds, warnings=run_warnings(result, state.settings.get("weak_group")),
         )  # fmt: skip
         row.update(job.extra)
         child = result["run_id"]

@@ -623,7 +623,9 @@ def test_a_metric_never_hides_a_parameter_of_the_same_name():
 
 
 def test_weak_group_adds_players_below_a_threshold_once(tmp_path):
-    from tennis_lab.results import run_warnings
+    from tennis_lab.evaluation import (
+    run_warnings,
+)
     from tennis_lab.search import SearchConfig, SearchError, main
 
     result = {
