@@ -23,10 +23,31 @@ from tennis_lab.backends import DEFAULT_BACKEND as _DEFAULT_BACKEND  # noqa: E40
 # user chose one (see tennis_lab.backends).
 _os.environ.setdefault("KERAS_BACKEND", _DEFAULT_BACKEND)
 
-from tennis_lab.demo import make_demo_dataset  # noqa: E402
-from tennis_lab.evaluation import EvaluationError, Split, make_folds, make_split  # noqa: E402
-from tennis_lab.poses import DataFormatError, PoseDataset, Recording, load_dataset  # noqa: E402
-from tennis_lab.windows import WindowingError, WindowSet, make_windows  # noqa: E402
+# The data side's entry points, imported on first use, so that importing one module of
+# the package (``tennis_lab.results``, say) loads only what that module needs.
+_ENTRY_POINTS = {
+    "make_demo_dataset": "tennis_lab.demo",
+    "EvaluationError": "tennis_lab.evaluation",
+    "Split": "tennis_lab.evaluation",
+    "make_folds": "tennis_lab.evaluation",
+    "make_split": "tennis_lab.evaluation",
+    "DataFormatError": "tennis_lab.poses",
+    "PoseDataset": "tennis_lab.poses",
+    "Recording": "tennis_lab.poses",
+    "load_dataset": "tennis_lab.poses",
+    "WindowingError": "tennis_lab.windows",
+    "WindowSet": "tennis_lab.windows",
+    "make_windows": "tennis_lab.windows",
+}
+
+
+def __getattr__(name: str):
+    if name in _ENTRY_POINTS:
+        import importlib
+
+        return getattr(importlib.import_module(_ENTRY_POINTS[name]), name)
+    raise AttributeError(f"module 'tennis_lab' has no attribute {name!r}")
+
 
 __all__ = [
     "DataFormatError",

@@ -112,7 +112,7 @@ def _grids(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``tennis-lab``."""
+    """The argument parser of ``tennis-lab``: its commands, each with its own options."""
     parser = argparse.ArgumentParser(
         prog="tennis-lab",
         description="Find the best LSTM for tennis stroke recognition from pose sequences.",
@@ -120,6 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tennis-lab {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    _add_model_commands(commands)
+    _add_data_commands(commands)
+    return parser
+
+
+def _add_model_commands(commands) -> None:
+    """``grid``, ``grids``, ``report``, ``predict``, ``evaluate``, ``promote``."""
     from tennis_lab.search import add_arguments as add_search_arguments
 
     grid = commands.add_parser(
@@ -155,6 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_promote_arguments(promote)
     promote.set_defaults(func=_promote)
 
+
+def _add_data_commands(commands) -> None:
+    """``data demo``, ``data summary``, ``data import``."""
     data = commands.add_parser("data", help="create, inspect and import pose datasets")
     data_cmds = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
 
@@ -184,6 +194,11 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("dir", type=Path, help="dataset folder")
     summary.set_defaults(func=_data_summary)
 
+    _add_import_command(data_cmds)
+
+
+def _add_import_command(data_cmds) -> None:
+    """``data import FORMAT SOURCE DEST``."""
     imp = data_cmds.add_parser("import", help="convert pose-extraction output into a dataset")
     imp.add_argument(
         "format",
@@ -219,7 +234,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="replace different annotation or videos.csv files already there",
     )
     imp.set_defaults(func=_data_import)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
