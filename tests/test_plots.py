@@ -503,15 +503,18 @@ def test_figure_leaves_global_style_unchanged(name):
     assert {k for k in before if before[k] != after[k]} == set()
 
 
-def test_plots_imports_no_other_tennis_lab_module():
-    tree = ast.parse(Path(plots.__file__).read_text(encoding="utf-8"))
+def test_plots_imports_only_the_results_schema_of_the_package():
     imported = {
         node.module if isinstance(node, ast.ImportFrom) else alias.name
-        for node in ast.walk(tree)
+        for path in Path(plots.__file__).parent.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
         if isinstance(node, ast.Import | ast.ImportFrom)
         for alias in node.names
     }
-    assert not {name for name in imported if name and name.startswith("tennis_lab")}
+    package = {name for name in imported if name and name.startswith("tennis_lab")}
+    assert {name for name in package if not name.startswith("tennis_lab.plots")} == {
+        "tennis_lab.results"
+    }
 
 
 # --- figures of a search's results table ------------------------------------------------
