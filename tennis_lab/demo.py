@@ -579,6 +579,38 @@ def check_demo_args(
         )
 
 
+def _write_video(
+    root: Path, video_id: str, player: Player, seed: int, task_id: int, seconds: float
+) -> dict:
+    """Film one demo video of ``player``: write its recording and return its Label Studio
+    task (its strokes, and a quality choice the loader skips)."""
+    vrng = np.random.default_rng([seed, task_id])
+    fps = float(vrng.choice(FPS_CHOICES))
+    n = int(seconds * fps)
+    times = np.arange(n) / fps
+    segments = _schedule(vrng, player, seconds)
+    world = _skeleton(_tracks(vrng, player, segments, times, fps), player)
+    if player.left_handed:
+        world = _mirror(world)
+    landmarks = _film(vrng, world, _camera(vrng), player.height, fps)
+    poses.write_recording(
+        poses.Recording(
+            video_id, landmarks, fps, poses.MEDIAPIPE_LANDMARKS, poses.MEDIAPIPE_CHANNELS
+        ),
+        root / poses.POSES_DIR / f"{video_id}.npz",
+    )
+    task = poses.labelstudio_task(
+        f"/data/upload/1/{vrng.bytes(4).hex()}-{video_id}.mp4",
+        _annotate(vrng, segments, fps, n),
+        task_id,
+    )
+    task["annotations"][0]["result"].append(
+        {"type": "choices", "from_name": "quality", "to_name": "video",
+         "value": {"choices": [str(vrng.choice(["good", "fair"]))]}}
+    )  # fmt: skip
+    return task
+
+
 def make_demo_dataset(
     path: str | Path,
     seed: int = DEMO_SEED,
@@ -628,30 +660,7 @@ def make_demo_dataset(
         for v in range(videos_per_player):
             video_id = f"{player.name}_{v + 1:02d}"
             videos.append((video_id, player.name, player.left_handed, v))
-            vrng = np.random.default_rng([seed, task_id])
-            fps = float(vrng.choice(FPS_CHOICES))
-            n = int(seconds_per_video * fps)
-            times = np.arange(n) / fps
-            segments = _schedule(vrng, player, seconds_per_video)
-            world = _skeleton(_tracks(vrng, player, segments, times, fps), player)
-            if player.left_handed:
-                world = _mirror(world)
-            landmarks = _film(vrng, world, _camera(vrng), player.height, fps)
-            poses.write_recording(
-                poses.Recording(
-                    video_id, landmarks, fps, poses.MEDIAPIPE_LANDMARKS, poses.MEDIAPIPE_CHANNELS
-                ),
-                root / poses.POSES_DIR / f"{video_id}.npz",
-            )
-            task = poses.labelstudio_task(
-                f"/data/upload/1/{vrng.bytes(4).hex()}-{video_id}.mp4",
-                _annotate(vrng, segments, fps, n),
-                task_id,
-            )
-            task["annotations"][0]["result"].append(
-                {"type": "choices", "from_name": "quality", "to_name": "video",
-                 "value": {"choices": [str(vrng.choice(["good", "fair"]))]}}
-            )  # fmt: skip
+            task = _write_video(root, video_id, player, seed, task_id, seconds_per_video)
             if single is None:
                 single = task
             else:
