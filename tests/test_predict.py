@@ -391,7 +391,7 @@ def test_predict_without_handedness_says_it_assumed_right_handed_everywhere(stor
 
 @slow
 def test_evaluate_split_needs_the_runs_videos_in_the_dataset(store, capsys):
-    from tennis_lab.predict import _split_in_dataset
+    from tennis_lab.predict.commands import _split_in_dataset
 
     model = load_model(store["run_id"], tracking_uri=store["uri"])
     assert split_videos(model, "val") == list(store["split"].val_videos)

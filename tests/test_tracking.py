@@ -198,6 +198,15 @@ def test_importing_tracking_does_not_import_mlflow():
     assert out.stdout.strip() == "False"
 
 
+def test_tracking_draws_no_figure_and_imports_no_training():
+    code = (
+        "import sys, tennis_lab.tracking; print(sorted(m for m in sys.modules if m == "
+        "'matplotlib' or m.startswith(('tennis_lab.plots', 'tennis_lab.training'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 # --- ensure_experiment ----------------------------------------------------------------
 
 
