@@ -33,8 +33,11 @@ from tennis_lab.search import (
     SearchFailed,
     SearchLock,
     SearchState,
+    checks,
+    execution,
     read_completed,
     run_search,
+    store,
     write_csv_atomic,
 )
 
@@ -189,13 +192,13 @@ def test_an_empty_or_header_only_csv_resumes_as_no_rows(tmp_path):
 def test_search_ids_are_unique_and_sort_by_start_time(tmp_path):
     made = []
     for _ in range(30):  # many in the same second
-        stamp, lock = search._new_search(tmp_path, "minimal")
+        stamp, lock = store.new_search(tmp_path, "minimal")
         made.append(lock.path.stem)
         assert lock.path.stem.startswith(stamp) and lock.held
     assert len(set(made)) == len(made) and sorted(made) == made
     for search_id in made:
         (tmp_path / "searches" / f"{search_id}.json").write_text("{}")
-    assert search._latest_search(tmp_path) == made[-1]
+    assert store.latest_search(tmp_path) == made[-1]
 
 
 def test_a_lock_of_a_running_process_is_refused_naming_it(tmp_path):
@@ -314,8 +317,8 @@ def test_resume_refuses_flags_that_differ_from_the_search(tiny_demo, tmp_path):
     assert "--grid small (the search has" in text and "--tracking-uri sqlite:///" in text
     assert not (tmp_path / "mlflow.db").exists() and not (tmp_path / "other.db").exists()
     # the same values (the search's own) are fine
-    places = search._places(resumed(config(tmp_path, tiny_demo), state))
-    search._check_resume_flags(resumed(config(tmp_path, tiny_demo), state), places, state)
+    places = checks.places(resumed(config(tmp_path, tiny_demo), state))
+    checks.check_resume_flags(resumed(config(tmp_path, tiny_demo), state), places, state)
 
 
 @pytest.mark.parametrize(
@@ -452,14 +455,14 @@ def test_a_results_csv_that_cannot_be_written_fails_clearly_and_resume_goes_on(
     tiny_demo, tmp_path, monkeypatch
 ):
     cfg = config(tmp_path, tiny_demo, register_as=None)
-    real = search.execute_run
+    real = execution.execute_run
 
     def run_then_block_the_csv(*args, **kw):
         real(*args, **kw)
         csv = Path(only_state(cfg)["csv_path"])
         (csv / "in_the_way").mkdir(parents=True)  # not writable, even for root
 
-    monkeypatch.setattr(search, "execute_run", run_then_block_the_csv)
+    monkeypatch.setattr(execution, "execute_run", run_then_block_the_csv)
     with pytest.raises(SearchFailed, match=r"cannot write the results CSV .*--resume"):
         run_search(cfg, io.StringIO())
     state = only_state(cfg)
@@ -467,7 +470,7 @@ def test_a_results_csv_that_cannot_be_written_fails_clearly_and_resume_goes_on(
     (Path(state["csv_path"]) / "in_the_way").rmdir()
     Path(state["csv_path"]).rmdir()
 
-    monkeypatch.setattr(search, "execute_run", real)
+    monkeypatch.setattr(execution, "execute_run", real)
     out = io.StringIO()
     rows = run_search(SearchConfig(**{**cfg.__dict__, "resume": "latest"}), out)
     assert "1 already completed, 0 to run" in out.getvalue()  # found again in MLflow
@@ -501,6 +504,6 @@ def test_a_dead_kernel_names_its_exit_and_the_last_lines_of_its_log(tmp_path, de
     out = tmp_path / "runs" / "003-abc.ipynb"
     with pytest.raises(DeadKernelError) as error:
         search.execute_run(src, out, {}, io.StringIO())
-    text = search._error_text(error.value)
+    text = execution.error_text(error.value)
     assert re.search(rf"^DeadKernelError: Kernel died \({cause}\); last lines of ", text), text
     assert "003-abc.kernel.log: " in text and "allocating 1 TB" in text

@@ -315,10 +315,10 @@ def test_closing_an_overlapping_executor_stops_its_running_jobs_and_drops_the_re
 
 
 def test_a_relay_holds_a_runs_output_until_released():
-    from tennis_lab.search import _Relay
+    from tennis_lab.search.execution import Relay
 
     out = io.StringIO()
-    live, held = _Relay(out, held=False), _Relay(out, held=True)
+    live, held = Relay(out, held=False), Relay(out, held=True)
     live.write("run 1 header\n")
     held.write("run 2 header\n")
     held.flush()
@@ -405,16 +405,17 @@ def test_no_overlap_flag_runs_each_notebook_after_the_previous_one():
     import argparse
 
     from tennis_lab.executors import make_executor
-    from tennis_lab.search import _executor, add_arguments, config_from_args
+    from tennis_lab.search import add_arguments, config_from_args
+    from tennis_lab.search.prepare import executor_of
 
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     assert config_from_args(parser.parse_args([])).overlap_runs is True
     cfg = config_from_args(parser.parse_args(["--no-overlap"]))
     assert cfg.overlap_runs is False
-    with _executor(cfg) as ex:
+    with executor_of(cfg) as ex:
         assert isinstance(ex, SequentialExecutor) and ex.capacity == 1
-    with _executor(SearchConfig()) as ex:
+    with executor_of(SearchConfig()) as ex:
         assert ex.overlap and ex.capacity == 2 and ex.workers == 1
     assert make_executor().capacity == 1  # a plain sequential executor, as before
 
@@ -558,15 +559,15 @@ def test_the_summary_says_undecided_instead_of_crowning_and_names_the_ceiling(tm
 
 
 def test_the_console_gives_the_score_to_expect_on_a_new_player():
-    from tennis_lab.search import _new_group_line
+    from tennis_lab.search.console import new_group_line
 
     row = {"new_group_macro_f1": 0.9706, "new_group_macro_f1_min": 0.7267,
            "new_group_macro_f1_max": 1.0, "new_groups": 20.0, "split_by_resolved": "player"}
-    assert _new_group_line(row) == (
+    assert new_group_line(row) == (
         "To expect on a new player: 0.971 (held-out players 0.73–1.00, 20 players): the "
         "number to quote"
     )
-    assert _new_group_line({"val_stroke_macro_f1": 0.9}) is None  # one split: no estimate
+    assert new_group_line({"val_stroke_macro_f1": 0.9}) is None  # one split: no estimate
 
 
 def test_with_finalists_the_winner_is_the_best_mean_and_its_best_repeat(tmp_path):
@@ -589,9 +590,10 @@ def test_with_finalists_the_winner_is_the_best_mean_and_its_best_repeat(tmp_path
 
 
 def test_repeats_keep_the_finalists_split_unless_asked(tmp_path):
-    from tennis_lab.search import _Session, repeats_varied
+    from tennis_lab.search import repeats_varied
+    from tennis_lab.search.jobs import Jobs
 
-    session = _Session.__new__(_Session)
+    session = Jobs.__new__(Jobs)
     session.state = type("S", (), {"settings": {"repeat_over": "seeds"}})()
     assert session._repeat_seeds({"seed": 42}, 43) == {"seed": 43, "split_seed": 42}
     assert session._repeat_seeds({"seed": 42, "split_seed": 7}, 43) == {"seed": 43, "split_seed": 7}
@@ -641,7 +643,7 @@ def test_weak_group_adds_players_below_a_threshold_once(tmp_path):
     assert lines[1] == "weak player bruno: test macro F1 0.900, below the threshold 0.92"
     assert SearchConfig().weak_group is None
     with pytest.raises(SearchError, match="--weak-group is a macro F1 between 0 and 1"):
-        from tennis_lab.search import _check_strategy_flags
+        from tennis_lab.search.planning import check_strategy_flags
 
-        _check_strategy_flags(SearchConfig(weak_group=80), "grid")
+        check_strategy_flags(SearchConfig(weak_group=80), "grid")
     assert main(["--weak-group", "1.5", "--show-grid"]) == 2
