@@ -38,15 +38,14 @@ from tennis_lab.analysis import (
     parameter_importance,
     pareto_front,
     pattern_sentences,
-    report_header,
     search_overview,
     selection_metric,
-    table_html,
     tie_sentence,
     tied_with_best,
     value_table,
     varied_parameters,
 )
+from tennis_lab.report import escape_markdown, report_header, table_html
 from tennis_lab.results import SELECTION_METRIC, result_row, write_csv_atomic
 
 WINDOW_VAL = "val_macro_f1_score"  # the window-level figure; old tables rank by it
@@ -574,7 +573,7 @@ def test_the_header_says_undecided_instead_of_crowning_one():
     assert tied_with_best(df).index.tolist() == [3, 3]
     assert search_overview(df)["undecided"] == [10, 4, 5]
     header = report_header(df)
-    assert f"- **Verdict:** {analysis._md(sentence)}" in header
+    assert f"- **Verdict:** {escape_markdown(sentence)}" in header
     assert "- **Registered as the champion (validation macro F1 over strokes):** run 10" in header
     assert "**Best" not in header
     assert header.index("Undecided") < header.index("Registered")
@@ -629,11 +628,11 @@ def test_the_header_says_a_ceiling_a_thin_split_and_a_missing_class_with_the_fix
     ))]  # fmt: skip
     header = report_header(df)
     label, text = analysis.limit_lines(df)[0]
-    assert f"- **{label}:** {analysis._md(text)}" in header
+    assert f"- **{label}:** {escape_markdown(text)}" in header
     # The thin split and the missing class are the run's own warnings (each with its
     # fix, as the run wrote them), listed under the winner, once each.
     for line in (THIN, MISSING):
-        assert header.count(f"    - {analysis._md(line)}") == 1
+        assert header.count(f"    - {escape_markdown(line)}") == 1
     # Below the ceiling: no line of its own.
     df.loc[df["run_number"] == 10, SELECTION_METRIC] = 0.99
     assert analysis.limit_lines(df) == []
@@ -646,7 +645,7 @@ def test_the_winners_warnings_are_listed_escaped_and_the_others_counted():
     df = verdict_table()
     header = report_header(df)
     assert "- **Warnings of run 10:**" in header
-    assert f"    - {analysis._md(WEAK)}" in header
+    assert f"    - {escape_markdown(WEAK)}" in header
     assert "<b>" not in header and "&lt;b&gt;x&lt;/b&gt;" in header
     assert analysis.winner_warnings(df) == [WEAK, MISSING, THIN]  # as the run wrote them
     assert "- **Other runs with warnings:** 1 (runs 4)" in header
@@ -1228,7 +1227,7 @@ def test_from_mlflow_the_parent_names_the_winner_and_loo_stays_loo(mlflow_verdic
     assert overview["best_run"] == 2
     header = report_header(df, overview)
     verdict = f"undecided: runs 2 and 1 ({BOOTSTRAP}) (the search's parent run)."
-    assert f"- **Verdict:** {analysis._md(verdict)}\n" in header  # as the search wrote it
+    assert f"- **Verdict:** {escape_markdown(verdict)}\n" in header  # as the search wrote it
     assert "- **Registered as the champion (validation macro F1 over strokes):** run 2" in header
     assert leaderboard(df)["verdict"].tolist() == ["", "winner"]
     assert "&lt;b&gt;x&lt;/b&gt;" in table_html(analysis.warnings_table(df))
@@ -1712,7 +1711,7 @@ def report_rows(table: pd.DataFrame) -> list[dict]:
 def test_the_report_has_a_finalists_section_only_when_there_are_finalists(tmp_path, monkeypatch):
     from tennis_lab.report import build_report
 
-    monkeypatch.setenv("TENNIS_LAB_ROOT", str(Path(analysis.__file__).resolve().parents[1]))
+    monkeypatch.setenv("TENNIS_LAB_ROOT", str(Path(analysis.__file__).resolve().parents[2]))
     out, reports = tmp_path / "out", tmp_path / "reports"
     write_search(out, "20260501_120000", grid="small", rows=report_rows(halving_table()))
     page = build_report("20260501_120000_small", reports_dir=reports, output_dir=out)

@@ -163,7 +163,8 @@ def test_every_link_of_the_report_opens_a_file_that_exists(searched):
 
 
 def test_the_analysis_notebook_in_jupyterlab_links_from_its_own_folder(searched):
-    from tennis_lab.analysis import leaderboard, load_results, table_html
+    from tennis_lab.analysis import leaderboard, load_results
+    from tennis_lab.report import table_html
 
     tmp, _ = searched
     results = load_results(None, output_dir=tmp / "output")

@@ -55,7 +55,8 @@ def test_the_html_export_has_no_script_and_a_notebook_is_rendered_once(tmp_path)
 def test_the_header_and_warnings_reach_the_html_page_escaped(tmp_path):
     import pandas as pd
 
-    from tennis_lab.analysis import report_header, table_html, warnings_table
+    from tennis_lab.analysis import warnings_table
+    from tennis_lab.report import report_header, table_html
 
     weak = "weak player <b>x</b>: 0.40 below the other players' mean"
     rows = [

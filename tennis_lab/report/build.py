@@ -27,7 +27,7 @@ from tennis_lab.errors import TennisLabError
 CELL_TIMEOUT_SECONDS = 600
 
 # nbconvert template (tennis_lab/templates/report): JupyterLab's export without scripts.
-TEMPLATE_DIR = Path(__file__).parent / "templates"
+TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates"
 TEMPLATE = "report"
 
 # Output types that need a live kernel or a script to show anything.
