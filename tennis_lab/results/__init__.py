@@ -19,7 +19,9 @@ runs a trial, and nothing here imports more of the package than its errors.
 
 from __future__ import annotations
 
+from tennis_lab.results.mlflow_runs import read_results_mlflow, run_details, runs_frame
 from tennis_lab.results.names import (
+    DEFAULT_EXPERIMENT,
     PARAM_ABBREVIATIONS,
     RUN_NAME_LIMIT,
     RUNS_FOLDER,
@@ -95,19 +97,20 @@ from tennis_lab.results.values import (
 )
 
 __all__ = [
-    "ADAPTIVE_STRATEGIES", "AVERAGE_METRIC", "BOOKKEEPING", "CLASS_METRIC", "FACTS",
-    "FINALIST_COLUMNS", "FIXED_STRATEGIES", "HOW_TO_RUN", "LEGACY_SELECTION_METRIC",
-    "LOCK_SUFFIX", "NEW_GROUP_METRIC", "PARAM_ABBREVIATIONS", "PHASE_REPEAT", "PHASE_SEARCH",
-    "PLAIN_METRICS", "RUNS_FOLDER", "RUN_COLUMNS", "RUN_NAME_LIMIT", "SEARCH_COLUMNS",
-    "SELECTION_METRIC", "SEPARATE_FIX", "STANDING_COLUMNS", "STATES_FOLDER", "STATE_SUFFIX",
-    "STATUSES", "STATUS_COMPLETED", "STATUS_FAILED", "STATUS_KILLED", "STATUS_PRUNED",
-    "STATUS_RUNNING", "STD_SUFFIX", "STRATEGIES", "STUDY_SUFFIX", "SUMMED_METRICS",
-    "TEST_STROKE_METRIC", "TEXT_COLUMNS", "TIMING_METRICS", "VAL_WINDOW_METRIC",
-    "VERDICT_COLUMNS", "WARNINGS_SEPARATOR", "WORST_GROUP_METRIC", "ResultsError",
-    "TableError", "csv_path", "find_results", "finite_number", "latest_search",
-    "notebooks_folder", "ordered_values", "parent_run_name", "parse_value", "read_completed",
-    "read_csv_table", "read_results", "read_rows", "read_state", "result_row",
-    "results_csv_name", "row_key", "run_name", "search_file", "short_value", "state_csv",
-    "state_data", "state_files", "state_for_csv", "state_path", "states_dir", "trial_file",
-    "value_key", "value_label", "write_csv_atomic",
+    "ADAPTIVE_STRATEGIES", "AVERAGE_METRIC", "BOOKKEEPING", "CLASS_METRIC",
+    "DEFAULT_EXPERIMENT", "FACTS", "FINALIST_COLUMNS", "FIXED_STRATEGIES", "HOW_TO_RUN",
+    "LEGACY_SELECTION_METRIC", "LOCK_SUFFIX", "NEW_GROUP_METRIC", "PARAM_ABBREVIATIONS",
+    "PHASE_REPEAT", "PHASE_SEARCH", "PLAIN_METRICS", "RUNS_FOLDER", "RUN_COLUMNS",
+    "RUN_NAME_LIMIT", "ResultsError", "SEARCH_COLUMNS", "SELECTION_METRIC", "SEPARATE_FIX",
+    "STANDING_COLUMNS", "STATES_FOLDER", "STATE_SUFFIX", "STATUSES", "STATUS_COMPLETED",
+    "STATUS_FAILED", "STATUS_KILLED", "STATUS_PRUNED", "STATUS_RUNNING", "STD_SUFFIX",
+    "STRATEGIES", "STUDY_SUFFIX", "SUMMED_METRICS", "TEST_STROKE_METRIC", "TEXT_COLUMNS",
+    "TIMING_METRICS", "TableError", "VAL_WINDOW_METRIC", "VERDICT_COLUMNS",
+    "WARNINGS_SEPARATOR", "WORST_GROUP_METRIC", "csv_path", "find_results", "finite_number",
+    "latest_search", "notebooks_folder", "ordered_values", "parent_run_name", "parse_value",
+    "read_completed", "read_csv_table", "read_results", "read_results_mlflow", "read_rows",
+    "read_state", "result_row", "results_csv_name", "row_key", "run_details", "run_name",
+    "runs_frame", "search_file", "short_value", "state_csv", "state_data", "state_files",
+    "state_for_csv", "state_path", "states_dir", "trial_file", "value_key", "value_label",
+    "write_csv_atomic",
 ]  # fmt: skip

@@ -16,6 +16,8 @@ PARAM_ABBREVIATIONS = {
     "augment_mirror": "aug", "normalization": "norm", "early_stopping_patience": "patience",
 }  # fmt: skip
 RUN_NAME_LIMIT = 60  # characters of parameters in a run name; the MLflow UI cuts long names
+# The MLflow experiment of a search unless it names another.
+DEFAULT_EXPERIMENT = "tennis_stroke_recognition"
 # The reports folder's sub-folder of run notebooks: <reports>/runs/<search id>/ by default.
 RUNS_FOLDER = "runs"
 
