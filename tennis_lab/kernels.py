@@ -478,6 +478,57 @@ def _keep_log(source: Path, log: Path) -> None:
         source.unlink(missing_ok=True)
 
 
+def _kernel_options(
+    notebook: Path, parameters: Mapping[str, Any], pool: KernelPool | None, turn: Any,
+    prepare_next: bool, log: Path, launch: Callable[[Any], None],
+) -> tuple[Any, dict[str, Any]]:  # fmt: skip
+    """The kernel a run takes from ``pool`` (None: papermill starts one), and papermill's
+    options for it; see :func:`execute_notebook`."""
+    from tennis_lab.backends import resolve_backend
+
+    kernel = None
+    if pool is not None:
+        import nbformat
+
+        source = nbformat.read(notebook, as_version=4)
+        spec = source.metadata.get("kernelspec", {})
+        wanted = resolve_backend(parameters.get("keras_backend"))
+        kernel = pool.take(wanted, spec.get("name", "python3"))
+        if prepare_next:
+            pool.prepare()  # the next run's, while this one runs
+        if kernel is not None and (turn is None or not any(map(_is_training, source.cells))):
+            claim_cpu(kernel.process.pid)  # no training turn to wait for: its priority back
+    if kernel is not None:
+        launch(kernel.process)
+        return kernel, {"km": kernel.manager}
+    return None, {
+        "kernel_manager_class": _logging_kernel_manager(log, launch),
+        # What native code writes to the process's stdout and stderr (TensorFlow's
+        # C++ log lines, for one) goes to the kernel log, not into the cells' output.
+        "extra_arguments": KERNEL_ARGUMENTS,
+    }
+
+
+def _turn_hooks(turn: Any, launched: list) -> dict[str, Callable[..., None]]:
+    """papermill's cell hooks of an overlapping run: wait for its training turn, hand
+    over to the next run, and give the CPU back once its training cell has run."""
+
+    def training_starts(cell, **_: Any) -> None:
+        if _is_training(cell):
+            turn.wait_turn()
+            if launched:  # started ahead, it waited behind the previous run's training
+                claim_cpu(launched[-1].pid)
+            turn.handover()
+
+    def training_done(cell, **_: Any) -> None:  # after its reply (not on_cell_complete)
+        if _is_training(cell):
+            if launched:
+                yield_cpu(launched[-1].pid)
+            turn.main_done()
+
+    return {"on_cell_start": training_starts, "on_cell_executed": training_done}
+
+
 def execute_notebook(
     notebook: Path,
     output: Path,
@@ -513,8 +564,6 @@ def execute_notebook(
     import papermill
     from nbclient.exceptions import DeadKernelError
 
-    from tennis_lab.backends import resolve_backend
-
     output.parent.mkdir(parents=True, exist_ok=True)
     log = kernel_log_path(output)
     log.unlink(missing_ok=True)
@@ -528,46 +577,9 @@ def execute_notebook(
         if turn is not None:
             turn.stop_with(process.kill)
 
-    kernel = None
-    if pool is not None:
-        import nbformat
-
-        source = nbformat.read(notebook, as_version=4)
-        spec = source.metadata.get("kernelspec", {})
-        wanted = resolve_backend(parameters.get("keras_backend"))
-        kernel = pool.take(wanted, spec.get("name", "python3"))
-        if prepare_next:
-            pool.prepare()  # the next run's, while this one runs
-        if kernel is not None and (turn is None or not any(map(_is_training, source.cells))):
-            claim_cpu(kernel.process.pid)  # no training turn to wait for: its priority back
-    if kernel is not None:
-        options: dict[str, Any] = {"km": kernel.manager}
-        launch(kernel.process)
-    else:
-        options = {
-            "kernel_manager_class": _logging_kernel_manager(log, launch),
-            # What native code writes to the process's stdout and stderr (TensorFlow's
-            # C++ log lines, for one) goes to the kernel log, not into the cells' output.
-            "extra_arguments": KERNEL_ARGUMENTS,
-        }
-
+    kernel, options = _kernel_options(notebook, parameters, pool, turn, prepare_next, log, launch)
     if turn is not None:
-
-        def training_starts(cell, **_: Any) -> None:
-            if _is_training(cell):
-                turn.wait_turn()
-                if launched:  # started ahead, it waited behind the previous run's training
-                    claim_cpu(launched[-1].pid)
-                turn.handover()
-
-        def training_done(cell, **_: Any) -> None:  # after its reply (not on_cell_complete)
-            if _is_training(cell):
-                if launched:
-                    yield_cpu(launched[-1].pid)
-                turn.main_done()
-
-        options["on_cell_start"] = training_starts
-        options["on_cell_executed"] = training_done
+        options.update(_turn_hooks(turn, launched))
     try:
         try:
             papermill.execute_notebook(
