@@ -19,42 +19,32 @@ compiled with Adam(learning_rate), sparse categorical cross-entropy and accuracy
 
 from __future__ import annotations
 
-import math
 import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
+from tennis_lab import params as contract
 from tennis_lab.errors import TennisLabError
 
-MODEL_DEFAULTS: dict[str, Any] = {
-    "lstm_layers": [128, 64],
-    "dense_units": 64,
-    "dropout_rates": [0.3, 0.3, 0.2],
-    "use_batch_norm": False,
-    "use_bidirectional": False,
-    "learning_rate": 0.001,
-}
-MODEL_PARAMS = tuple(MODEL_DEFAULTS)
+# What build_lstm takes: the contract's model group (architecture and learning rate).
+MODEL_DEFAULTS: dict[str, Any] = contract.defaults("model")
+MODEL_PARAMS = contract.names("model")
 
 
 class ModelParamError(TennisLabError, ValueError):
-    """An architecture parameter that cannot build a model; the message names it."""
+    """An architecture parameter that cannot build a model; ``key`` names it."""
 
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def check_model_params(params: Mapping[str, Any]) -> dict[str, Any]:
+def check_model_params(values: Mapping[str, Any]) -> dict[str, Any]:
     """Validate architecture parameters and fill in defaults.
 
     Parameters
     ----------
-    params : mapping
+    values : mapping
         Any of :data:`MODEL_PARAMS`; a missing one takes its value from
         :data:`MODEL_DEFAULTS`.
 
@@ -66,55 +56,24 @@ def check_model_params(params: Mapping[str, Any]) -> dict[str, Any]:
     Raises
     ------
     ModelParamError
-        Naming the parameter and its value: unknown name, empty or non-positive
-        layers, dropout rates whose count does not match the layers or outside
-        [0, 1), learning rate <= 0, non-boolean switches.
+        Naming the parameter (``key``), its value and the fix: unknown name, empty or
+        non-positive layers, dropout rates whose count does not match the layers or
+        outside [0, 1), learning rate <= 0, non-boolean switches.
     """
-    unknown = sorted(set(params) - set(MODEL_PARAMS))
+    unknown = sorted(set(values) - set(MODEL_PARAMS))
     if unknown:
         raise ModelParamError(
-            f"unknown model parameter(s) {unknown}; build_lstm takes {list(MODEL_PARAMS)}."
+            f"unknown model parameter(s) {unknown}; build_lstm takes {list(MODEL_PARAMS)}.",
+            key=unknown[0],
+            value=values[unknown[0]],
         )
-    p = {**MODEL_DEFAULTS, **params}
-    layers = p["lstm_layers"]
-    if (
-        isinstance(layers, str)
-        or not isinstance(layers, Sequence)
-        or not layers
-        or not all(_is_int(u) and u > 0 for u in layers)
-    ):
-        raise ModelParamError(
-            f"lstm_layers must be a non-empty list of positive whole numbers of units; "
-            f"got {layers!r}."
-        )
-    if not _is_int(p["dense_units"]) or p["dense_units"] <= 0:
-        raise ModelParamError(
-            f"dense_units must be a positive whole number; got {p['dense_units']!r}."
-        )
-    rates = p["dropout_rates"]
-    if isinstance(rates, str) or not isinstance(rates, Sequence):
-        raise ModelParamError(f"dropout_rates must be a list of rates; got {rates!r}.")
-    if len(rates) != len(layers) + 1:
-        raise ModelParamError(
-            f"dropout_rates has {len(rates)} rates {list(rates)} but lstm_layers has "
-            f"{len(layers)} layers {list(layers)}: give one rate per LSTM layer plus one for "
-            f"the dense layer ({len(layers) + 1} rates)."
-        )
-    for rate in rates:
-        if not _is_number(rate) or not 0 <= rate < 1:
-            raise ModelParamError(
-                f"dropout_rates must each be in [0, 1); got {rate!r} in {list(rates)}."
-            )
-    lr = p["learning_rate"]
-    if not _is_number(lr) or not math.isfinite(lr) or lr <= 0:
-        raise ModelParamError(f"learning_rate must be a positive number; got {lr!r}.")
-    for name in ("use_batch_norm", "use_bidirectional"):
-        if not isinstance(p[name], bool):
-            raise ModelParamError(f"{name} must be true or false; got {p[name]!r}.")
-    p["lstm_layers"] = [int(u) for u in layers]
-    p["dropout_rates"] = [float(r) for r in rates]
+    p = {**MODEL_DEFAULTS, **values}
+    with contract.reported_as(ModelParamError):
+        contract.check(p)
+    p["lstm_layers"] = [int(u) for u in p["lstm_layers"]]
+    p["dropout_rates"] = [float(r) for r in p["dropout_rates"]]
     p["dense_units"] = int(p["dense_units"])
-    p["learning_rate"] = float(lr)
+    p["learning_rate"] = float(p["learning_rate"])
     return p
 
 

@@ -1,12 +1,12 @@
 """Check every combination of a search before any kernel starts.
 
-The training notebook checks its parameters in its first code cells
-(``check_window_params``, ``check_model_params``, ``check_training_params``,
-``check_evaluation_params``), then loads the windows (``load_windows``) and splits
-them (``make_splits``). :func:`check_combinations` calls the same functions for
-every combination of a search, so that a value the notebook would reject stops the
-search in seconds, before its first run, instead of failing one kernel per
-combination:
+The training notebook checks its parameters in its first code cell
+(:func:`tennis_lab.training.check_run_params`, which checks each group of the
+parameter contract, :mod:`tennis_lab.params`), then loads the windows
+(``load_windows``) and splits them (``make_splits``). :func:`check_combinations`
+calls the same functions for every combination of a search, so that a value the
+notebook would reject stops the search in seconds, before its first run, instead of
+failing one kernel per combination:
 
 1. the parameter checks, for every combination (microseconds each);
 2. the dataset, loaded once (the demo dataset when no folder is given);
@@ -22,50 +22,27 @@ the key and the value, how many combinations share it, and the fix.
 
 from __future__ import annotations
 
-import inspect
 import json
 import re
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from tennis_lab import params as contract
+from tennis_lab.errors import TennisLabError
 from tennis_lab.grids import GridError
 
-# The notebook's parameter groups, as its first code cell builds them.
-DATA_PARAMS = (
-    "window_size", "overlap", "enable_fps_scaling", "reference_fps", "min_stroke_coverage",
-    "include_idle", "normalization", "missing_frames", "mirror_left_handed",
-)  # fmt: skip
-TRAIN_PARAMS = ("batch_size", "epochs", "early_stopping_patience", "class_weight", "augment_mirror")
-EVAL_PARAMS = ("split_by", "test_groups", "cv_folds", "val_fraction", "test_fraction")
+# The parameter groups whose values decide a run's windows and its splits.
+DATA_PARAMS = contract.names("data")
+EVAL_PARAMS = contract.names("evaluation")
 
 # What to do about a bad value, by parameter (else a generic fix).
-FIXES = {
-    "learning_rate": "use a positive learning rate, e.g. 0.001 (in a random search: a log "
-    "range such as [0.0001, 0.01, log]).",
-    "batch_size": "use a whole number of at least 1, e.g. 32.",
-    "epochs": "use a whole number of at least 1, or leave epochs to the notebook's default.",
-    "early_stopping_patience": "use a whole number of at least 1, e.g. 15.",
-    "dense_units": "use a whole number of at least 1, e.g. 64.",
-    "dropout_rates": "use rates from 0 up to (not including) 1, one per LSTM layer plus one "
-    "for the dense layer, e.g. [0.3, 0.3, 0.2].",
-    "lstm_layers": "give at least one layer of a positive number of units; in a grid each "
-    "value is itself a list, e.g. lstm_layers: [[64], [128, 64]].",
-    "class_weight": "use 'balanced' or null.",
-    "augment_mirror": "use true or false.",
-    "use_batch_norm": "use true or false.",
-    "use_bidirectional": "use true or false.",
-    "normalization": "use 'body' or 'none'.",
-    "missing_frames": "use 'interpolate' or 'zero'.",
-    "min_stroke_coverage": "use a share in (0, 1], e.g. 0.5.",
-    "reference_fps": "use a positive frame rate, e.g. 30.",
-    "cv_folds": "lower cv_folds, use 'loo', or add recordings of more groups.",
-}
+FIXES = {p.name: p.fix for p in contract.PARAMETERS if p.fix}
 
 
 ONE_CLASS_FIX = (
@@ -132,30 +109,6 @@ class _Problem:
     fix: str | None = None
 
 
-def _signature_defaults(func: Callable) -> dict[str, Any]:
-    return {
-        name: p.default
-        for name, p in inspect.signature(func).parameters.items()
-        if p.default is not inspect.Parameter.empty
-    }
-
-
-def _fallbacks() -> dict[str, Any]:
-    """The library's own defaults, for parameters the notebook defaults leave out."""
-    from tennis_lab.evaluation import make_splits
-    from tennis_lab.model import MODEL_DEFAULTS
-    from tennis_lab.training import TRAINING_DEFAULTS
-    from tennis_lab.windows import make_windows
-
-    return {
-        **_signature_defaults(make_windows),
-        **_signature_defaults(make_splits),
-        **MODEL_DEFAULTS,
-        **TRAINING_DEFAULTS,
-        "cache_windows": True,
-    }
-
-
 def _ranges(numbers: Sequence[int]) -> str:
     """``1-3, 7, 9-12``: the combination numbers, compactly (the first 12 runs of them)."""
     parts: list[str] = []
@@ -171,8 +124,8 @@ def _ranges(numbers: Sequence[int]) -> str:
     return ", ".join(parts[:12]) + (", ..." if len(parts) > 12 else "")
 
 
-def _key_of(message: str, candidates: Sequence[str]) -> str | None:
-    """The parameter a check's message is about: the first of ``candidates`` it names."""
+def _named_parameter(message: str, candidates: Sequence[str]) -> str | None:
+    """The parameter a split's message names first, for errors that carry no ``key``."""
     found = [
         (m.start(), name)
         for name in candidates
@@ -181,26 +134,15 @@ def _key_of(message: str, candidates: Sequence[str]) -> str | None:
     return min(found)[1] if found else None
 
 
-def _check_parameters(params: Mapping[str, Any]) -> tuple[Exception, Sequence[str]] | None:
-    """The notebook's first code cell; the error and the parameters it is about, or None."""
-    from tennis_lab.evaluation import EvaluationError, check_evaluation_params
-    from tennis_lab.model import MODEL_PARAMS, ModelParamError, check_model_params
-    from tennis_lab.training import TrainingError, check_training_params
-    from tennis_lab.windows import WindowingError, check_window_params
+def _check_parameters(params: Mapping[str, Any]) -> TennisLabError | None:
+    """The notebook's first code cell (:func:`tennis_lab.training.check_run_params`):
+    the error it raises for ``params``, or None."""
+    from tennis_lab.training import check_run_params
 
-    checks: list[tuple[Callable[[], Any], Sequence[str]]] = [
-        (lambda: check_window_params(params["window_size"], params["overlap"]),
-         ("window_size", "overlap")),
-        (lambda: check_model_params({k: params[k] for k in MODEL_PARAMS}), MODEL_PARAMS),
-        (lambda: check_training_params({k: params[k] for k in TRAIN_PARAMS}), TRAIN_PARAMS),
-        (lambda: check_evaluation_params(
-            params["split_by"], params["cv_folds"], params["test_groups"]), EVAL_PARAMS),
-    ]  # fmt: skip
-    for check, names in checks:
-        try:
-            check()
-        except (WindowingError, ModelParamError, TrainingError, EvaluationError) as exc:
-            return exc, names
+    try:
+        check_run_params(params)
+    except TennisLabError as exc:
+        return exc
     return None
 
 
@@ -324,16 +266,14 @@ def check_combinations(
 
     started = time.perf_counter()
     report = Report(combinations=len(combos))
-    base = {**_fallbacks(), **defaults}
+    base = {**contract.defaults(), **defaults}
     runs = [{**base, **combo, **(overrides or {})} for combo in combos]
 
     problems: dict[str, _Problem] = {}
     for number, params in enumerate(runs, start=1):
-        found = _check_parameters(params)
-        if found is not None:
-            exc, names = found
-            key = _key_of(str(exc), names)
-            _group(problems, str(exc), key, params.get(key), number)
+        exc = _check_parameters(params)
+        if exc is not None:
+            _group(problems, exc.problem, exc.key, params.get(exc.key), number, fix=exc.fix)
     failing = sum(len(p.numbers) for p in problems.values())
     _raise_first(list(problems.values()), len(runs), grid, defaults, failing)
     if not check_data or not runs:
@@ -368,9 +308,8 @@ def check_combinations(
                     cache_dir=windows_folder(params.get("cache_dir") or None), **data_params,
                 )  # fmt: skip
         except WindowingError as exc:
-            key = _key_of(str(exc), DATA_PARAMS)
             for n in numbers:
-                _group(problems, str(exc), key, runs[n - 1].get(key), n, where)
+                _group(problems, exc.problem, exc.key, runs[n - 1].get(exc.key), n, where, exc.fix)
             continue
         for w in caught:
             if str(w.message) not in seen_warnings:
@@ -418,7 +357,7 @@ def _split_problem(windows: Any, p: Mapping[str, Any], make_splits, error_type) 
     try:
         splits = make_splits(windows, **eval_params, seed=_split_seed(p))
     except error_type as exc:
-        return str(exc), _key_of(str(exc), (*EVAL_PARAMS, *DATA_PARAMS))
+        return exc.problem, exc.key or _named_parameter(exc.problem, (*EVAL_PARAMS, *DATA_PARAMS))
     for split in splits:
         label = f"fold {split.fold}" if split.fold is not None else "the split"
         for part in ("train", "val", "test"):

@@ -29,7 +29,8 @@ stroke on the windowing timeline and can cut the *scoring windows* of any video
 (all complete windows, plus one aligned to the video's end), so that evaluation can
 score every stroke whatever the windowing (see :mod:`tennis_lab.evaluation`).
 
-This module imports nothing else of the package: ``make_windows`` takes any object
+This module imports nothing else of the package but its parameters
+(:mod:`tennis_lab.params`, the data group) and errors: ``make_windows`` takes any object
 with ``recordings`` (video id -> object with landmarks, fps, landmark_names,
 channel_names) and ``annotations`` (DataFrame with video_id, start_frame,
 end_frame, label), such as :class:`tennis_lab.poses.PoseDataset`; per-video
@@ -41,12 +42,14 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from tennis_lab import params as contract
 from tennis_lab.errors import TennisLabError
 
 IDLE = "idle"
@@ -54,8 +57,10 @@ IDLE_CODE = -1
 AMBIGUOUS_CODE = -2
 TIED_CODE = -3
 SPATIAL_CHANNELS = ("x", "y", "z")
-MISSING_FRAME_METHODS = ("interpolate", "zero")
-NORMALIZATIONS = ("none", "body")
+MISSING_FRAME_METHODS = contract.MISSING_FRAME_METHODS
+NORMALIZATIONS = contract.NORMALIZATIONS
+# The windowing parameters (the data group), as make_windows records them with the stride.
+DATA_PARAMS = contract.names("data")
 # The image's vertical centre line, about which raw coordinates are mirrored:
 # pose extractors (MediaPipe, MoveNet) give x normalised to [0, 1].
 IMAGE_CENTRE_X = 0.5
@@ -220,11 +225,7 @@ class WindowSet:
         and the ``input_shape`` of a window. A trained model carries this so that it
         can be applied to new recordings (:mod:`tennis_lab.predict`).
         """
-        keys = (
-            "window_size", "overlap", "stride", "enable_fps_scaling", "reference_fps",
-            "min_stroke_coverage", "include_idle", "normalization", "missing_frames",
-            "mirror_left_handed",
-        )  # fmt: skip
+        keys = (*DATA_PARAMS[:2], "stride", *DATA_PARAMS[2:])
         spec = {k: self.params[k] for k in keys if k in self.params}
         spec.update(
             format_version=PREPROCESSING_VERSION,
@@ -260,7 +261,9 @@ def fill_missing(landmarks: np.ndarray, method: str = "interpolate") -> np.ndarr
     """
     if method not in MISSING_FRAME_METHODS:
         raise WindowingError(
-            f"missing_frames={method!r} is not one of {list(MISSING_FRAME_METHODS)}."
+            f"missing_frames={method!r} is not one of {list(MISSING_FRAME_METHODS)}.",
+            key="missing_frames",
+            value=method,
         )
     flat = landmarks.reshape(landmarks.shape[0], -1)
     nan = np.isnan(flat)
@@ -345,13 +348,17 @@ def normalize_body(
     if missing:
         raise WindowingError(
             f"normalization='body' needs landmarks {missing}, which the recording lacks "
-            f"(it has {names[:8]}...). Use normalization='none'."
+            f"(it has {names[:8]}...). Use normalization='none'.",
+            key="normalization",
+            value="body",
         )
     spatial = [i for i, c in enumerate(channel_names) if c in SPATIAL_CHANNELS]
     if not spatial:
         raise WindowingError(
             f"normalization='body' needs channels named x/y/z; the recording has "
-            f"{list(channel_names)}."
+            f"{list(channel_names)}.",
+            key="normalization",
+            value="body",
         )
     lh, rh, ls, rs = (names.index(n) for n in needed)
     pts = landmarks[:, :, spatial]
@@ -536,21 +543,29 @@ def label_windows(
 
 
 def check_window_params(window_size: int, overlap: int) -> int:
-    """Validate window_size and overlap; return the stride."""
-    for name, value in (("window_size", window_size), ("overlap", overlap)):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer):
-            raise WindowingError(f"{name} must be a whole number of frames; got {value!r}.")
-    if window_size < 2:
-        raise WindowingError(f"window_size must be at least 2 frames; got {window_size}.")
-    if overlap < 0:
-        raise WindowingError(f"overlap must be >= 0 frames; got {overlap}.")
-    if overlap >= window_size:
-        raise WindowingError(
-            f"overlap ({overlap}) must be smaller than window_size ({window_size}): "
-            f"the stride window_size - overlap would be {window_size - overlap}. "
-            "Lower overlap or raise window_size."
-        )
+    """Validate window_size and overlap; return the stride.
+
+    Raises
+    ------
+    WindowingError
+        With ``key``, ``value`` and ``fix`` of the parameter at fault.
+    """
+    with contract.reported_as(WindowingError):
+        contract.check({"window_size": window_size, "overlap": overlap})
     return int(window_size - overlap)
+
+
+def check_data_params(values: Mapping[str, Any]) -> int:
+    """Validate windowing parameters (any of :data:`DATA_PARAMS`); return the stride.
+
+    Raises
+    ------
+    WindowingError
+        With ``key``, ``value`` and ``fix`` of the first parameter at fault.
+    """
+    with contract.reported_as(WindowingError):
+        contract.check({k: values[k] for k in DATA_PARAMS if k in values})
+    return int(values["window_size"] - values["overlap"])
 
 
 def prepare_frames(
@@ -645,19 +660,15 @@ def make_windows(
     WindowingError
         Bad parameters, or no windows at all (the message says why and what to change).
     """
-    stride = check_window_params(window_size, overlap)
-    if not 0 < min_stroke_coverage <= 1:
-        raise WindowingError(f"min_stroke_coverage must be in (0, 1]; got {min_stroke_coverage}.")
-    if normalization not in NORMALIZATIONS:
-        raise WindowingError(
-            f"normalization={normalization!r} is not one of {list(NORMALIZATIONS)}."
-        )
-    if reference_fps <= 0:
-        raise WindowingError(f"reference_fps must be positive; got {reference_fps}.")
-    if not isinstance(mirror_left_handed, bool | np.bool_):
-        raise WindowingError(
-            f"mirror_left_handed must be True or False; got {mirror_left_handed!r}."
-        )
+    settings = {
+        "window_size": window_size, "overlap": overlap, "stride": 0,
+        "enable_fps_scaling": enable_fps_scaling, "reference_fps": reference_fps,
+        "min_stroke_coverage": min_stroke_coverage, "include_idle": include_idle,
+        "normalization": normalization, "missing_frames": missing_frames,
+        "mirror_left_handed": mirror_left_handed,
+    }  # fmt: skip
+    settings["stride"] = check_data_params(settings)
+    settings["mirror_left_handed"] = bool(mirror_left_handed)
     recordings: Mapping[str, Any] = dataset.recordings
     if not recordings:
         raise WindowingError("the dataset has no recordings.")
@@ -666,8 +677,6 @@ def make_windows(
     classes = tuple(stroke_classes) + (
         (IDLE,) if include_idle and IDLE not in stroke_classes else ()
     )
-    code_of = {c: i for i, c in enumerate(classes)}
-
     fps_values = sorted({float(r.fps) for r in recordings.values()})
     if not enable_fps_scaling and len(fps_values) > 1:
         warnings.warn(
@@ -678,90 +687,25 @@ def make_windows(
             "Set enable_fps_scaling=True to resample to one frame rate.",
             stacklevel=2,
         )
-
     first = next(iter(recordings.values()))
-    feature_names = tuple(f"{lm}_{ch}" for lm in first.landmark_names for ch in first.channel_names)
     handedness: Mapping[str, Any] = getattr(dataset, "handedness", None) or {}
-    metadata: Mapping[str, Mapping[str, Any]] = (
-        dataset.video_metadata() if hasattr(dataset, "video_metadata") else {}
-    )
     to_mirror = (
         {v for v in recordings if handedness.get(v) == "left"} if mirror_left_handed else set()
     )
-    if to_mirror:
-        mirror_pairs(first.landmark_names)  # a layout that cannot be mirrored fails here
-    # one buffer for the preprocessed frames of every video; windows are offsets into it
-    order = sorted(recordings)
-    lengths = [len(recordings[v].landmarks) for v in order]
-    if enable_fps_scaling:
-        lengths = [
-            resampled_length(n, recordings[v].fps, reference_fps)
-            for v, n in zip(order, lengths, strict=True)
-        ]
-    buffer = np.empty((sum(lengths), len(feature_names)), dtype=np.float32)
-    offsets, ys, gs, ss = [], [], [], []
-    stroke_parts: dict[str, list[np.ndarray]] = {"video": [], "start": [], "end": [], "y": []}
-    base = 0
-    made = idle = ambiguous = tied = 0
-    longest = 0
-    for video_id, length in zip(order, lengths, strict=True):
-        rec = recordings[video_id]
-        frames, scale = prepare_frames(
-            rec.landmarks, rec.fps, rec.landmark_names, rec.channel_names,
-            mirror=video_id in to_mirror, normalization=normalization,
-            missing_frames=missing_frames, enable_fps_scaling=enable_fps_scaling,
-            reference_fps=reference_fps,
-        )  # fmt: skip
-        if frames.shape != (length, buffer.shape[1]):
-            raise WindowingError(
-                f"video {video_id}: its frames have layout {frames.shape[1]} features, the first "
-                f"video's {buffer.shape[1]}; every recording must share one landmark layout."
-            )
-        buffer[base : base + length] = frames
-        video_base = base
-        base += length
-        longest = max(longest, length)
-        strokes = annotations[annotations["video_id"] == video_id]
-        s0, s1 = stroke_frames(strokes["start_frame"], strokes["end_frame"], scale, length)
-        codes = np.array([code_of[c] for c in strokes["label"]], dtype=np.int64)
-        stroke_parts["video"].append(np.full(len(codes), video_id, dtype=object))
-        stroke_parts["start"].append(s0)
-        stroke_parts["end"].append(s1)
-        stroke_parts["y"].append(codes)
-        starts = window_starts(frames.shape[0], window_size, stride)
-        if len(starts) == 0:
-            continue
-        labels = label_windows(starts, window_size, s0, s1, codes, min_stroke_coverage)
-        made += len(starts)
-        ambiguous += int((labels == AMBIGUOUS_CODE).sum())
-        tied += int((labels == TIED_CODE).sum())
-        if include_idle and IDLE in code_of:
-            labels = np.where(labels == IDLE_CODE, code_of[IDLE], labels)
-        else:
-            idle += int((labels == IDLE_CODE).sum())
-        keep = labels >= 0
-        if not keep.any():
-            continue
-        offsets.append(video_base + starts[keep])
-        ys.append(labels[keep])
-        gs.append(np.full(int(keep.sum()), video_id, dtype=object))
-        ss.append(starts[keep])
-
-    params = {
-        "window_size": window_size, "overlap": overlap, "stride": stride,
-        "enable_fps_scaling": enable_fps_scaling, "reference_fps": reference_fps,
-        "min_stroke_coverage": min_stroke_coverage, "include_idle": include_idle,
-        "normalization": normalization, "missing_frames": missing_frames,
-        "mirror_left_handed": bool(mirror_left_handed),
-    }  # fmt: skip
-    if not ys:
-        raise WindowingError(_no_windows_reason(params, longest, made, annotations, fps_values))
-    y = np.concatenate(ys)
-    counts = {
-        "windows_made": made, "windows_kept": len(y),
-        "dropped_idle": idle, "dropped_ambiguous": ambiguous, "dropped_tied": tied,
-        "mirrored_videos": len(to_mirror),
-    }  # fmt: skip
+    if to_mirror:  # a layout that cannot be mirrored fails here
+        with _about("mirror_left_handed", True):
+            mirror_pairs(first.landmark_names)
+    cut = _Cut(settings, classes, to_mirror)
+    cut.run(recordings, annotations)
+    if not cut.ys:
+        raise WindowingError(
+            _no_windows_reason(settings, cut.longest, cut.made, annotations, fps_values),
+            key="window_size",
+            value=window_size,
+        )
+    metadata: Mapping[str, Mapping[str, Any]] = (
+        dataset.video_metadata() if hasattr(dataset, "video_metadata") else {}
+    )
     videos = {
         v: {
             "player": (metadata.get(v) or {}).get("player"),
@@ -769,21 +713,121 @@ def make_windows(
             "session": (metadata.get(v) or {}).get("session"),
             "mirrored": v in to_mirror,
         }
-        for v in order
+        for v in cut.order
     }
-    strokes = {k: np.concatenate(parts) for k, parts in stroke_parts.items()}
-    strokes["video"] = strokes["video"].astype(str)
-    return WindowSet(
-        frames=buffer,
-        offsets=np.concatenate(offsets), window_size=window_size, y=y,
-        groups=np.concatenate(gs).astype(str), starts=np.concatenate(ss),
-        classes=classes, feature_names=feature_names, params=params, counts=counts,
-        landmark_names=tuple(first.landmark_names), channel_names=tuple(first.channel_names),
-        video_ids=tuple(order),
-        video_offsets=np.cumsum([0, *lengths[:-1]]).astype(np.int64),
-        video_lengths=np.asarray(lengths, dtype=np.int64),
-        strokes=strokes, videos=videos,
-    )  # fmt: skip
+    return cut.window_set(first, videos)
+
+
+@contextmanager
+def _about(key: str, value: Any) -> Iterator[None]:
+    """Name ``key`` (and ``value``) on a :class:`WindowingError` of the block that names none."""
+    try:
+        yield
+    except WindowingError as exc:
+        if exc.key is not None:
+            raise
+        raise WindowingError(exc.problem, key=key, value=value, fix=exc.fix) from None
+
+
+class _Cut:
+    """The windows of every video of a dataset, cut into one frame buffer (make_windows)."""
+
+    def __init__(self, settings: Mapping[str, Any], classes: tuple[str, ...], to_mirror: set):
+        self.settings, self.classes, self.to_mirror = settings, classes, to_mirror
+        self.code_of = {c: i for i, c in enumerate(classes)}
+        self.offsets: list[np.ndarray] = []
+        self.ys: list[np.ndarray] = []
+        self.gs: list[np.ndarray] = []
+        self.ss: list[np.ndarray] = []
+        self.strokes: dict[str, list[np.ndarray]] = {"video": [], "start": [], "end": [], "y": []}
+        self.made = self.idle = self.ambiguous = self.tied = self.longest = 0
+        self.order: list[str] = []
+        self.lengths: list[int] = []
+        self.buffer = np.empty((0, 0), dtype=np.float32)
+        self.feature_names: tuple[str, ...] = ()
+
+    def run(self, recordings: Mapping[str, Any], annotations: Any) -> None:
+        """Prepare every recording into the buffer, then label its windows."""
+        s = self.settings
+        first = next(iter(recordings.values()))
+        self.feature_names = tuple(
+            f"{lm}_{ch}" for lm in first.landmark_names for ch in first.channel_names
+        )
+        self.order = sorted(recordings)
+        self.lengths = [len(recordings[v].landmarks) for v in self.order]
+        if s["enable_fps_scaling"]:
+            self.lengths = [
+                resampled_length(n, recordings[v].fps, s["reference_fps"])
+                for v, n in zip(self.order, self.lengths, strict=True)
+            ]
+        self.buffer = np.empty((sum(self.lengths), len(self.feature_names)), dtype=np.float32)
+        base = 0
+        for video_id, length in zip(self.order, self.lengths, strict=True):
+            self._video(video_id, recordings[video_id], annotations, base, length)
+            base += length
+
+    def _video(self, video_id: str, rec: Any, annotations: Any, base: int, length: int) -> None:
+        s = self.settings
+        frames, scale = prepare_frames(
+            rec.landmarks, rec.fps, rec.landmark_names, rec.channel_names,
+            mirror=video_id in self.to_mirror, normalization=s["normalization"],
+            missing_frames=s["missing_frames"], enable_fps_scaling=s["enable_fps_scaling"],
+            reference_fps=s["reference_fps"],
+        )  # fmt: skip
+        if frames.shape != (length, self.buffer.shape[1]):
+            raise WindowingError(
+                f"video {video_id}: its frames have layout {frames.shape[1]} features, the first "
+                f"video's {self.buffer.shape[1]}; every recording must share one landmark layout."
+            )
+        self.buffer[base : base + length] = frames
+        self.longest = max(self.longest, length)
+        strokes = annotations[annotations["video_id"] == video_id]
+        s0, s1 = stroke_frames(strokes["start_frame"], strokes["end_frame"], scale, length)
+        codes = np.array([self.code_of[c] for c in strokes["label"]], dtype=np.int64)
+        parts = (np.full(len(codes), video_id, dtype=object), s0, s1, codes)
+        for key, part in zip(self.strokes, parts, strict=True):
+            self.strokes[key].append(part)
+        starts = window_starts(frames.shape[0], s["window_size"], s["stride"])
+        if len(starts) == 0:
+            return
+        labels = label_windows(starts, s["window_size"], s0, s1, codes, s["min_stroke_coverage"])
+        self.made += len(starts)
+        self.ambiguous += int((labels == AMBIGUOUS_CODE).sum())
+        self.tied += int((labels == TIED_CODE).sum())
+        if s["include_idle"] and IDLE in self.code_of:
+            labels = np.where(labels == IDLE_CODE, self.code_of[IDLE], labels)
+        else:
+            self.idle += int((labels == IDLE_CODE).sum())
+        keep = labels >= 0
+        if not keep.any():
+            return
+        self.offsets.append(base + starts[keep])
+        self.ys.append(labels[keep])
+        self.gs.append(np.full(int(keep.sum()), video_id, dtype=object))
+        self.ss.append(starts[keep])
+
+    def window_set(self, first: Any, videos: dict[str, dict[str, Any]]) -> WindowSet:
+        """The labelled windows cut, as a :class:`WindowSet`."""
+        y = np.concatenate(self.ys)
+        counts = {
+            "windows_made": self.made, "windows_kept": len(y), "dropped_idle": self.idle,
+            "dropped_ambiguous": self.ambiguous, "dropped_tied": self.tied,
+            "mirrored_videos": len(self.to_mirror),
+        }  # fmt: skip
+        strokes = {k: np.concatenate(parts) for k, parts in self.strokes.items()}
+        strokes["video"] = strokes["video"].astype(str)
+        return WindowSet(
+            frames=self.buffer,
+            offsets=np.concatenate(self.offsets), window_size=self.settings["window_size"], y=y,
+            groups=np.concatenate(self.gs).astype(str), starts=np.concatenate(self.ss),
+            classes=self.classes, feature_names=self.feature_names, params=dict(self.settings),
+            counts=counts,
+            landmark_names=tuple(first.landmark_names), channel_names=tuple(first.channel_names),
+            video_ids=tuple(self.order),
+            video_offsets=np.cumsum([0, *self.lengths[:-1]]).astype(np.int64),
+            video_lengths=np.asarray(self.lengths, dtype=np.int64),
+            strokes=strokes, videos=videos,
+        )  # fmt: skip
 
 
 def _no_windows_reason(params, longest, made, annotations, fps_values) -> str:

@@ -331,19 +331,16 @@ def check_folds(folds: int | str) -> int:
 def check_evaluation_params(
     split_by: str, cv_folds: int | str, test_groups: Sequence[str] = ()
 ) -> int:
-    """Validate the evaluation settings together; return k (1: one split, 0: ``"loo"``)."""
-    check_split_by(split_by)
-    k = check_folds(cv_folds)
-    if isinstance(test_groups, str) or not all(isinstance(g, str) for g in test_groups):
-        raise EvaluationError(
-            f"test_groups must be a list of group names, e.g. ['bruno']; got {test_groups!r}."
-        )
-    if k != 1 and test_groups:
-        raise EvaluationError(
-            f"test_groups={list(test_groups)} pins groups to the one test split, but with "
-            f"cv_folds={cv_folds!r} every group is tested once. Use cv_folds=1 or test_groups=[]."
-        )
-    return k
+    """Validate the evaluation settings together; return k (1: one split, 0: ``"loo"``).
+
+    The checks are the run parameters' own (:mod:`tennis_lab.params`); an error names
+    the parameter in ``key``.
+    """
+    from tennis_lab import params as contract
+
+    with contract.reported_as(EvaluationError):
+        contract.check({"split_by": split_by, "cv_folds": cv_folds, "test_groups": test_groups})
+    return contract.folds_of(cv_folds)
 
 
 def _split_from(windows: Any, part_of_group: Mapping[str, str], group_of: Mapping[str, str],
