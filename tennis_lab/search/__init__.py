@@ -43,8 +43,8 @@ The modules, one concept each:
 - :mod:`~tennis_lab.search.prepare`: a new search or a resume made ready to run;
 - :mod:`~tennis_lab.search.parent`: the MLflow parent run, its children, its summary,
   the champion;
-- :mod:`~tennis_lab.search.standings`: ranking, the finalists' verdict, the one winner
-  (pure);
+- :mod:`~tennis_lab.search.ranking`: the standings (ranks, ties), the finalists'
+  verdict, the one winner (pure);
 - :mod:`~tennis_lab.search.console`: every block of text the search prints;
 - :mod:`~tennis_lab.search.jobs`: a trial spec made a job (names, files, parameters,
   checkpoints);
@@ -95,8 +95,7 @@ from tennis_lab.search.planning import (
     strategy_of,
     tpe_ranges,
 )
-from tennis_lab.search.runner import run_search
-from tennis_lab.search.standings import (
+from tennis_lab.search.ranking import (
     Standings,
     best_finalist_row,
     best_row,
@@ -105,6 +104,7 @@ from tennis_lab.search.standings import (
     repeats_varied,
     standings,
 )
+from tennis_lab.search.runner import run_search
 
 __all__ = [
     "CONTROL_PARAMS", "DEFAULT_ETA", "DEFAULT_MIN_EPOCHS", "DEFAULT_N_TRIALS",

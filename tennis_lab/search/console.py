@@ -28,7 +28,7 @@ from tennis_lab.results import (
     short_value,
 )
 from tennis_lab.search.config import absolute
-from tennis_lab.search.standings import (
+from tennis_lab.search.ranking import (
     Standings,
     epochs_budget,
     finalist_verdict,
@@ -88,6 +88,7 @@ def score_text(row: Mapping[str, Any], metric: str, spread: bool = True) -> str:
 
 
 def group_word(row: Mapping[str, Any]) -> str:
+    """What a run's held-out groups are: player, session or video (else group)."""
     by = row.get("split_by_resolved")
     return by if by in ("player", "session", "video") else "group"
 
@@ -180,6 +181,7 @@ def new_group_line(row: Mapping[str, Any]) -> str | None:
 
 
 def warning_lines(row: Mapping[str, Any]) -> list[str]:
+    """A row's warnings column as lines (empty without warnings)."""
     text = row.get("warnings")
     if not isinstance(text, str) or not text.strip():
         return []
@@ -187,6 +189,7 @@ def warning_lines(row: Mapping[str, Any]) -> list[str]:
 
 
 def run_names(rows: list[dict[str, Any]]) -> str:
+    """Run numbers as words: ``3``, ``3 and 5``, ``3, 4 and 5``."""
     names = [str(r["run_number"]) for r in rows]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 

@@ -28,7 +28,7 @@ from tennis_lab.results import (
 )
 from tennis_lab.search.config import SearchState
 from tennis_lab.search.planning import run_parameters
-from tennis_lab.search.standings import varied
+from tennis_lab.search.ranking import varied
 from tennis_lab.strategies import TrialSpec
 
 

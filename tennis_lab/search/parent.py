@@ -28,7 +28,7 @@ from tennis_lab.results import (
 from tennis_lab.search.checks import experiment
 from tennis_lab.search.config import SearchConfig, SearchError, SearchState
 from tennis_lab.search.console import run_names, warning_lines
-from tennis_lab.search.standings import Standings, best_row, standings
+from tennis_lab.search.ranking import Standings, best_row, standings
 from tennis_lab.search.store import write_state
 
 # The parent run's status tag (the children's vocabulary) for its MLflow run status.

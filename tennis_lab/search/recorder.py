@@ -26,7 +26,7 @@ from tennis_lab.search.config import SearchFailed, SearchState
 from tennis_lab.search.console import completed_text, failed_text, warning_lines
 from tennis_lab.search.execution import error_text
 from tennis_lab.search.jobs import Job
-from tennis_lab.search.standings import finalist_verdict, repeat_rows
+from tennis_lab.search.ranking import finalist_verdict, repeat_rows
 
 
 def _completed_row(

@@ -52,7 +52,7 @@ from tennis_lab.search.ledger import Ledger
 from tennis_lab.search.parent import end_parent, register_champion
 from tennis_lab.search.planning import expected_cost
 from tennis_lab.search.prepare import prepare_new, prepare_resume
-from tennis_lab.search.standings import Standings, standings
+from tennis_lab.search.ranking import Standings, standings
 from tennis_lab.strategies import TrialSpec
 
 # Errors of a run's machinery, not of its parameters: running it again may work.

@@ -79,6 +79,7 @@ class Outcome(NamedTuple):
 
 
 def whole_number(value: Any, name: str, minimum: int) -> int:
+    """``value`` as an int of at least ``minimum``; ValueError naming ``name`` otherwise."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{name} must be a whole number >= {minimum}; got {value!r}.")
     return int(value)
@@ -87,6 +88,7 @@ def whole_number(value: Any, name: str, minimum: int) -> int:
 def check_combinations(
     combinations: Sequence[Mapping[str, Any]], strategy: str, budgeted: bool = False
 ) -> list[dict[str, Any]]:
+    """The combinations as JSON-ready dicts; ValueError for a bad, repeated or budgeted one."""
     if isinstance(combinations, Mapping) or not isinstance(combinations, Sequence):
         raise ValueError(
             f"combinations must be a list of parameter mappings; got {type(combinations).__name__}."
@@ -121,6 +123,7 @@ def check_combinations(
 
 
 def check_budget(min_epochs: Any, max_epochs: Any, eta: Any) -> tuple[int, int, int]:
+    """``(min_epochs, max_epochs, eta)`` checked; ValueError naming the bad one."""
     min_epochs = whole_number(min_epochs, "min_epochs", 1)
     max_epochs = whole_number(max_epochs, "max_epochs", 1)
     if max_epochs < min_epochs:
