@@ -259,10 +259,7 @@ def check_combinations(
     tennis_lab.poses.DataFormatError
         The dataset folder does not exist or does not load.
     """
-    from tennis_lab.datacache import load_windows, windows_folder
-    from tennis_lab.evaluation import EvaluationError, make_splits
     from tennis_lab.poses import format_summary, load_dataset
-    from tennis_lab.windows import WindowingError
 
     started = time.perf_counter()
     report = Report(combinations=len(combos))
@@ -288,58 +285,92 @@ def check_combinations(
     report.notes.extend(dict.fromkeys(str(w.message) for w in caught))
     report.data_summary = format_summary(dataset.summary())
 
+    seen_warnings = _check_data(root, dataset, runs, problems, report)
+    failing = sum(len(p.numbers) for p in problems.values())
+    _raise_first(list(problems.values()), len(runs), grid, defaults, failing)
+    report.notes.extend(f"windowing: {m}" for m in seen_warnings)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _check_data(
+    root: Path, dataset: Any, runs: list[dict[str, Any]], problems: dict[str, _Problem],
+    report: Report,
+) -> list[str]:  # fmt: skip
+    """Cut the windows of each distinct data setting of ``runs`` and make the splits of each
+    evaluation setting of them; their problems go to ``problems``. Returns the warnings of
+    windowing, each once."""
     by_data: dict[str, list[int]] = {}
     for number, params in enumerate(runs, start=1):
         key = json.dumps(
             [[params[k] for k in DATA_PARAMS], bool(params["cache_windows"])], default=str
         )
         by_data.setdefault(key, []).append(number)
-    where = f" on the data in {root}"
     seen_warnings: list[str] = []
     for numbers in by_data.values():
-        params = runs[numbers[0] - 1]
-        data_params = {k: params[k] for k in DATA_PARAMS}
         report.windowings += 1
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                windows, _ = load_windows(
-                    root, cache=bool(params["cache_windows"]), dataset=dataset,
-                    cache_dir=windows_folder(params.get("cache_dir") or None), **data_params,
-                )  # fmt: skip
-        except WindowingError as exc:
-            for n in numbers:
-                _group(problems, exc.problem, exc.key, runs[n - 1].get(exc.key), n, where, exc.fix)
-            continue
-        for w in caught:
-            if str(w.message) not in seen_warnings:
-                seen_warnings.append(str(w.message))
-        if len(windows.classes) < 2:
-            only = windows.classes[0] if windows.classes else "none"
-            text = (
-                f"the dataset {root} has strokes of one class only ({only}), and a classifier "
-                "needs at least two"
-            )
-            for n in numbers:
-                _group(problems, text, None, None, n, fix=ONE_CLASS_FIX)
-            continue
-        by_eval: dict[str, list[int]] = {}
+        windows = _windows_of(root, dataset, runs, numbers, problems, seen_warnings)
+        if windows is not None:
+            report.splits += _check_splits(root, windows, runs, numbers, problems)
+    return seen_warnings
+
+
+def _windows_of(
+    root: Path, dataset: Any, runs: list[dict[str, Any]], numbers: list[int],
+    problems: dict[str, _Problem], seen_warnings: list[str],
+) -> Any:  # fmt: skip
+    """The windows of the runs ``numbers`` (one data setting), or None after a problem."""
+    from tennis_lab.datacache import load_windows, windows_folder
+    from tennis_lab.windows import WindowingError
+
+    params = runs[numbers[0] - 1]
+    where = f" on the data in {root}"
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            windows, _ = load_windows(
+                root, cache=bool(params["cache_windows"]), dataset=dataset,
+                cache_dir=windows_folder(params.get("cache_dir") or None),
+                **{k: params[k] for k in DATA_PARAMS},
+            )  # fmt: skip
+    except WindowingError as exc:
         for n in numbers:
-            p = runs[n - 1]
-            key = json.dumps([[p[k] for k in EVAL_PARAMS], _split_seed(p)], default=str)
-            by_eval.setdefault(key, []).append(n)
-        for eval_numbers in by_eval.values():
-            p = runs[eval_numbers[0] - 1]
-            report.splits += 1
-            text, key = _split_problem(windows, p, make_splits, EvaluationError)
-            if text is not None:
-                for n in eval_numbers:
-                    _group(problems, text, key, runs[n - 1].get(key), n, where)
-    failing = sum(len(p.numbers) for p in problems.values())
-    _raise_first(list(problems.values()), len(runs), grid, defaults, failing)
-    report.notes.extend(f"windowing: {m}" for m in seen_warnings)
-    report.seconds = time.perf_counter() - started
-    return report
+            _group(problems, exc.problem, exc.key, runs[n - 1].get(exc.key), n, where, exc.fix)
+        return None
+    for w in caught:
+        if str(w.message) not in seen_warnings:
+            seen_warnings.append(str(w.message))
+    if len(windows.classes) < 2:
+        only = windows.classes[0] if windows.classes else "none"
+        text = (
+            f"the dataset {root} has strokes of one class only ({only}), and a classifier "
+            "needs at least two"
+        )
+        for n in numbers:
+            _group(problems, text, None, None, n, fix=ONE_CLASS_FIX)
+        return None
+    return windows
+
+
+def _check_splits(
+    root: Path, windows: Any, runs: list[dict[str, Any]], numbers: list[int],
+    problems: dict[str, _Problem],
+) -> int:  # fmt: skip
+    """Make the splits of each evaluation setting of the runs ``numbers``; how many."""
+    from tennis_lab.evaluation import EvaluationError, make_splits
+
+    by_eval: dict[str, list[int]] = {}
+    for n in numbers:
+        p = runs[n - 1]
+        key = json.dumps([[p[k] for k in EVAL_PARAMS], _split_seed(p)], default=str)
+        by_eval.setdefault(key, []).append(n)
+    for eval_numbers in by_eval.values():
+        p = runs[eval_numbers[0] - 1]
+        text, key = _split_problem(windows, p, make_splits, EvaluationError)
+        if text is not None:
+            for n in eval_numbers:
+                _group(problems, text, key, runs[n - 1].get(key), n, f" on the data in {root}")
+    return len(by_eval)
 
 
 def _split_seed(p: Mapping[str, Any]) -> int:
