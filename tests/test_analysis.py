@@ -1235,6 +1235,25 @@ def test_from_mlflow_the_parent_names_the_winner_and_loo_stays_loo(mlflow_verdic
     assert "winner" not in load_results_mlflow("verdict_test", None, s["uri"]).columns
 
 
+def test_from_mlflow_a_run_links_the_notebook_its_search_kept(mlflow_search, tmp_path):
+    s = mlflow_search
+    assert load_results_mlflow("analysis_test", s["parent"], s["uri"])["notebook"].tolist() == [
+        "", "", ""
+    ]  # fmt: skip
+    # where the search puts it by default: <reports>/runs/<search id>/001-<config id>.ipynb
+    default = tmp_path / "root" / "reports" / "runs" / s["search"] / "001-c1.ipynb"
+    default.parent.mkdir(parents=True)
+    default.write_text("{}")
+    df = load_results_mlflow("analysis_test", s["parent"], s["uri"])
+    assert df["notebook"].tolist() == [str(default), "", ""]
+    # a search given --reports-dir: the folder its state names
+    elsewhere = tmp_path / "elsewhere" / "002-c2.ipynb"
+    elsewhere.parent.mkdir()
+    elsewhere.write_text("{}")
+    df = load_results_mlflow("analysis_test", s["parent"], s["uri"], elsewhere.parent)
+    assert df["notebook"].tolist() == ["", str(elsewhere), ""]
+
+
 def test_best_run_details_reads_the_groups_and_folds_from_mlflow(mlflow_search):
     s = mlflow_search
     df = load_results_mlflow("analysis_test", s["parent"], tracking_uri=s["uri"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -93,3 +94,49 @@ def test_analysis_reads_results_without_importing_the_runner():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_the_search_state_file_is_named_found_and_read_in_one_place(tmp_path):
+    from tennis_lab.results import (
+        TableError,
+        csv_path,
+        latest_search,
+        notebooks_folder,
+        read_state,
+        state_for_csv,
+        state_path,
+    )
+
+    out = tmp_path / "out"
+    assert latest_search(out) is None
+    first, second = state_path(out, "20260101_1_small"), state_path(out, "20260102_1_small")
+    assert first == out / "searches" / "20260101_1_small.json"
+    assert csv_path(out, "20260102_1") == out / "grid_search_results_20260102_1.csv"
+    first.parent.mkdir(parents=True)
+    first.write_text(json.dumps({"search_id": "20260101_1_small", "csv_path": "/gone/a.csv"}))
+    second.write_text(json.dumps({"search_id": "20260102_1_small",
+                                  "csv_path": str(csv_path(out, "20260102_1"))}))  # fmt: skip
+    assert latest_search(out) == "20260102_1_small"
+    assert read_state(first)["csv_path"] == "/gone/a.csv"
+    assert state_for_csv(csv_path(out, "20260102_1"), out)["search_id"] == "20260102_1_small"
+    assert state_for_csv(out / "other.csv", out) is None
+    (first.parent / "bad.json").write_text("{")
+    with pytest.raises(TableError, match="cannot read search state .*bad.json"):
+        read_state(first.parent / "bad.json")
+    (first.parent / "odd.json").write_text("[]")
+    with pytest.raises(TableError, match="has no csv_path"):
+        read_state(first.parent / "odd.json")
+    # run notebooks: <reports dir>/<search id>/007-<config id>[-rung1].ipynb
+    folder = notebooks_folder(tmp_path / "runs", "20260102_1_small")
+    assert trial_file(folder, 7, "c0", ".ipynb", 1) == folder / "007-c0-rung1.ipynb"
+
+
+def test_results_import_nothing_of_the_package_but_errors():
+    code = (
+        "import sys, tennis_lab; before = set(sys.modules); import tennis_lab.results; "
+        "print(sorted(m for m in set(sys.modules) - before if m.startswith('tennis_lab.') "
+        "and not m.startswith('tennis_lab.results')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() in ("[]", "['tennis_lab.errors']")

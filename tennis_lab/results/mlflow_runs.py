@@ -270,6 +270,7 @@ def _one_row_per_run(df: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
     """One row per config id and trial and rung: its completed run, else its newest
     (``raw`` is newest first); runs without trial tags (older searches) per config id.
     Rows in run number and rung order; the CSV's first columns first, notebook last."""
+    df = df.copy()  # one block of columns again after adding them one by one
     df["_order"] = np.arange(len(df))
     df["_done"] = ~df["status"].isin([STATUS_COMPLETED, STATUS_PRUNED])
     trial, rung = _tag(raw, "trial").astype(str), _tag(raw, "rung").astype(str)
