@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tennis_lab import grids
+from tennis_lab import grids, params
 from tennis_lab.grids import Expansion, Grid, GridError, Range
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,21 +29,16 @@ GUIDE_COUNTS = {
     "data": 66,
 }
 
-# A stand-in for the notebook's parameters, for tests that need no notebook.
+# A stand-in for the notebook's parameters (the contract's defaults of some of them), for
+# tests that need no notebook.
 DEFAULTS = {
-    "lstm_layers": [128, 64],
-    "dropout_rates": [0.3, 0.3, 0.2],
-    "dense_units": 64,
-    "use_batch_norm": False,
-    "use_bidirectional": False,
-    "learning_rate": 0.001,
-    "batch_size": 32,
-    "window_size": 45,
-    "overlap": 30,
-    "enable_fps_scaling": True,
-    "reference_fps": 30.0,
-    "class_weight": "balanced",
-}
+    name: params.BY_NAME[name].default
+    for name in (
+        "lstm_layers", "dropout_rates", "dense_units", "use_batch_norm", "use_bidirectional",
+        "learning_rate", "batch_size", "window_size", "overlap", "enable_fps_scaling",
+        "reference_fps", "class_weight",
+    )
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +46,9 @@ def notebook_defaults() -> dict:
     """The real tunable parameters of notebooks/train.ipynb (papermill inspection, once)."""
     from tennis_lab.search import tunable_defaults
 
-    return tunable_defaults(TRAIN_NOTEBOOK)
+    found = tunable_defaults(TRAIN_NOTEBOOK)
+    assert found == params.defaults(owner="user")  # what a grid may set: the user's own
+    return found
 
 
 def write_grid(tmp_path: Path, body: object, name: str = "mine") -> Path:
