@@ -258,9 +258,10 @@ def warnings_table(df: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Index run_number; column warning (not escaped: :func:`table_html` does it).
-        The rows of the leaderboard's runs in rank order, the winner first (also
-        when it is not on the leaderboard). No rows without warnings.
+        Index run_number; column warning (not escaped:
+        :func:`tennis_lab.report.markup.table_html` does it). The rows of the
+        leaderboard's runs in rank order, the winner first (also when it is not on
+        the leaderboard). No rows without warnings.
     """
     metric = _metric(df, metric)
     rows, _ = _board_rows(df, metric)
