@@ -23,7 +23,6 @@ the key and the value, how many combinations share it, and the fix.
 from __future__ import annotations
 
 import json
-import re
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -122,16 +121,6 @@ def _ranges(numbers: Sequence[int]) -> str:
         if n is not None:
             start = prev = n
     return ", ".join(parts[:12]) + (", ..." if len(parts) > 12 else "")
-
-
-def _named_parameter(message: str, candidates: Sequence[str]) -> str | None:
-    """The parameter a split's message names first, for errors that carry no ``key``."""
-    found = [
-        (m.start(), name)
-        for name in candidates
-        if (m := re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", message))
-    ]
-    return min(found)[1] if found else None
 
 
 def _check_parameters(params: Mapping[str, Any]) -> TennisLabError | None:
@@ -388,7 +377,7 @@ def _split_problem(windows: Any, p: Mapping[str, Any], make_splits, error_type) 
     try:
         splits = make_splits(windows, **eval_params, seed=_split_seed(p))
     except error_type as exc:
-        return exc.problem, exc.key or _named_parameter(exc.problem, (*EVAL_PARAMS, *DATA_PARAMS))
+        return exc.problem, exc.key
     for split in splits:
         label = f"fold {split.fold}" if split.fold is not None else "the split"
         for part in ("train", "val", "test"):

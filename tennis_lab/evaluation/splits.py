@@ -83,7 +83,9 @@ def check_split_by(split_by: str) -> str:
     if split_by not in SPLIT_BY:
         raise EvaluationError(
             f"split_by={split_by!r} is not one of {list(SPLIT_BY)}: split by video, by player "
-            "or by session (both from videos.csv), or auto (player when known, else video)."
+            "or by session (both from videos.csv), or auto (player when known, else video).",
+            key="split_by",
+            value=split_by,
         )
     return split_by
 
@@ -96,7 +98,9 @@ def resolve_split_by(split_by: str, videos: Mapping[str, Mapping[str, Any]]) -> 
             raise EvaluationError(
                 f"split_by={split_by!r}, but no video has a {split_by}: add a {split_by!r} "
                 "column to the dataset's videos.csv (see docs/data-format.md), or use "
-                "split_by='video'."
+                "split_by='video'.",
+                key="split_by",
+                value=split_by,
             )
         return split_by
     return "player" if any((m or {}).get("player") for m in videos.values()) else "video"
@@ -118,10 +122,14 @@ def video_groups(
 def _check_fractions(val_fraction: float, test_fraction: float) -> None:
     for name, frac in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
         if not 0 < frac < 1:
-            raise EvaluationError(f"{name} must be between 0 and 1; got {frac}.")
+            raise EvaluationError(
+                f"{name} must be between 0 and 1; got {frac}.", key=name, value=frac
+            )
     if val_fraction + test_fraction >= 1:
         raise EvaluationError(
-            f"val_fraction + test_fraction must be below 1; got {val_fraction + test_fraction}."
+            f"val_fraction + test_fraction must be below 1; got {val_fraction + test_fraction}.",
+            key="val_fraction",
+            value=val_fraction,
         )
 
 
@@ -215,7 +223,9 @@ def split_by_group(
     if unknown:
         raise EvaluationError(
             f"test_groups {unknown} are not {by}s with annotated strokes; the {by}s are "
-            f"{_short(names, 12)}. Correct the names (see videos.csv), or leave test_groups empty."
+            f"{_short(names, 12)}. Correct the names (see videos.csv), or leave test_groups empty.",
+            key="test_groups",
+            value=list(test_groups),
         )
     counts = _counts(groups, y, names)
     if pinned:
@@ -223,7 +233,9 @@ def split_by_group(
         if len(free) < 2:
             raise EvaluationError(
                 f"with test_groups {pinned}, {_named(by, len(free))} remain for train and "
-                f"validation; at least 2 are needed. Pin fewer test groups or add recordings."
+                f"validation; at least 2 are needed. Pin fewer test groups or add recordings.",
+                key="test_groups",
+                value=list(test_groups),
             )
         val_share = val_fraction / (1 - test_fraction)
         part_of = _assign(counts, [1 - val_share, val_share], seed, free)
@@ -238,7 +250,8 @@ def split_by_group(
                     "Use split_by='video' (or 'session'), or add recordings of more players."
                     if by != "video"
                     else "Add recordings, or check that their strokes are annotated."
-                )
+                ),
+                key="split_by",
             )
         fractions = [1 - val_fraction - test_fraction, val_fraction, test_fraction]
         part_of = _assign(counts, fractions, seed, np.arange(len(names)))
@@ -272,25 +285,35 @@ def group_folds(
     names = sorted(set(groups.tolist()))
     k = check_folds(folds)
     if k == 1:
-        raise EvaluationError("group_folds needs cv_folds >= 2 or 'loo'; use split_by_group.")
+        raise EvaluationError(
+            "group_folds needs cv_folds >= 2 or 'loo'; use split_by_group.",
+            key="cv_folds",
+            value=folds,
+        )
     n = len(names)
     if k == 0:  # leave one group out
         if n < 3:
             raise EvaluationError(
                 f"leave-one-{by}-out needs at least 3 {by}s with annotated strokes (one to test, "
-                f"two for train and validation); got {_named(by, n)}."
+                f"two for train and validation); got {_named(by, n)}.",
+                key="cv_folds",
+                value=folds,
             )
         splitter = LeaveOneGroupOut()
     else:
         if k > n:
             raise EvaluationError(
                 f"cv_folds={k} needs at least {k} {by}s with annotated strokes (each fold tests "
-                f"other {by}s); got {_named(by, n)}. Lower cv_folds, or use cv_folds='loo'."
+                f"other {by}s); got {_named(by, n)}. Lower cv_folds, or use cv_folds='loo'.",
+                key="cv_folds",
+                value=folds,
             )
         if n - int(np.ceil(n / k)) < 2:
             raise EvaluationError(
                 f"cv_folds={k} over {_named(by, n)} leaves fewer than 2 {by}s for train and "
-                "validation in some fold. Lower cv_folds or add recordings."
+                "validation in some fold. Lower cv_folds or add recordings.",
+                key="cv_folds",
+                value=folds,
             )
         splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
     counts = _counts(groups, y, names)
@@ -307,7 +330,9 @@ def group_folds(
         if len(free) < 2:
             raise EvaluationError(
                 f"fold {i + 1} leaves {_named(by, len(free))} for train and validation; lower "
-                "cv_folds or add recordings."
+                "cv_folds or add recordings.",
+                key="cv_folds",
+                value=folds,
             )
         part_of = _assign(counts, [1 - val_share, val_share], seed + i, free)
         for g in test:
@@ -323,7 +348,9 @@ def check_folds(folds: int | str) -> int:
     if isinstance(folds, bool) or not isinstance(folds, int | np.integer) or folds < 1:
         raise EvaluationError(
             f"cv_folds must be a whole number >= 1 (1: one train/validation/test split; k > 1: "
-            f"grouped k-fold cross-validation) or 'loo' (leave one group out); got {folds!r}."
+            f"grouped k-fold cross-validation) or 'loo' (leave one group out); got {folds!r}.",
+            key="cv_folds",
+            value=folds,
         )
     return int(folds)
 
@@ -391,7 +418,8 @@ def make_split(
             raise EvaluationError(
                 f"the {part} part of the split by {by} has no labelled windows (its {by}s: "
                 f"{_short(getattr(split, f'{part}_groups'))}). Use a smaller window_size, a "
-                "larger overlap, another seed, or add recordings."
+                "larger overlap, another seed, or add recordings.",
+                key="window_size",
             )
     return split
 
@@ -414,7 +442,8 @@ def make_folds(
             if len(getattr(split, part)) == 0:
                 raise EvaluationError(
                     f"fold {split.fold}: its {part} part has no labelled windows. Use a smaller "
-                    "window_size, fewer folds, or add recordings."
+                    "window_size, fewer folds, or add recordings.",
+                    key="window_size",
                 )
     return splits
 
