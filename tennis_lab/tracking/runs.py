@@ -14,12 +14,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from tennis_lab.results.mlflow_runs import FOLD_PREFIX, HISTORY_PREFIX, SERIES_PREFIXES  # noqa: F401
 from tennis_lab.tracking.store import client as _client
 
 RUN_STATUSES = ("FINISHED", "FAILED", "KILLED")
-HISTORY_PREFIX = "epoch_"
-FOLD_PREFIX = "fold_"
-SERIES_PREFIXES = (HISTORY_PREFIX, FOLD_PREFIX)  # metrics that are series, not one figure
 # MLflow's limits per log_batch call.
 _PARAMS_PER_BATCH = 100
 _METRICS_PER_BATCH = 1000

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from tennis_lab import paths
 from tennis_lab.errors import TennisLabError
+from tennis_lab.results import DEFAULT_EXPERIMENT
 
-DEFAULT_EXPERIMENT = "tennis_stroke_recognition"
 # MLflow 3's UI opens an experiment without this tag in its GenAI view (traces, token
 # usage); with it, as model training (runs, metrics, charts).
 EXPERIMENT_TAGS = {"mlflow.experimentKind": "custom_model_development"}
