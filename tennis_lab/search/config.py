@@ -13,14 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tennis_lab import tracking
+from tennis_lab import params, tracking
 from tennis_lab.errors import TennisLabError
 
-CONTROL_PARAMS = {
-    "data_dir", "tracking_uri", "experiment", "parent_run_id", "search_id", "config_id",
-    "run_name", "log_to_mlflow", "result_path", "initial_epoch", "checkpoint_path", "cache_dir",
-    "log_every", "keras_backend",
-}  # fmt: skip
+# The notebook parameters the runner sets for every run (the contract's runner-owned ones).
+CONTROL_PARAMS = frozenset(params.names(owner="runner"))
 
 STRATEGY_TITLES = {
     "grid": "GRID SEARCH", "random": "RANDOM SEARCH", "halving": "SUCCESSIVE HALVING",
