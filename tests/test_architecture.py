@@ -149,3 +149,36 @@ def test_importing_a_module_loads_only_what_it_needs(module, must_not_load):
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.split()
     assert not must_not_load & set(out), sorted(must_not_load & set(out))
+
+
+def test_every_error_the_package_raises_derives_from_one_base():
+    import importlib
+    import inspect
+    import pkgutil
+
+    import tennis_lab
+    from tennis_lab.errors import TennisLabError
+
+    # SIGTERM ends a search as Ctrl-C does: it is an interrupt, not an error.
+    interrupts = {"SearchTerminated"}
+    found, outside = [], []
+    for info in pkgutil.walk_packages(tennis_lab.__path__, "tennis_lab."):
+        if info.name.endswith("__main__"):
+            continue
+        module = importlib.import_module(info.name)
+        for name, obj in vars(module).items():
+            if inspect.isclass(obj) and issubclass(obj, Exception) and obj.__module__ == info.name:
+                found.append(name)
+                if not issubclass(obj, TennisLabError) and name not in interrupts:
+                    outside.append(f"{info.name}.{name}")
+    assert len(found) >= 19 and outside == []
+
+
+def test_the_command_line_prints_any_package_error_as_one_line(tmp_path, capsys):
+    from tennis_lab.cli import main
+
+    status = main(["data", "demo", str(tmp_path / "d"), "--players", "0"])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
+    assert "--players" in err and "Fix:" in err
