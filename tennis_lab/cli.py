@@ -8,10 +8,12 @@ from pathlib import Path
 
 from tennis_lab import __version__
 from tennis_lab.demo import (
+    DEMO_DIFFICULTY,
     DEMO_PLAYERS,
     DEMO_SECONDS_PER_VIDEO,
     DEMO_SEED,
     DEMO_VIDEOS_PER_PLAYER,
+    DIFFICULTIES,
 )
 from tennis_lab.errors import TennisLabError
 
@@ -25,6 +27,7 @@ def _data_demo(args: argparse.Namespace) -> int:
         n_players=args.players,
         videos_per_player=args.videos,
         seconds_per_video=args.seconds,
+        difficulty=args.difficulty,
     )
     try:
         check_demo_args(args.dir, **settings)
@@ -171,10 +174,23 @@ def _add_data_commands(commands) -> None:
     demo = data_cmds.add_parser("demo", help="write the synthetic demo dataset to DIR")
     demo.add_argument("dir", type=Path, help="dataset folder to create")
     demo.add_argument(
-        "--seed", type=int, default=DEMO_SEED, help=f"random seed (default {DEMO_SEED})"
+        "--difficulty",
+        default=DEMO_DIFFICULTY,
+        metavar="{standard,hard}",
+        help="standard (default): the demo a classifier nearly saturates; hard: more players "
+        "and styles, any camera angle, look-alike strokes, noisier and missing keypoints",
     )
     demo.add_argument(
-        "--players", type=int, default=DEMO_PLAYERS, help=f"players (default {DEMO_PLAYERS})"
+        "--seed",
+        type=int,
+        default=None,
+        help=f"random seed (default {DEMO_SEED}; hard: {DIFFICULTIES['hard'].seed})",
+    )
+    demo.add_argument(
+        "--players",
+        type=int,
+        default=None,
+        help=f"players (default {DEMO_PLAYERS}; hard: {DIFFICULTIES['hard'].players})",
     )
     demo.add_argument(
         "--videos",
@@ -185,8 +201,9 @@ def _add_data_commands(commands) -> None:
     demo.add_argument(
         "--seconds",
         type=float,
-        default=DEMO_SECONDS_PER_VIDEO,
-        help=f"seconds per video (default {DEMO_SECONDS_PER_VIDEO:g})",
+        default=None,
+        help=f"seconds per video (default {DEMO_SECONDS_PER_VIDEO:g}; "
+        f"hard: {DIFFICULTIES['hard'].seconds:g})",
     )
     demo.set_defaults(func=_data_demo)
 

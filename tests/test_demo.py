@@ -261,3 +261,143 @@ def test_ensure_demo_dataset_leaves_a_folder_of_other_recordings_alone(
     monkeypatch.setattr(demo_module, "make_demo_dataset", lambda *a, **k: pytest.fail("regen"))
     ensure_demo_dataset(root)
     assert not (root / "videos.csv").exists()
+
+
+# --------------------------------------------------------------------------- difficulty
+
+# Digests of the standard demo as it was before the hard variant existed: the default
+# output must stay the same file for file, byte for byte.
+STANDARD_DIGEST = "c2083af720fe82014c0d0c91c6081fae4931c5af27e8da5af872a5aa71ad5c2e"
+STANDARD_SMALL_DIGEST = "71f6abe840d5545ea5e6cd9e8631f1808027972fb11f0ed530e23ca9cf8bb66c"
+HARD_SMALL = dict(n_players=6, videos_per_player=2, seconds_per_video=20)
+
+
+def folder_digest(root):
+    lines = "".join(f"{name} {digest}\n" for name, digest in file_digests(root).items())
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def test_the_default_demo_is_unchanged_byte_for_byte(demo, tmp_path):
+    assert folder_digest(demo.root) == STANDARD_DIGEST
+    small = make_demo_dataset(
+        tmp_path / "s", seed=3, n_players=3, videos_per_player=2, seconds_per_video=12
+    )
+    assert folder_digest(small) == STANDARD_SMALL_DIGEST
+    again = make_demo_dataset(
+        tmp_path / "t",
+        seed=3,
+        n_players=3,
+        videos_per_player=2,
+        seconds_per_video=12,
+        difficulty="standard",
+    )
+    assert folder_digest(again) == STANDARD_SMALL_DIGEST
+
+
+@pytest.fixture(scope="module")
+def hard_demo(tmp_path_factory):
+    return load_dataset(
+        make_demo_dataset(tmp_path_factory.mktemp("hard") / "hard", difficulty="hard", **HARD_SMALL)
+    )
+
+
+def test_hard_demo_loads_as_user_data_with_the_promised_shape(hard_demo):
+    summary = hard_demo.summary()
+    assert summary["videos"] == 12
+    assert set(hard_demo.classes) == {"forehand", "backhand", "serve", "slice"}
+    raw = pd.read_csv(hard_demo.root / "videos.csv", dtype=str, keep_default_na=False)
+    assert raw.player.nunique() == 6 and set(raw.session) == {"day_1", "day_2"}
+    left = set(raw.player[raw.handedness == "left"])
+    assert left == {p for p in raw.player if p.rstrip("0123456789") in _LEFT_HANDED} == {"bruno", "eva"}
+    description = (hard_demo.root / "dataset.yaml").read_text()
+    assert "seed 1007, hard" in description  # its own default seed: never mixed with standard
+    # tracking failures: whole frames dropped, and single joints lost within a pose
+    assert 0.02 < summary["missing_frames"] / summary["frames"] < 0.25
+    partly = [
+        (np.isnan(r.landmarks[..., 0]).any(axis=1) & ~np.isnan(r.landmarks[..., 0]).all(axis=1))
+        for r in hard_demo.recordings.values()
+    ]
+    assert 0.005 < np.concatenate(partly).mean() < 0.2
+
+
+def _jitter(dataset):
+    """Median frame-to-frame wobble of the nose relative to the hips, in torso lengths."""
+    values = []
+    for r in dataset.recordings.values():
+        xy = r.landmarks[:, :, :2]
+        hips = xy[:, [23, 24]].mean(axis=1)
+        torso = np.nanmedian(np.linalg.norm(xy[:, [11, 12]].mean(axis=1) - hips, axis=-1))
+        nose = (xy[:, 0] - hips) / torso
+        values.append(np.abs(np.diff(nose, n=2, axis=0)).ravel())
+    values = np.concatenate(values)
+    return float(np.nanmedian(values))
+
+
+def test_hard_demo_is_noisier_and_filmed_from_more_angles_than_the_standard(hard_demo, tmp_path):
+    standard = load_dataset(make_demo_dataset(tmp_path / "s", seed=1007, **HARD_SMALL))
+    assert _jitter(hard_demo) > 1.5 * _jitter(standard)
+    assert hard_demo.summary()["missing_frames"] > standard.summary()["missing_frames"]
+
+
+def test_hard_demo_players_vary_more_and_swing_in_their_own_style():
+    from tennis_lab.demo import DIFFICULTIES, _players
+
+    standard = _players(np.random.default_rng(1), 40)
+    hard = _players(np.random.default_rng(1), 40, DIFFICULTIES["hard"], seed=1)
+    spread = lambda ps, key: np.ptp([getattr(p, key) for p in ps])  # noqa: E731
+    for key in ("tempo", "amplitude", "rotation"):
+        assert spread(hard, key) > 1.2 * spread(standard, key)
+    assert all(p.style == {} for p in standard)
+    offsets = [v for p in hard for stroke in p.style.values() for v in stroke.values()]
+    assert 8 < np.std(offsets) < 20
+    assert DIFFICULTIES["hard"].players > DIFFICULTIES["standard"].players
+
+
+def test_look_alike_strokes_share_part_of_their_swing():
+    from tennis_lab.demo.hard import blend_frames
+    from tennis_lab.demo.strokes import _FOREHAND, _FOREHAND_SLICE
+
+    half = dict(blend_frames(_FOREHAND, _FOREHAND_SLICE, 0.5)["d_a1"])
+    own = dict(blend_frames(_FOREHAND, _FOREHAND_SLICE, 0.0)["d_a1"])
+    other = dict(blend_frames(_FOREHAND_SLICE, _FOREHAND, 0.0)["d_a1"])
+    assert own[0.35] == 100 and other[0.4] == 95
+    for phase, value in half.items():
+        assert value == pytest.approx((own[phase] + other[phase]) / 2)
+
+
+def test_hard_demo_is_deterministic_and_differs_from_the_standard(tmp_path):
+    small = dict(n_players=2, videos_per_player=1, seconds_per_video=12)
+    a = make_demo_dataset(tmp_path / "a", difficulty="hard", seed=5, **small)
+    b = make_demo_dataset(tmp_path / "b", difficulty="hard", seed=5, **small)
+    c = make_demo_dataset(tmp_path / "c", difficulty="standard", seed=5, **small)
+    d = make_demo_dataset(tmp_path / "d", difficulty="hard", seed=6, **small)
+    assert file_digests(a) == file_digests(b)
+    poses_of = lambda root: {k: v for k, v in file_digests(root).items() if "poses/" in k}  # noqa: E731
+    assert not set(poses_of(a).values()) & set(poses_of(c).values())
+    assert not set(poses_of(a).values()) & set(poses_of(d).values())
+
+
+@pytest.mark.parametrize("difficulty", ["extreme", "Hard", "", None, 1])
+def test_an_unknown_difficulty_is_refused_before_anything_is_written(tmp_path, difficulty):
+    from tennis_lab.demo import DemoError
+
+    with pytest.raises(DemoError, match=r"difficulty \(--difficulty\) must be one of \['hard', "):
+        make_demo_dataset(tmp_path / "x", difficulty=difficulty, **SMALL)
+    assert not (tmp_path / "x").exists()
+
+
+def test_command_line_difficulty(tmp_path, capsys):
+    from tennis_lab.cli import main
+
+    assert main(["data", "demo", str(tmp_path / "x"), "--difficulty", "extreme"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "got 'extreme'. Fix: give --difficulty" in err
+    assert not (tmp_path / "x").exists()
+    args = ["--players", "2", "--videos", "1", "--seconds", "12"]
+    assert main(["data", "demo", str(tmp_path / "h"), "--difficulty", "hard", *args]) == 0
+    assert main(["data", "demo", str(tmp_path / "s"), *args]) == 0
+    assert "seed 1007, hard" in (tmp_path / "h" / "dataset.yaml").read_text()
+    assert "seed 7)" in (tmp_path / "s" / "dataset.yaml").read_text()
+    assert file_digests(tmp_path / "s") == file_digests(
+        make_demo_dataset(tmp_path / "s2", n_players=2, videos_per_player=1, seconds_per_video=12)
+    )

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -33,12 +33,24 @@ from scipy.ndimage import gaussian_filter1d
 from tqdm.auto import tqdm
 
 from tennis_lab import poses
+from tennis_lab.demo import hard
+from tennis_lab.demo.hard import DIFFICULTIES, Difficulty
+from tennis_lab.demo.strokes import (
+    _BACKHAND_ONE_HAND,
+    _BACKHAND_TWO_HANDS,
+    _HEAD,
+    DURATIONS,
+    READY,
+    STROKES,
+)
 from tennis_lab.errors import TennisLabError
 
 DEMO_SEED = 7
 DEMO_PLAYERS = 20
 DEMO_VIDEOS_PER_PLAYER = 3
 DEMO_SECONDS_PER_VIDEO = 40.0
+DEMO_DIFFICULTY = "standard"
+_STANDARD = DIFFICULTIES["standard"]
 FPS_CHOICES = (30.0, 48.0, 60.0)
 
 # Label Studio labels as the demo's annotators wrote them, and the class map.
@@ -64,109 +76,6 @@ _NAMES = (
 )  # fmt: skip
 _LEFT_HANDED = {"bruno", "eva", "iris", "nuno", "sara"}
 
-# Parameter tracks of the figure and their ready-stance values (angles in degrees).
-READY = {
-    "yaw": 0.0, "lean": 12.0, "knee": 0.25, "stance": 0.20, "jump": 0.0,
-    "d_e1": 30.0, "d_a1": 15.0, "d_e2": 75.0, "d_a2": -25.0,
-    "o_e1": 30.0, "o_a1": -5.0, "o_e2": 70.0, "o_a2": -40.0,
-}  # fmt: skip
-
-# Stroke keyframes for a right-hander: parameter -> [(phase, value)], ready at 0 and 1.
-_FOREHAND = {
-    "yaw": [(0.35, 60), (0.55, 50), (0.72, -35), (0.88, -50)],
-    "d_e1": [(0.35, 55), (0.55, 40), (0.70, 75), (0.88, 115)],
-    "d_a1": [(0.35, 100), (0.55, 120), (0.70, 20), (0.88, -70)],
-    "d_e2": [(0.35, 90), (0.55, 60), (0.70, 80), (0.88, 140)],
-    "d_a2": [(0.35, 130), (0.55, 140), (0.70, 10), (0.88, -100)],
-    "o_e1": [(0.35, 80), (0.70, 50), (0.88, 35)],
-    "o_a1": [(0.35, -40), (0.70, 40), (0.88, 80)],
-    "o_e2": [(0.35, 85), (0.70, 60), (0.88, 50)],
-    "o_a2": [(0.35, -50), (0.70, 30), (0.88, 60)],
-    "knee": [(0.45, 0.45), (0.72, 0.20)],
-}
-_BACKHAND = {
-    "yaw": [(0.35, -75), (0.55, -70), (0.72, 25), (0.88, 45)],
-    "d_e1": [(0.35, 45), (0.55, 35), (0.70, 70), (0.88, 115)],
-    "d_a1": [(0.35, -80), (0.55, -95), (0.70, -10), (0.88, 60)],
-    "d_e2": [(0.35, 70), (0.55, 50), (0.70, 80), (0.88, 130)],
-    "d_a2": [(0.35, -110), (0.55, -130), (0.70, -10), (0.88, 70)],
-    "knee": [(0.45, 0.45), (0.72, 0.2)],
-}
-_BACKHAND_TWO_HANDS = {  # the other arm follows the racket hand
-    "o_e1": [(0.35, 40), (0.55, 30), (0.70, 62), (0.88, 105)],
-    "o_a1": [(0.35, 85), (0.55, 100), (0.70, 15), (0.88, -50)],
-    "o_e2": [(0.35, 65), (0.55, 45), (0.70, 75), (0.88, 120)],
-    "o_a2": [(0.35, 100), (0.55, 120), (0.70, 10), (0.88, -60)],
-}
-_BACKHAND_ONE_HAND = {  # the other arm holds the throat, then opens backwards
-    "o_e1": [(0.35, 60), (0.55, 55), (0.70, 45), (0.88, 50)],
-    "o_a1": [(0.35, 60), (0.55, 70), (0.70, 120), (0.88, 150)],
-    "o_e2": [(0.35, 80), (0.55, 70), (0.70, 50), (0.88, 50)],
-    "o_a2": [(0.35, 80), (0.55, 90), (0.70, 140), (0.88, 160)],
-}
-_SLICE = {  # backhand slice: high take-back, high-to-low swing, low finish
-    "yaw": [(0.40, -65), (0.72, -15), (0.90, 5)],
-    "d_e1": [(0.40, 90), (0.72, 55), (0.90, 55)],
-    "d_a1": [(0.40, -85), (0.72, -10), (0.90, 40)],
-    "d_e2": [(0.40, 125), (0.72, 70), (0.90, 75)],
-    "d_a2": [(0.40, -115), (0.72, 0), (0.90, 40)],
-    "o_e1": [(0.40, 65), (0.72, 45), (0.90, 40)],
-    "o_a1": [(0.40, 60), (0.72, 120), (0.90, 140)],
-    "o_e2": [(0.40, 80), (0.72, 50), (0.90, 45)],
-    "o_a2": [(0.40, 80), (0.72, 140), (0.90, 150)],
-    "knee": [(0.50, 0.40), (0.72, 0.50)],
-}
-_FOREHAND_SLICE = {  # forehand side, high-to-low, short follow-through
-    "yaw": [(0.40, 50), (0.72, 5), (0.90, -10)],
-    "d_e1": [(0.40, 85), (0.72, 55), (0.90, 50)],
-    "d_a1": [(0.40, 95), (0.72, 20), (0.90, -30)],
-    "d_e2": [(0.40, 120), (0.72, 70), (0.90, 65)],
-    "d_a2": [(0.40, 120), (0.72, 10), (0.90, -40)],
-    "o_e1": [(0.40, 70), (0.72, 45), (0.90, 40)],
-    "o_a1": [(0.40, -30), (0.72, 30), (0.90, 50)],
-    "knee": [(0.50, 0.40), (0.72, 0.50)],
-}
-_SERVE = {
-    "yaw": [(0.25, 70), (0.50, 80), (0.62, 0), (0.80, -40)],
-    "lean": [(0.42, -8), (0.62, 5), (0.80, 30)],
-    "o_e1": [(0.25, 120), (0.42, 170), (0.60, 95), (0.75, 40)],
-    "o_a1": [(0.25, 0), (0.42, 10), (0.60, -20), (0.75, -60)],
-    "o_e2": [(0.25, 125), (0.42, 172), (0.60, 100), (0.75, 45)],
-    "o_a2": [(0.25, 0), (0.42, 10), (0.60, -30), (0.75, -70)],
-    "d_e1": [(0.25, 40), (0.42, 95), (0.55, 130), (0.62, 168), (0.80, 60), (0.90, 30)],
-    "d_a1": [(0.25, 90), (0.42, 100), (0.55, 60), (0.62, 10), (0.80, -60)],
-    "d_e2": [(0.25, 60), (0.42, 168), (0.52, 25), (0.62, 175), (0.80, 40)],
-    "d_a2": [(0.25, 100), (0.42, 110), (0.52, 170), (0.62, 0), (0.80, -80)],
-    "knee": [(0.42, 0.70), (0.60, 0.0), (0.75, 0.35)],
-    "jump": [(0.55, 0.0), (0.63, 0.15), (0.72, 0.0)],
-    "stance": [(0.25, 0.28), (0.62, 0.28)],
-}
-STROKES = {
-    "forehand": _FOREHAND,
-    "backhand": _BACKHAND,
-    "slice": _SLICE,
-    "forehand_slice": _FOREHAND_SLICE,
-    "serve": _SERVE,
-}
-DURATIONS = {  # seconds (min, max) at tempo 1
-    "forehand": (0.9, 1.4),
-    "backhand": (0.95, 1.45),
-    "slice": (1.0, 1.5),
-    "forehand_slice": (0.95, 1.45),
-    "serve": (1.6, 2.3),
-}
-
-# Head landmarks in the head frame (right, up, forward), metres.
-_HEAD = {
-    "nose": (0.0, 0.0, 0.10),
-    "left_eye_inner": (-0.015, 0.035, 0.09), "left_eye": (-0.03, 0.035, 0.085),
-    "left_eye_outer": (-0.045, 0.035, 0.075),
-    "right_eye_inner": (0.015, 0.035, 0.09), "right_eye": (0.03, 0.035, 0.085),
-    "right_eye_outer": (0.045, 0.035, 0.075),
-    "left_ear": (-0.075, 0.02, 0.0), "right_ear": (0.075, 0.02, 0.0),
-    "mouth_left": (-0.025, -0.035, 0.085), "mouth_right": (0.025, -0.035, 0.085),
-}  # fmt: skip
-
 
 @dataclass(frozen=True)
 class Player:
@@ -180,6 +89,7 @@ class Player:
     rotation: float  # scales trunk rotation
     two_handed_backhand: bool
     forehand_slice_share: float
+    style: dict = field(default_factory=dict, compare=False)  # stroke -> angle -> offset
 
 
 @dataclass(frozen=True)
@@ -194,9 +104,12 @@ class Camera:
     roll: float  # degrees
     jitter: float  # image units
     drop_rate: float  # share of frames that start a dropout
+    pitch: float = 0.0  # degrees the camera looks down
 
 
-def _players(rng: np.random.Generator, n: int) -> list[Player]:
+def _players(
+    rng: np.random.Generator, n: int, level: Difficulty = _STANDARD, seed: int = 0
+) -> list[Player]:
     players = []
     for i in range(n):
         name = _NAMES[i % len(_NAMES)] + ("" if i < len(_NAMES) else str(i // len(_NAMES)))
@@ -205,28 +118,32 @@ def _players(rng: np.random.Generator, n: int) -> list[Player]:
                 name=name,
                 left_handed=_NAMES[i % len(_NAMES)] in _LEFT_HANDED,
                 height=float(rng.uniform(1.58, 1.96)),
-                tempo=float(rng.uniform(0.8, 1.25)),
-                amplitude=float(rng.uniform(0.7, 1.15)),
-                rotation=float(rng.uniform(0.6, 1.2)),
+                tempo=float(rng.uniform(*level.tempo)),
+                amplitude=float(rng.uniform(*level.amplitude)),
+                rotation=float(rng.uniform(*level.rotation)),
                 two_handed_backhand=bool(rng.random() < 0.6),
                 forehand_slice_share=float(rng.choice([0.0, 0.25, 0.5])),
+                style=hard.style_offsets(seed, i, level),
             )
         )
     return players
 
 
-def _camera(rng: np.random.Generator) -> Camera:
-    front = rng.random() < 0.15
-    view = float(rng.uniform(150, 210) if front else rng.uniform(-50, 50))
+def _camera(
+    rng: np.random.Generator, level: Difficulty = _STANDARD, xrng: np.random.Generator | None = None
+) -> Camera:
+    front = rng.random() < level.front_share
+    view = float(rng.uniform(150, 210) if front else rng.uniform(-level.side_yaw, level.side_yaw))
     return Camera(
         view_yaw=view,
-        distance=float(rng.uniform(5.0, 14.0)),
+        distance=float(rng.uniform(*level.distance)),
         scale=float(rng.uniform(0.22, 0.55)),
         cx=float(rng.uniform(0.3, 0.7)),
         cy=float(rng.uniform(0.45, 0.6)),
-        roll=float(rng.normal(0, 3)),
-        jitter=float(rng.uniform(0.0015, 0.006)),
-        drop_rate=float(rng.uniform(0.002, 0.012)),
+        roll=float(rng.normal(0, level.roll)),
+        jitter=float(rng.uniform(*level.jitter)),
+        drop_rate=float(rng.uniform(*level.drop_rate)),
+        pitch=float(xrng.uniform(*level.pitch)) if xrng is not None else 0.0,
     )
 
 
@@ -234,7 +151,7 @@ def _camera(rng: np.random.Generator) -> Camera:
 
 
 def _schedule(
-    rng: np.random.Generator, player: Player, seconds: float
+    rng: np.random.Generator, player: Player, seconds: float, level: Difficulty = _STANDARD
 ) -> list[tuple[str, float, float]]:
     """Segments (kind, start, duration) of one video: points of serve + rally, pauses between."""
     segments: list[tuple[str, float, float]] = []
@@ -247,7 +164,7 @@ def _schedule(
             d = float(rng.uniform(*DURATIONS["serve"])) / player.tempo
             segments.append(("serve", t, d))
             t += d
-        for _ in range(int(rng.integers(1, 6))):
+        for _ in range(int(rng.integers(*level.rally))):
             gap = float(rng.uniform(0.6, 2.6))
             segments.append(("footwork", t, gap))
             t += gap
@@ -272,8 +189,27 @@ def _schedule(
     return [s for s in segments if s[1] + s[2] <= seconds]
 
 
+def _frames(kind: str, player: Player, level: Difficulty, xrng: np.random.Generator | None) -> dict:
+    """The keyframes of one swing of ``kind``: the player's backhand, part look-alike if hard."""
+    frames = STROKES[kind]
+    if kind == "backhand":
+        hands = _BACKHAND_TWO_HANDS if player.two_handed_backhand else _BACKHAND_ONE_HAND
+        frames = {**frames, **hands}
+    if xrng is None or kind not in hard.LOOKALIKE or level.blend[1] <= 0:
+        return frames
+    other = hard.LOOKALIKE[kind]
+    lookalike = _frames(other, player, _STANDARD, None)
+    return hard.blend_frames(frames, lookalike, float(xrng.uniform(*level.blend)))
+
+
 def _tracks(
-    rng: np.random.Generator, player: Player, segments, times: np.ndarray, fps: float
+    rng: np.random.Generator,
+    player: Player,
+    segments,
+    times: np.ndarray,
+    fps: float,
+    level: Difficulty = _STANDARD,
+    xrng: np.random.Generator | None = None,
 ) -> dict[str, np.ndarray]:
     """Per-frame joint parameters (right-handed), smoothed like real motion."""
     keys: dict[str, list[tuple[float, float]]] = {k: [(0.0, v)] for k, v in READY.items()}
@@ -281,22 +217,20 @@ def _tracks(
     extra.update({k: np.zeros_like(times) for k in READY})
     for kind, t0, dur in segments:
         if kind in STROKES:
-            frames = STROKES[kind]
-            if kind == "backhand":
-                frames = {
-                    **frames,
-                    **(_BACKHAND_TWO_HANDS if player.two_handed_backhand else _BACKHAND_ONE_HAND),
-                }
+            frames = _frames(kind, player, level, xrng)
+            style = player.style.get(kind, {})
             for name, ready in READY.items():
                 keys[name].append((t0, ready))
                 for phase, value in frames.get(name, []):
                     gain = player.rotation if name == "yaw" else player.amplitude
                     if name in ("knee", "stance", "jump"):
                         gain = 1.0
-                    noise = rng.normal(0, 0.08 if name in ("knee", "stance", "jump") else 12.0)
+                    noise = rng.normal(
+                        0, 0.08 if name in ("knee", "stance", "jump") else level.keyframe_noise
+                    )
                     if name in ("knee", "stance", "jump"):
                         noise *= 0.5
-                    v = ready + gain * (value - ready) + noise
+                    v = ready + gain * (value - ready) + noise + style.get(name, 0.0)
                     tp = t0 + dur * float(np.clip(phase + rng.normal(0, 0.03), 0.05, 0.95))
                     keys[name].append((tp, v))
                 keys[name].append((t0 + dur, ready))
@@ -466,12 +400,20 @@ def _mirror(world: np.ndarray) -> np.ndarray:
 
 
 def _film(
-    rng: np.random.Generator, world: np.ndarray, cam: Camera, height: float, fps: float
+    rng: np.random.Generator,
+    world: np.ndarray,
+    cam: Camera,
+    height: float,
+    fps: float,
+    xrng: np.random.Generator | None = None,
+    lost_joints: float = 0.0,
 ) -> np.ndarray:
     """Project to MediaPipe-like (x, y, z, visibility) with tracking noise and dropouts."""
     T = world.shape[0]
     rot = _rot_y(np.full(T, -cam.view_yaw))
     p = np.einsum("tij,tlj->tli", rot, world)
+    if cam.pitch:
+        p = hard.look_down(p, cam.pitch, height * 0.5)
     depth = cam.distance + p[..., 2]
     focal = cam.scale * cam.distance / height
     x = focal * p[..., 0] / depth
@@ -512,6 +454,8 @@ def _film(
     if rng.random() < 0.5:
         start = int(rng.integers(0, T - 1))
         dropped[start : start + int(fps * rng.uniform(0.4, 1.0))] = True
+    if xrng is not None and lost_joints > 0:
+        hard.lose_joints(xrng, out, lost_joints, fps)
     out[dropped] = np.nan
     return out
 
@@ -526,22 +470,45 @@ class DemoError(TennisLabError, ValueError):
 MIN_SECONDS_PER_VIDEO = 10.0  # time for a serve and a short rally
 
 
-def check_demo_args(
-    path: str | Path | None = None,
-    seed: int = DEMO_SEED,
-    n_players: int = DEMO_PLAYERS,
-    videos_per_player: int = DEMO_VIDEOS_PER_PLAYER,
-    seconds_per_video: float = DEMO_SECONDS_PER_VIDEO,
-) -> None:
-    """Check the settings of :func:`make_demo_dataset` before anything is written.
+def demo_level(difficulty: str = DEMO_DIFFICULTY) -> Difficulty:
+    """The generator settings of ``difficulty`` ("standard" or "hard").
 
     Raises
     ------
     DemoError
-        Naming the setting (and its command-line flag), its value and the fix: fewer
-        than 1 player or video, videos shorter than 10 seconds, a negative seed, or a
-        ``path`` that is a file.
+        An unknown difficulty, naming the ones there are.
     """
+    if not isinstance(difficulty, str) or difficulty not in DIFFICULTIES:
+        raise DemoError(
+            f"demo dataset: difficulty (--difficulty) must be one of {sorted(DIFFICULTIES)}; "
+            f"got {difficulty!r}. Fix: give --difficulty standard (default) or hard."
+        )
+    return DIFFICULTIES[difficulty]
+
+
+def check_demo_args(
+    path: str | Path | None = None,
+    seed: int | None = None,
+    n_players: int | None = None,
+    videos_per_player: int = DEMO_VIDEOS_PER_PLAYER,
+    seconds_per_video: float | None = None,
+    difficulty: str = DEMO_DIFFICULTY,
+) -> None:
+    """Check the settings of :func:`make_demo_dataset` before anything is written.
+
+    ``None`` stands for the difficulty's default (seed, players, seconds).
+
+    Raises
+    ------
+    DemoError
+        Naming the setting (and its command-line flag), its value and the fix: an
+        unknown difficulty, fewer than 1 player or video, videos shorter than 10
+        seconds, a negative seed, or a ``path`` that is a file.
+    """
+    level = demo_level(difficulty)
+    seed = level.seed if seed is None else seed
+    n_players = level.players if n_players is None else n_players
+    seconds_per_video = level.seconds if seconds_per_video is None else seconds_per_video
 
     def whole(value: object) -> bool:
         return isinstance(value, int | np.integer) and not isinstance(value, bool)
@@ -580,7 +547,13 @@ def check_demo_args(
 
 
 def _write_video(
-    root: Path, video_id: str, player: Player, seed: int, task_id: int, seconds: float
+    root: Path,
+    video_id: str,
+    player: Player,
+    seed: int,
+    task_id: int,
+    seconds: float,
+    level: Difficulty = _STANDARD,
 ) -> dict:
     """Film one demo video of ``player``: write its recording and return its Label Studio
     task (its strokes, and a quality choice the loader skips)."""
@@ -588,11 +561,13 @@ def _write_video(
     fps = float(vrng.choice(FPS_CHOICES))
     n = int(seconds * fps)
     times = np.arange(n) / fps
-    segments = _schedule(vrng, player, seconds)
-    world = _skeleton(_tracks(vrng, player, segments, times, fps), player)
+    xrng = np.random.default_rng([seed, task_id, 1]) if level.extra else None
+    segments = _schedule(vrng, player, seconds, level)
+    world = _skeleton(_tracks(vrng, player, segments, times, fps, level, xrng), player)
     if player.left_handed:
         world = _mirror(world)
-    landmarks = _film(vrng, world, _camera(vrng), player.height, fps)
+    cam = _camera(vrng, level, xrng)
+    landmarks = _film(vrng, world, cam, player.height, fps, xrng, level.lost_joints)
     poses.write_recording(
         poses.Recording(
             video_id, landmarks, fps, poses.MEDIAPIPE_LANDMARKS, poses.MEDIAPIPE_CHANNELS
@@ -613,11 +588,12 @@ def _write_video(
 
 def make_demo_dataset(
     path: str | Path,
-    seed: int = DEMO_SEED,
-    n_players: int = DEMO_PLAYERS,
+    seed: int | None = None,
+    n_players: int | None = None,
     videos_per_player: int = DEMO_VIDEOS_PER_PLAYER,
-    seconds_per_video: float = DEMO_SECONDS_PER_VIDEO,
+    seconds_per_video: float | None = None,
     progress: bool = False,
+    difficulty: str = DEMO_DIFFICULTY,
 ) -> Path:
     """Write the synthetic demo dataset to ``path`` and return it.
 
@@ -626,12 +602,16 @@ def make_demo_dataset(
     path : str or Path
         Dataset folder to create (its poses/, labelstudio/, dataset.yaml and
         videos.csv are replaced).
-    seed : int
-        Same seed, identical files.
+    seed : int, optional
+        Same seed, identical files. Default 7 (standard), 1007 (hard).
     n_players, videos_per_player, seconds_per_video
-        Size. The defaults give 60 videos, 40 minutes of footage.
+        Size. The defaults give 60 videos, 40 minutes of footage (standard: 20
+        players x 3 x 40 s) or 96 videos, 40 minutes (hard: 32 players x 3 x 25 s).
     progress : bool
         Show a progress bar.
+    difficulty : {"standard", "hard"}
+        ``standard``: the demo as it has always been. ``hard``: a demo a classifier
+        does not saturate (see :mod:`tennis_lab.demo.hard`).
 
     Returns
     -------
@@ -642,10 +622,14 @@ def make_demo_dataset(
     DemoError
         Bad settings (see :func:`check_demo_args`), before anything is written.
     """
-    check_demo_args(path, seed, n_players, videos_per_player, seconds_per_video)
+    check_demo_args(path, seed, n_players, videos_per_player, seconds_per_video, difficulty)
+    level = demo_level(difficulty)
+    seed = level.seed if seed is None else seed
+    n_players = level.players if n_players is None else n_players
+    seconds_per_video = level.seconds if seconds_per_video is None else seconds_per_video
     root = Path(path)
     rng = np.random.default_rng(seed)
-    players = _players(rng, n_players)
+    players = _players(rng, n_players, level, seed)
     (root / poses.POSES_DIR).mkdir(parents=True, exist_ok=True)
     for old in (root / poses.POSES_DIR).glob("*.npz"):
         old.unlink()
@@ -660,7 +644,7 @@ def make_demo_dataset(
         for v in range(videos_per_player):
             video_id = f"{player.name}_{v + 1:02d}"
             videos.append((video_id, player.name, player.left_handed, v))
-            task = _write_video(root, video_id, player, seed, task_id, seconds_per_video)
+            task = _write_video(root, video_id, player, seed, task_id, seconds_per_video, level)
             if single is None:
                 single = task
             else:
@@ -678,7 +662,9 @@ def make_demo_dataset(
     )
     config = {
         "description": (
-            f"tennis-lab demo dataset (seed {seed}): {n_players} synthetic players, "
+            f"tennis-lab demo dataset (seed {seed}"
+            f"{'' if level.name == 'standard' else ', ' + level.name}): "
+            f"{n_players} synthetic players, "
             f"{videos_per_player} videos each, MediaPipe 33-landmark poses."
         ),
         "class_map": CLASS_MAP,
