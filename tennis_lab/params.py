@@ -274,6 +274,17 @@ def _initial_epoch(name: str, value: Any, values: Mapping[str, Any]) -> str | No
     return None
 
 
+def _augment(limit: float) -> Check:
+    """An augmentation's strength: a number from 0 (off) to ``limit``."""
+
+    def check(name: str, value: Any, values: Mapping[str, Any]) -> str | None:
+        if _is_number(value) and math.isfinite(value) and 0 <= value <= limit:
+            return None
+        return f"{name} must be a number from 0 (off) to {limit}; got {value!r}."
+
+    return check
+
+
 def _checkpoint_path(name: str, value: Any, values: Mapping[str, Any]) -> str | None:
     if value is None:
         value = ""
@@ -370,6 +381,23 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("augment_mirror", "training", False, bool,
        "also train on mirrored copies of the training windows", _switch("True or False"),
        _SWITCH_FIX),
+    # --- training: augmentation (any of these > 0 adds one augmented copy of each
+    # training window, made once before fitting from the seed; see training/augment.py)
+    _p("augment_scale", "training", 0.0, float,
+       "augmented copy: size x (1 +- up to this) about the centre, e.g. 0.1; 0: off",
+       _augment(0.5), "use a number from 0 (off) to 0.5, e.g. 0.1."),
+    _p("augment_rotate", "training", 0.0, float,
+       "augmented copy: turned up to this many degrees in the image plane; 0: off",
+       _augment(45), "use degrees from 0 (off) to 45, e.g. 10."),
+    _p("augment_time_stretch", "training", 0.0, float,
+       "augmented copy: speed x (1 +- up to this), resampled to the window; 0: off",
+       _augment(0.5), "use a number from 0 (off) to 0.5, e.g. 0.2."),
+    _p("augment_jitter", "training", 0.0, float,
+       "augmented copy: std of Gaussian noise on positions (window units); 0: off",
+       _augment(0.5), "use a number from 0 (off) to 0.5, e.g. 0.02."),
+    _p("augment_drop", "training", 0.0, float,
+       "augmented copy: share of landmarks lost, filled as missing_frames; 0: off",
+       _augment(0.5), "use a share from 0 (off) to 0.5, e.g. 0.1."),
     _p("initial_epoch", "training", 0, int,
        "epochs already trained; > 0: continue from checkpoint_path up to epochs",
        _initial_epoch, owner=_RUNNER),

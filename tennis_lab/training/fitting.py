@@ -21,6 +21,7 @@ from tennis_lab import params as contract
 from tennis_lab.errors import TennisLabError
 from tennis_lab.evaluation import Split
 from tennis_lab.model import MODEL_PARAMS, build_lstm
+from tennis_lab.training.augment import augmented_training_set
 from tennis_lab.windows import WindowSet, class_weights
 
 # The learning-rate schedule every run uses (ReduceLROnPlateau); no run parameter sets it.
@@ -372,6 +373,8 @@ def _prepare_split(
     set_seed(seed)
     augment = bool(train_params["augment_mirror"])
     X_train, y_train = _training_windows(windows, split, augment)
+    # augmented copies (scale, rotation, time stretch, jitter, drops): training windows only
+    X_train, y_train = augmented_training_set(X_train, y_train, windows, train_params, seed)
     X_val, y_val = windows.windows(split.val), windows.y[split.val]
     if initial_epoch > 0:  # continue: the checkpoint's standardisation, weights, optimizer
         model = _load_checkpoint(checkpoint, X_train.shape[1:], n_classes)
