@@ -84,6 +84,10 @@ class Parameter:
         What to do about a value that fails :attr:`check`.
     owner : str
         ``user`` or ``runner`` (:data:`OWNERS`).
+    family : tuple of str
+        The model families (:data:`MODEL_FAMILIES`) the parameter acts on; empty: every
+        family, or not a model parameter. A grid may set it only in a sub-grid whose
+        ``model_family`` values are all among these.
     """
 
     name: str
@@ -94,6 +98,7 @@ class Parameter:
     check: Check | None = field(default=None, repr=False, compare=False)
     fix: str | None = None
     owner: str = "user"
+    family: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------- checks
@@ -307,17 +312,87 @@ def _checkpoint_path(name: str, value: Any, values: Mapping[str, Any]) -> str | 
     return None
 
 
+# --------------------------------------------------------------------------- model families
+
+MODEL_FAMILIES = ("lstm", "gru", "tcn", "transformer", "stgcn")
+FEATURES = ("positions", "positions+velocity", "positions+bones")
+
+
+def _units(name: str, value: Any, values: Mapping[str, Any]) -> str | None:
+    if _is_list(value) and value and all(_is_int(u) and u > 0 for u in value):
+        return None
+    return f"{name} must be a non-empty list of positive whole numbers; got {value!r}."
+
+
+def _unit_rate(name: str, value: Any, values: Mapping[str, Any]) -> str | None:
+    if _is_number(value) and 0 <= value < 1:
+        return None
+    return f"{name} must be a rate in [0, 1); got {value!r}."
+
+
+def _heads(name: str, value: Any, values: Mapping[str, Any]) -> str | None:
+    if not (_is_int(value) and value >= 1):
+        return f"{name} must be a whole number >= 1; got {value!r}."
+    width = values.get("transformer_width")
+    if _is_int(width) and width >= 1 and width % value:
+        return (
+            f"transformer_heads={value} must divide transformer_width={width}: each head "
+            "attends over width / heads channels."
+        )
+    return None
+
+
 # --------------------------------------------------------------------------- the contract
 
 
-def _p(name, group, default, kinds, help, check=None, fix=None, owner="user") -> Parameter:
+def _p(
+    name, group, default, kinds, help, check=None, fix=None, owner="user", family=()
+) -> Parameter:
     kinds = kinds if isinstance(kinds, tuple) else (kinds,)
-    return Parameter(name, group, default, kinds, help, check, fix, owner)
+    family = (family,) if isinstance(family, str) else tuple(family)
+    return Parameter(name, group, default, kinds, help, check, fix, owner, family)
 
 
 _RUNNER = "runner"
 _SWITCH_FIX = "use true or false."
 _NONE = type(None)
+
+# --- model families and input features (tennis_lab.model builds them)
+_OTHERS = ("gru", "tcn", "transformer", "stgcn")
+_FAMILY_PARAMETERS: tuple[Parameter, ...] = (
+    _p("model_family", "model", "lstm", str,
+       '"lstm", "gru", "tcn", "transformer" or "stgcn" (graph over the landmarks)',
+       _one_of(MODEL_FAMILIES), "use one of " + ", ".join(MODEL_FAMILIES) + "."),
+    _p("features", "model", "positions", str,
+       '"positions", "positions+velocity" or "positions+bones", computed inside the model',
+       _one_of(FEATURES), "use one of " + ", ".join(FEATURES) + "."),
+    _p("dropout", "model", 0.2, float,
+       "dropout after each block and before the output (every family but lstm)", _unit_rate,
+       "use a rate from 0 up to (not including) 1, e.g. 0.2.", family=_OTHERS),
+    _p("gru_layers", "model", [128, 64], list, "units of each GRU layer", _units,
+       "give at least one layer of a positive number of units, e.g. [128, 64].",
+       family="gru"),
+    _p("tcn_filters", "model", 64, int, "filters of each temporal convolution", _whole(1),
+       "use a whole number of at least 1, e.g. 64.", family="tcn"),
+    _p("tcn_kernel_size", "model", 3, int, "frames each temporal convolution sees",
+       _whole(2), "use a whole number of at least 2, e.g. 3.", family="tcn"),
+    _p("tcn_dilations", "model", [1, 2, 4, 8], list,
+       "one residual block per dilation (frames between the taps)", _units,
+       "give positive whole numbers, e.g. [1, 2, 4, 8].", family="tcn"),
+    _p("transformer_width", "model", 64, int, "the encoder's model width", _whole(1),
+       "use a whole number of at least 1 that transformer_heads divides, e.g. 64.",
+       family="transformer"),
+    _p("transformer_heads", "model", 4, int, "attention heads of each block", _heads,
+       "use a whole number of at least 1 that divides transformer_width, e.g. 4.",
+       family="transformer"),
+    _p("transformer_blocks", "model", 2, int, "encoder blocks", _whole(1),
+       "use a whole number of at least 1, e.g. 2.", family="transformer"),
+    _p("stgcn_channels", "model", [32, 32, 64], list,
+       "channels of each spatial-temporal graph block", _units,
+       "give positive whole numbers, e.g. [32, 32, 64].", family="stgcn"),
+    _p("stgcn_kernel_size", "model", 9, int, "frames of each block's temporal convolution",
+       _whole(1), "use a whole number of at least 1, e.g. 9.", family="stgcn"),
+)  # fmt: skip
 
 PARAMETERS: tuple[Parameter, ...] = (
     # --- data: how recordings become windows
@@ -354,20 +429,21 @@ PARAMETERS: tuple[Parameter, ...] = (
     # --- model: what build_lstm builds and compiles
     _p("lstm_layers", "model", [128, 64], list, "units of each LSTM layer", _lstm_layers,
        "give at least one layer of a positive number of units; in a grid each value is "
-       "itself a list, e.g. lstm_layers: [[64], [128, 64]]."),
+       "itself a list, e.g. lstm_layers: [[64], [128, 64]].", family="lstm"),
     _p("dense_units", "model", 64, int, "units of the dense layer", _dense_units,
        "use a whole number of at least 1, e.g. 64."),
     _p("dropout_rates", "model", [0.3, 0.3, 0.2], list,
        "one per LSTM layer, then the dense layer", _dropout_rates,
        "use rates from 0 up to (not including) 1, one per LSTM layer plus one for the dense "
-       "layer, e.g. [0.3, 0.3, 0.2]."),
+       "layer, e.g. [0.3, 0.3, 0.2].", family="lstm"),
     _p("use_batch_norm", "model", False, bool, "batch normalisation after each layer",
        _switch("true or false"), _SWITCH_FIX),
     _p("use_bidirectional", "model", False, bool, "bidirectional LSTM layers",
-       _switch("true or false"), _SWITCH_FIX),
+       _switch("true or false"), _SWITCH_FIX, family=("lstm", "gru")),
     _p("learning_rate", "model", 0.001, float, "Adam's learning rate", _learning_rate,
        "use a positive learning rate, e.g. 0.001 (in a random search: a log range such as "
        "[0.0001, 0.01, log])."),
+    *_FAMILY_PARAMETERS,
     # --- training: how the model is fitted
     _p("batch_size", "training", 32, int, "windows per step", _whole(1),
        "use a whole number of at least 1, e.g. 32."),
@@ -438,6 +514,8 @@ PARAMETERS: tuple[Parameter, ...] = (
 )  # fmt: skip
 
 BY_NAME: dict[str, Parameter] = {p.name: p for p in PARAMETERS}
+# Parameter name -> the model families it acts on (only parameters of some families).
+FAMILY_OF: dict[str, tuple[str, ...]] = {p.name: p.family for p in PARAMETERS if p.family}
 
 
 def names(group: str | None = None, owner: str | None = None) -> tuple[str, ...]:

@@ -20,7 +20,7 @@ import numpy as np
 from tennis_lab import params as contract
 from tennis_lab.errors import TennisLabError
 from tennis_lab.evaluation import Split
-from tennis_lab.model import MODEL_PARAMS, build_lstm
+from tennis_lab.model import MODEL_PARAMS, build_lstm, feature_windows, register_layers
 from tennis_lab.training.augment import augmented_training_set
 from tennis_lab.windows import WindowSet, class_weights
 
@@ -217,6 +217,7 @@ def _load_checkpoint(path: Path, input_shape: tuple[int, ...], n_classes: int):
             f"no checkpoint at {str(path)!r} to continue from; run first with initial_epoch=0 "
             "and this checkpoint_path, or use initial_epoch=0."
         )
+    register_layers()  # the model families' own layers
     try:
         model = keras.models.load_model(str(path), compile=True)
     except Exception as exc:  # a truncated or foreign file: say which
@@ -381,9 +382,12 @@ def _prepare_split(
     else:
         # The model's first layer standardises with the training split's statistics,
         # so it takes raw windows, here and wherever it is used later.
+        # The layout (landmark and channel names) is what stgcn and bone features need.
+        layout = (windows.landmark_names, windows.channel_names) if windows.landmark_names else None
         model = build_lstm(
-            model_params, X_train.shape[1:], n_classes, standardizer=fit_standardizer(X_train)
-        )
+            model_params, X_train.shape[1:], n_classes, layout=layout,
+            standardizer=fit_standardizer(feature_windows(X_train, model_params, layout)),
+        )  # fmt: skip
     weights = (
         class_weights(y_train, n_classes, "balanced")
         if train_params["class_weight"] == "balanced"
