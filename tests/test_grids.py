@@ -27,6 +27,7 @@ GUIDE_COUNTS = {
     "architecture": 96,
     "hyperparameter": 150,
     "data": 66,
+    "families": 20,
 }
 
 # A stand-in for the notebook's parameters (the contract's defaults of some of them), for

@@ -27,7 +27,14 @@ runner sets for every run (``data_dir``, ``seed``, ...) are refused with how to 
 them instead. With the notebook's defaults, integral floats of whole-number
 parameters (``window_size: [45.0]``) go to the runs as ints.
 
-This module imports nothing else of the package and runs nothing.
+A parameter of some model families only (``tcn_filters``, ``lstm_layers``, ...: the
+contract's ``family`` field) may be set in a sub-grid only when every ``model_family``
+of that sub-grid (default ``lstm``) is one of them: put each family in a sub-grid of its
+own (``families.yaml``). Ranges may mix families; a drawn combination then gives the
+other families' parameters their defaults.
+
+This module imports nothing of the package but errors and the parameter contract, and
+runs nothing.
 """
 
 from __future__ import annotations
@@ -45,12 +52,15 @@ from typing import Any
 import yaml
 
 from tennis_lab.errors import TennisLabError
+from tennis_lab.grids.families import family_defaults, family_problem
 
 GRIDS_DIR = Path(__file__).resolve().parent
 RANDOM_RANGES = "random"
 RANGE_TYPES = ("int", "float", "log")
 # The guide's order; grid files added later follow alphabetically.
-GRID_ORDER = ("minimal", "small", "medium", "large", "architecture", "hyperparameter", "data")
+GRID_ORDER = (
+    "minimal", "small", "medium", "large", "architecture", "hyperparameter", "data", "families",
+)  # fmt: skip
 
 
 class GridError(TennisLabError, ValueError):
@@ -70,6 +80,7 @@ class Grid:
     fixed: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     source: str = ""
+    ranges: bool = False  # random-search ranges (families may mix), not a grid
 
     @property
     def parameters(self) -> list[str]:
@@ -121,8 +132,13 @@ class Expansion:
 
 
 def available_grids() -> list[str]:
-    """Names of the predefined grids (files in this package), without ``random``."""
-    names = [p.stem for p in GRIDS_DIR.glob("*.yaml") if p.stem != RANDOM_RANGES]
+    """Names of the predefined grids (files in this package), without ranges files
+    (``random``, ``random_families``)."""
+    names = [
+        p.stem
+        for p in GRIDS_DIR.glob("*.yaml")
+        if p.stem != RANDOM_RANGES and file_kind(p) == "grid"
+    ]
     rank = {name: i for i, name in enumerate(GRID_ORDER)}
     return sorted(names, key=lambda n: (rank.get(n, len(rank)), n))
 
@@ -426,6 +442,10 @@ def validate_grid(
                     raise GridError(grid.name, problem, fix, key=key)
     for i, sub in enumerate(grid.subgrids):
         merged = {**{k: [v] for k, v in grid.fixed.items()}, **sub}
+        wrong = family_problem(merged, defaults, grid.ranges)
+        if wrong:
+            where = f"sub-grid {i + 1}" if len(grid.subgrids) > 1 else "grid"
+            raise GridError(grid.name, f"{where}: {wrong[1]}", wrong[2], key=wrong[0])
         layers = merged.get("lstm_layers", [defaults.get("lstm_layers")])
         rates = merged.get("dropout_rates", [defaults.get("dropout_rates")])
         for lstm, drop in itertools.product(layers, rates):
@@ -611,7 +631,7 @@ def load_ranges(name_or_path: str | Path = RANDOM_RANGES) -> dict[str, list[Any]
 def ranges_as_grid(ranges: Mapping[str, list[Any] | Range], name: str = RANDOM_RANGES) -> Grid:
     """The choices of ``ranges`` as a one-sub-grid :class:`Grid` (for validation and display)."""
     sub = {k: (v if isinstance(v, list) else [v.low, v.high]) for k, v in ranges.items()}
-    return Grid(name=name, subgrids=[sub])
+    return Grid(name=name, subgrids=[sub], ranges=True)
 
 
 def _whole_bounds(name: str, key: str, spec: Range) -> tuple[int, int]:
@@ -665,7 +685,7 @@ def sample(
         }
         for k, (low, high) in whole.items():
             combo[k] = min(max(int(round(combo[k])), low), high)
-        combo = coerce(combo, defaults)
+        combo = family_defaults(coerce(combo, defaults), defaults, keys)
         if not overlap_ok(combo, defaults):
             continue
         cid = config_id(combo)
