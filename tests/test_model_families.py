@@ -17,6 +17,7 @@ from tennis_lab import params as contract
 from tennis_lab.model import (
     ModelParamError,
     build_lstm,
+    check_layout,
     check_model_params,
     feature_windows,
 )
@@ -132,6 +133,12 @@ def test_a_layout_without_known_edges_is_a_clear_error_before_anything_trains():
     assert info.value.fix and "model_family" in info.value.fix
     with pytest.raises(ModelParamError, match="bones"):
         build_lstm({"features": "positions+bones"}, (10, 10), 3, layout=(names, channels))
+    for values in ({"model_family": "stgcn"}, {"features": "positions+bones"}):
+        with pytest.raises(ModelParamError) as info:  # the same check, nothing built
+            check_layout(values, (names, channels))
+        assert info.value.key == "landmark_names"
+        check_layout(values, MP_LAYOUT)
+    check_layout({"features": "positions+velocity"}, (names, channels))
     with pytest.raises(ModelParamError):  # stgcn needs a layout at all
         build_lstm(small("stgcn"), (10, 10), 3)
     with pytest.raises(ModelParamError, match="features"):  # a layout of other windows
@@ -243,6 +250,10 @@ def test_the_families_grid_counts_and_validates():
     assert len(combos) == 20 and grids.grid_counts()["families"] == 20
     assert {c["model_family"] for c in combos} == set(contract.MODEL_FAMILIES)
     assert all(c["epochs"] == 60 for c in combos)
+    # --show-grid: a family's parameter shows its own sub-grid's values, no other's default
+    shown = grid.values(defaults)
+    assert shown["gru_layers"] == [[64, 32], [128, 64]]
+    assert shown["features"] == ["positions", "positions+velocity"]
     assert "families" in grids.available_grids()
     assert "random_families" not in grids.available_grids()
 

@@ -52,7 +52,7 @@ from typing import Any
 import yaml
 
 from tennis_lab.errors import TennisLabError
-from tennis_lab.grids.families import family_defaults, family_problem
+from tennis_lab.grids.families import acts_in, family_defaults, family_problem
 
 GRIDS_DIR = Path(__file__).resolve().parent
 RANDOM_RANGES = "random"
@@ -102,7 +102,12 @@ class Grid:
             for name in names:
                 if name in sub:
                     values = sub[name]
-                elif defaults is not None and name in defaults and name not in self.fixed:
+                elif (
+                    defaults is not None
+                    and name in defaults
+                    and name not in self.fixed
+                    and acts_in({**self.fixed, **sub}, name, defaults)
+                ):
                     values = [defaults[name]]
                 else:
                     continue

@@ -14,6 +14,17 @@ def _family_default(defaults: Mapping[str, Any]) -> str:
     return defaults.get(FAMILY, contract.BY_NAME[FAMILY].default)
 
 
+def acts_in(sub: Mapping[str, Any], name: str, defaults: Mapping[str, Any]) -> bool:
+    """Whether parameter ``name`` acts on some model family of sub-grid ``sub`` (its lists,
+    or single fixed values)."""
+    own = contract.FAMILY_OF.get(name)
+    if not own:
+        return True
+    families = sub.get(FAMILY, _family_default(defaults))
+    families = families if isinstance(families, list) else [families]
+    return any(f in own for f in families)
+
+
 def family_problem(
     merged: Mapping[str, list[Any]], defaults: Mapping[str, Any], ranges: bool = False
 ) -> tuple[str, str, str] | None:

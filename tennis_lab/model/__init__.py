@@ -52,6 +52,7 @@ __all__ = [
     "ModelParamError",
     "build_lstm",
     "build_model",
+    "check_layout",
     "check_model_params",
     "feature_windows",
     "register_layers",
@@ -90,6 +91,23 @@ def _feature_layer(p: dict[str, Any], features: int, layout: Layout | None):
     if p["features"] == "positions+bones":
         parent = parents(n, required_edges(names, "features='positions+bones'"))
     return FrameFeatures(p["features"], n, channels, parent, name="frame_features")
+
+
+def check_layout(params: Mapping[str, Any], layout: Layout | None) -> None:
+    """The skeleton check of :func:`build_lstm`, without building: ``stgcn`` and
+    ``features='positions+bones'`` need landmark names with known edges.
+
+    Raises
+    ------
+    ModelParamError
+        ``key`` ``landmark_names``: the names give no known skeleton edge.
+    """
+    p = check_model_params(params)
+    names = list(layout[0]) if layout is not None else None
+    if p["model_family"] == "stgcn":
+        required_edges(names, "model_family='stgcn'")
+    if p["features"] == "positions+bones":
+        required_edges(names, "features='positions+bones'")
 
 
 def feature_windows(X, params: Mapping[str, Any], layout: Layout | None = None):
