@@ -131,8 +131,8 @@ promote: $(STAMP) ## make RUN=<run id> the registry's champion
 	@test -n "$(RUN)" || { echo "usage: make promote RUN=<run id>"; exit 2; }
 	$(VENV)/bin/tennis-lab promote $(RUN) $(if $(TRACKING_URI),--tracking-uri $(TRACKING_URI),)
 
-demo: $(STAMP) ## write the demo dataset to DATA (default data/demo) and summarise it
-	$(VENV)/bin/tennis-lab data demo $(DATA)
+demo: $(STAMP) ## write the demo dataset to DATA (default data/demo) and summarise it; DIFFICULTY=hard: the harder one
+	$(VENV)/bin/tennis-lab data demo $(DATA) $(if $(DIFFICULTY),--difficulty $(DIFFICULTY),)
 
 data-summary: $(STAMP) ## summarise the dataset in DATA (default data/demo)
 	$(VENV)/bin/tennis-lab data summary $(DATA)
