@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -347,18 +346,7 @@ def test_a_family_trains_through_the_training_path_and_is_seeded(tiny_demo):
     )
 
 
-def _predict_registers_layers() -> bool:
-    source = Path(__file__).parents[1] / "tennis_lab" / "predict" / "model.py"
-    return "register_layers" in source.read_text(encoding="utf-8")
-
-
 @slow
-@pytest.mark.xfail(
-    not _predict_registers_layers(),
-    reason="tennis_lab/predict/model.py must call tennis_lab.model.register_layers() "
-    "before keras.models.load_model",
-    strict=True,
-)
 def test_tennis_lab_predict_applies_a_logged_transformer(tiny_demo, tmp_path):
     from tennis_lab.datacache import load_windows
     from tennis_lab.evaluation import make_splits

@@ -190,7 +190,9 @@ def test_a_flat_mapping_splits_into_the_groups():
     assert groups.data == {name: flat[name] for name in params.names("data")}
     assert set(groups.model) == {
         "lstm_layers", "dense_units", "dropout_rates", "use_batch_norm", "use_bidirectional",
-        "learning_rate",
+        "learning_rate", "model_family", "features", "dropout", "gru_layers", "tcn_filters",
+        "tcn_kernel_size", "tcn_dilations", "transformer_width", "transformer_heads",
+        "transformer_blocks", "stgcn_channels", "stgcn_kernel_size",
     }  # fmt: skip
     assert set(groups.training) >= {"batch_size", "epochs", "initial_epoch", "checkpoint_path"}
     assert set(groups.evaluation) == {

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from tennis_lab.errors import TennisLabError
+from tennis_lab.model import register_layers
 from tennis_lab.tracking import (
     CHAMPION_ALIAS,
     DEFAULT_MODEL_NAME,
@@ -207,6 +208,7 @@ def load_model(model: str | Path | None = None, tracking_uri: str | None = None)
     from tennis_lab.backends import keras_spares_tensorflow
 
     keras_spares_tensorflow()  # loading a model would import TensorFlow on JAX too
+    register_layers()  # the model families' own layers (tennis_lab>FrameFeatures, ...)
     with warnings.catch_warnings():  # the optimizer's state is not needed to predict
         warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
         keras_model = keras.models.load_model(keras_file, compile=False)
