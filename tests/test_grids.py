@@ -841,3 +841,13 @@ def test_a_grid_name_that_is_a_folder_here_says_so(tmp_path, monkeypatch):
         GridError, match=r"grid 'mygrids': no such grid\. \(mygrids is a folder here: give the path"
     ):
         grids.load_grid("mygrids")
+
+
+def test_a_built_in_ranges_file_is_found_by_name(tmp_path):
+    assert grids.kind_of("random_families") == "ranges"
+    assert grids.kind_of("random") == "ranges"
+    assert grids.kind_of("families") == "grid"
+    assert grids.kind_of("no_such_grid") == "grid"  # load_grid then names the problem
+    own = tmp_path / "r.yaml"
+    own.write_text("ranges:\n  learning_rate: [0.0001, 0.01, log]\n")
+    assert grids.kind_of(own) == "ranges"

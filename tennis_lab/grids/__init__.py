@@ -194,6 +194,17 @@ def file_kind(path: str | Path) -> str:
     return "ranges" if "ranges" in raw and "grid" not in raw else "grid"
 
 
+def kind_of(name_or_path: str | Path) -> str:
+    """``"ranges"`` or ``"grid"``: what a path, or a built-in file's name, holds.
+
+    An unknown name is a grid's (:func:`load_grid` then says it does not exist).
+    """
+    if is_path(name_or_path):
+        return file_kind(name_or_path)
+    builtin = GRIDS_DIR / f"{name_or_path}.yaml"
+    return file_kind(builtin) if builtin.is_file() else "grid"
+
+
 def load_grid(name_or_path: str | Path, defaults: Mapping[str, Any] | None = None) -> Grid:
     """Load a predefined grid by name, or a grid file by path.
 

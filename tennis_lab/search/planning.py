@@ -116,7 +116,7 @@ def tpe_ranges(cfg: SearchConfig) -> tuple[dict[str, Any], str, str]:
     grid of one sub-grid, whose value lists become choices.
     """
     name = cfg.grid or grids.RANDOM_RANGES
-    if name == grids.RANDOM_RANGES or (grids.is_path(name) and grids.file_kind(name) == "ranges"):
+    if grids.kind_of(name) == "ranges":
         label = Path(name).stem if grids.is_path(name) else name
         return grids.load_ranges(name), name, label
     grid = grids.load_grid(name)
@@ -186,7 +186,7 @@ def runner_owned(strategy: str) -> dict[str, str]:
 
 def _refuse_ranges_as_grid(name: str) -> None:
     """A grid search given random-search ranges: GridError with the fix."""
-    if grids.is_path(name) and grids.file_kind(name) == "ranges":
+    if name != grids.RANDOM_RANGES and grids.kind_of(name) == "ranges":
         raise grids.GridError(
             Path(name).stem,
             f"{name} holds random-search ranges, not a grid.",
@@ -255,10 +255,8 @@ def _random_plan(
     name = cfg.grid or ""
     if name in ("", grids.RANDOM_RANGES):
         kind, source = "ranges", grids.RANDOM_RANGES
-    elif grids.is_path(name):
-        kind, source = grids.file_kind(name), name
     else:
-        kind, source = "grid", name
+        kind, source = grids.kind_of(name), name
     if kind == "ranges":
         grid, combos = _sample_ranges(cfg, source, defaults, runner)
         what = f"the ranges of {source}"
