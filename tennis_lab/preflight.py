@@ -300,8 +300,27 @@ def _check_data(
         report.windowings += 1
         windows = _windows_of(root, dataset, runs, numbers, problems, seen_warnings)
         if windows is not None:
+            _check_layouts(root, windows, runs, numbers, problems)
             report.splits += _check_splits(root, windows, runs, numbers, problems)
     return seen_warnings
+
+
+def _check_layouts(
+    root: Path, windows: Any, runs: list[dict[str, Any]], numbers: list[int],
+    problems: dict[str, _Problem],
+) -> None:  # fmt: skip
+    """The model each run of ``numbers`` builds can read the windows' landmarks (a graph
+    family or bone features need a skeleton the landmark names give)."""
+    from tennis_lab.model import MODEL_PARAMS, ModelParamError, check_layout
+
+    layout = (windows.landmark_names, windows.channel_names)
+    for n in numbers:
+        p = runs[n - 1]
+        try:
+            check_layout({k: p[k] for k in MODEL_PARAMS}, layout)
+        except ModelParamError as exc:  # the grid's setting that needs a skeleton is at fault
+            key = "model_family" if p["model_family"] == "stgcn" else "features"
+            _group(problems, exc.problem, key, p[key], n, f" on the data in {root}", exc.fix)
 
 
 def _windows_of(

@@ -251,3 +251,39 @@ def test_show_grid_runs_the_same_checks(small_data, tmp_path, capsys):
     assert "Checked 1 combination(s) before any run: 1 distinct windowing(s)" in (
         capsys.readouterr().out
     )
+
+
+def test_a_graph_family_on_landmarks_without_a_known_skeleton_is_refused(
+    defaults, small_data, tmp_path
+):
+    import shutil
+
+    from tennis_lab.poses import read_recording, write_recording
+
+    data = tmp_path / "renamed"
+    shutil.copytree(small_data, data)
+    for path in (data / "poses").glob("*.npz"):
+        rec = read_recording(path)
+        names = tuple(  # still left/right pairs (for mirroring), but no body part named
+            n.replace("left_", "left_x").replace("right_", "right_x")
+            if n.startswith(("left_", "right_")) else f"x{n}"
+            for n in rec.landmark_names
+        )  # fmt: skip
+        write_recording(
+            type(rec)(rec.video_id, rec.landmarks, rec.fps, names, rec.channel_names), path
+        )
+    data_params = {"window_size": 30, "overlap": 15, "normalization": "none"}
+    combos = [
+        data_params,
+        {**data_params, "model_family": "stgcn"},
+        {**data_params, "features": "positions+bones"},
+    ]
+    with pytest.raises(
+        PreflightError,
+        match=r"combination 2 of 3 \(model_family = \"stgcn\"\) would fail in its notebook on "
+        r"the data in .*; 1 more fail other checks\. Nothing was run\. Fix: name the landmarks "
+        r"as MediaPipe or COCO does",
+    ) as e:
+        check(combos, defaults, data)
+    assert e.value.combinations == [2] and e.value.key == "model_family"
+    check(combos[:1], defaults, data)  # the LSTM reads any layout
