@@ -14,6 +14,11 @@ PARAM_ABBREVIATIONS = {
     "learning_rate": "lr", "batch_size": "bs", "window_size": "win", "overlap": "ov",
     "use_batch_norm": "bn", "use_bidirectional": "bi", "class_weight": "cw",
     "augment_mirror": "aug", "normalization": "norm", "early_stopping_patience": "patience",
+    "model_family": "", "features": "feat", "gru_layers": "gru", "tcn_filters": "tcn",
+    "tcn_kernel_size": "k", "tcn_dilations": "dil", "transformer_width": "width",
+    "transformer_heads": "heads", "transformer_blocks": "blocks", "stgcn_channels": "gcn",
+    "stgcn_kernel_size": "k", "augment_scale": "aug_s", "augment_rotate": "aug_r",
+    "augment_time_stretch": "aug_t", "augment_jitter": "aug_j", "augment_drop": "aug_d",
 }  # fmt: skip
 RUN_NAME_LIMIT = 60  # characters of parameters in a run name; the MLflow UI cuts long names
 # The MLflow experiment of a search unless it names another.
