@@ -13,7 +13,7 @@ The groups are what a run hands to each part of the package:
 
 - ``data``: how recordings become windows (:func:`tennis_lab.windows.make_windows`);
 - ``evaluation``: the split or folds (:func:`tennis_lab.evaluation.make_splits`);
-- ``model``: what :func:`tennis_lab.model.build_lstm` builds and compiles;
+- ``model``: what :func:`tennis_lab.model.build_model` builds and compiles;
 - ``training``: how it is fitted (:func:`tennis_lab.training.check_training_params`);
 - ``runtime``: where the data and caches are, seeds, threads, backend, console;
 - ``tracking``: the MLflow run and the result file.
@@ -426,7 +426,7 @@ PARAMETERS: tuple[Parameter, ...] = (
        _fraction),
     _p("test_fraction", "evaluation", 0.15, float, "share of the groups for testing",
        _fraction),
-    # --- model: what build_lstm builds and compiles
+    # --- model: what build_model builds and compiles
     _p("lstm_layers", "model", [128, 64], list, "units of each LSTM layer", _lstm_layers,
        "give at least one layer of a positive number of units; in a grid each value is "
        "itself a list, e.g. lstm_layers: [[64], [128, 64]].", family="lstm"),

@@ -1,4 +1,4 @@
-"""The stroke classifier: ``build_lstm(params, input_shape, n_classes)`` builds the model
+"""The stroke classifier: ``build_model(params, input_shape, n_classes)`` builds the model
 family ``params["model_family"]`` names (default ``lstm``: the LSTM below, unchanged).
 
 A pure function: parameters in, compiled Keras model out; no I/O, no training.
@@ -94,7 +94,7 @@ def _feature_layer(p: dict[str, Any], features: int, layout: Layout | None):
 
 
 def check_layout(params: Mapping[str, Any], layout: Layout | None) -> None:
-    """The skeleton check of :func:`build_lstm`, without building: ``stgcn`` and
+    """The skeleton check of :func:`build_model`, without building: ``stgcn`` and
     ``features='positions+bones'`` need landmark names with known edges.
 
     Raises
@@ -124,7 +124,7 @@ def feature_windows(X, params: Mapping[str, Any], layout: Layout | None = None):
     return np.asarray(ops.convert_to_numpy(layer(ops.convert_to_tensor(X))))
 
 
-def build_lstm(
+def build_model(
     params: Mapping[str, Any],
     input_shape: tuple[int, int],
     n_classes: int,
@@ -207,7 +207,7 @@ def build_lstm(
     return model
 
 
-build_model = build_lstm  # the same builder, by a name that fits every family
+build_lstm = build_model  # the LSTM's own name for it (the default family)
 
 
 def _standardizer_arrays(standardizer: tuple[Any, Any] | None, features: int):

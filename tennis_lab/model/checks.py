@@ -52,7 +52,7 @@ def check_model_params(values: Mapping[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(values) - set(MODEL_PARAMS))
     if unknown:
         raise ModelParamError(
-            f"unknown model parameter(s) {unknown}; build_lstm takes {list(MODEL_PARAMS)}.",
+            f"unknown model parameter(s) {unknown}; the model takes {list(MODEL_PARAMS)}.",
             key=unknown[0],
             value=values[unknown[0]],
         )

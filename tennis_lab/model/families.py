@@ -2,7 +2,7 @@
 
 Each ``*_body(x, p, ...)`` takes the standardised windows (a Keras tensor, batch x
 frames x features) and the checked parameters, and returns a pooled (batch, units)
-tensor; :func:`tennis_lab.model.build_lstm` adds the dense head. Layer names are
+tensor; :func:`tennis_lab.model.build_model` adds the dense head. Layer names are
 stable (``gru_1``, ``tcn_block_1_conv_a``, ...), so two builds with one seed match.
 """
 

@@ -390,7 +390,7 @@ def expected_cost(params: Mapping[str, Any], features: int = 132) -> float:
     LSTM multiply-adds per window (4 gates x units x (inputs + units) per layer and
     frame, twice when bidirectional), times the windows per video (1 / stride).
     Epochs are left out: early stopping decides them. Missing keys take the
-    defaults of :func:`tennis_lab.model.build_lstm` and ``make_windows``.
+    defaults of :func:`tennis_lab.model.build_model` and ``make_windows``.
     """
     import inspect
 

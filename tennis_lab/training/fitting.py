@@ -20,7 +20,7 @@ import numpy as np
 from tennis_lab import params as contract
 from tennis_lab.errors import TennisLabError
 from tennis_lab.evaluation import Split
-from tennis_lab.model import MODEL_PARAMS, build_lstm, feature_windows, register_layers
+from tennis_lab.model import MODEL_PARAMS, build_model, feature_windows, register_layers
 from tennis_lab.training.augment import augmented_training_set
 from tennis_lab.windows import WindowSet, class_weights
 
@@ -384,7 +384,7 @@ def _prepare_split(
         # so it takes raw windows, here and wherever it is used later.
         # The layout (landmark and channel names) is what stgcn and bone features need.
         layout = (windows.landmark_names, windows.channel_names) if windows.landmark_names else None
-        model = build_lstm(
+        model = build_model(
             model_params, X_train.shape[1:], n_classes, layout=layout,
             standardizer=fit_standardizer(feature_windows(X_train, model_params, layout)),
         )  # fmt: skip

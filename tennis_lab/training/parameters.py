@@ -31,7 +31,7 @@ class RunParams:
     data : dict
         For :func:`tennis_lab.windows.make_windows` (and the windows cache).
     model : dict
-        For :func:`tennis_lab.model.build_lstm`, checked (whole numbers and floats).
+        For :func:`tennis_lab.model.build_model`, checked (whole numbers and floats).
     training : dict
         Every training setting (:func:`tennis_lab.training.check_training_params`).
     evaluation : dict
